@@ -1,0 +1,109 @@
+// Package store defines the storage contract shared by the SQLite and
+// PostgreSQL backends: immutable resource versions, a current-version
+// pointer per resource, and serialised write transactions.
+//
+// Backends live in store/sqlite and store/postgres and must both pass the
+// behavioural suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound reports that no version of the requested resource (or the
+// requested version) exists. Callers answer 404.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrVersionConflict reports that a Put did not carry the version that
+// follows the current one, because another writer got there first.
+// Callers answer 409 (or 412 when the client sent If-Match) and may retry.
+var ErrVersionConflict = errors.New("store: version conflict")
+
+// ErrClosed is returned by every method after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Version is one immutable version of one resource.
+type Version struct {
+	Type        string
+	ID          string
+	Version     int64     // 1, 2, 3, ... per resource
+	LastUpdated time.Time // UTC, microsecond precision
+	Deleted     bool      // a tombstone: Body is nil
+	Body        []byte    // the resource JSON exactly as stored, meta included
+	// Seq orders every version in the store: it only grows, and a version
+	// with a higher Seq was committed after one with a lower Seq for the
+	// same resource. Set by the store; ignored in Put.
+	Seq int64
+}
+
+// Store is the whole storage contract.
+type Store interface {
+	// Read returns the current version of a resource. A deleted resource
+	// returns its tombstone (Deleted=true) and a nil error; a resource that
+	// never existed returns ErrNotFound.
+	Read(ctx context.Context, typ, id string) (Version, error)
+	// ReadVersion returns one version, tombstones included, or ErrNotFound.
+	ReadVersion(ctx context.Context, typ, id string, version int64) (Version, error)
+	// History lists versions newest first (by Seq), see HistoryQuery.
+	History(ctx context.Context, q HistoryQuery) (HistoryPage, error)
+	// Write runs fn in one database transaction. Writes are serialised; if
+	// fn returns an error nothing it wrote is kept. When Write returns nil
+	// the transaction is durable (it survives a crash or power loss).
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database is reachable and migrated.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is a write transaction handed to the function passed to Store.Write.
+// It MUST NOT be used after that function returns.
+type Tx interface {
+	// Current returns the current version (tombstone included) as seen
+	// inside the transaction, or ErrNotFound.
+	Current(ctx context.Context, typ, id string) (Version, error)
+	// Put stores v as the new current version of (v.Type, v.ID). v.Version
+	// MUST be exactly one more than the current version (1 for a new
+	// resource); otherwise Put returns ErrVersionConflict. The store keeps
+	// v.Body byte for byte; it never edits the JSON. It returns v with Seq set.
+	Put(ctx context.Context, v Version) (Version, error)
+	// Now is the transaction's clock: every version written in one
+	// transaction shares it, and it never goes backwards between
+	// transactions of one store.
+	Now() time.Time
+}
+
+// HistoryQuery selects versions for the history interaction. Type and ID
+// empty: system history; ID empty: type history; both set: instance history.
+type HistoryQuery struct {
+	Type, ID string
+	// Since keeps versions with LastUpdated >= Since (when not zero).
+	Since time.Time
+	// AtLow/AtHigh (when AtHigh is not zero) keep versions that were current
+	// at some moment in [AtLow, AtHigh): LastUpdated < AtHigh and not
+	// replaced by a newer version at or before AtLow.
+	AtLow, AtHigh time.Time
+	// Before keeps versions with Seq < Before (when not zero): the paging
+	// cursor. A first page passes 0 and reads Snapshot from the result.
+	Before int64
+	// Snapshot, when not zero, keeps versions with Seq <= Snapshot so that
+	// paging is pinned to the moment of the first page.
+	Snapshot int64
+	// Count is the page size (at least 1).
+	Count int
+	// WithTotal asks for the number of matching versions (up to Snapshot).
+	WithTotal bool
+}
+
+// HistoryPage is one page of history.
+type HistoryPage struct {
+	Versions []Version
+	// More reports that further versions match after this page; the next
+	// page passes Before = Versions[len-1].Seq.
+	More bool
+	// Snapshot is the highest Seq the page could have seen; later pages pass it.
+	Snapshot int64
+	// Total is the number of matching versions when WithTotal was set, else -1.
+	Total int
+}
