@@ -1,0 +1,221 @@
+// Package fhirpkg locates the official FHIR R4 examples package
+// (hl7.fhir.r4.examples 4.0.1), which holds every StructureDefinition,
+// SearchParameter and CompartmentDefinition of the specification together
+// with the official example resources.
+//
+// It does file and network I/O and exists only for tests and for the
+// generator of internal/fhir/spec; the server never imports it.
+package fhirpkg
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+const (
+	// Name and Version identify the package on the npm registry.
+	Name    = "hl7.fhir.r4.examples"
+	Version = "4.0.1"
+	// Integrity is the registry's sha512 of the package tarball; a download
+	// that does not match it is rejected.
+	Integrity = "sha512-DXBdIZOeQaSKIgCU7w6HOC7sw/6BzylmipLkBW4f//pT+Bc94x+8LImwTdvaNThPJoOzpBzvxAzNqjeu3X/zLw=="
+)
+
+// EnvVar names the environment variable that, when set, gives the
+// directory of an already extracted package (the directory holding
+// package.json).
+const EnvVar = "JUNCTION_FHIR_PACKAGE"
+
+// Dir returns the directory of the extracted package. It uses $EnvVar when
+// set; otherwise a per-user cache directory, downloading the package with
+// `npm pack` and extracting it there on first use. Concurrent callers,
+// including other processes, are safe: the package is extracted into a
+// private temporary directory and renamed into place, so the cache either
+// holds a complete package or none.
+func Dir() (string, error) {
+	if d := os.Getenv(EnvVar); d != "" {
+		if err := checkDir(d); err != nil {
+			return "", fmt.Errorf("%s: %w", EnvVar, err)
+		}
+		return d, nil
+	}
+	cache, err := cacheRoot()
+	if err != nil {
+		return "", err
+	}
+	final := filepath.Join(cache, Name+"-"+Version, "package")
+	if checkDir(final) == nil {
+		return final, nil
+	}
+	if err := fetch(filepath.Dir(final), final); err != nil {
+		return "", err
+	}
+	return final, checkDir(final)
+}
+
+func cacheRoot() (string, error) {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "junction"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("fhirpkg: no cache directory: %w", err)
+	}
+	return filepath.Join(home, ".cache", "junction"), nil
+}
+
+func checkDir(d string) error {
+	st, err := os.Stat(filepath.Join(d, "package.json"))
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: package.json is not a file", d)
+	}
+	return nil
+}
+
+// fetch downloads the tarball into a temporary directory beside final
+// (same file system, so the last rename is atomic), checks its integrity,
+// extracts it and renames the extracted directory to final.
+func fetch(parent, final string) error {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, ".fetch-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	cmd := exec.Command("npm", "pack", "--silent", Name+"@"+Version)
+	cmd.Dir = tmp
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("fhirpkg: npm pack %s@%s: %w: %s", Name, Version, err, strings.TrimSpace(string(out)))
+	}
+	tgz, err := filepath.Glob(filepath.Join(tmp, "*.tgz"))
+	if err != nil || len(tgz) != 1 {
+		return fmt.Errorf("fhirpkg: npm pack produced %d tarballs", len(tgz))
+	}
+	if err := checkIntegrity(tgz[0]); err != nil {
+		return err
+	}
+	out := filepath.Join(tmp, "x")
+	if err := extract(tgz[0], out); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(out, "package"), final); err != nil {
+		// Another caller may have won the race; its copy is as good.
+		if checkDir(final) == nil {
+			return nil
+		}
+		return fmt.Errorf("fhirpkg: %w", err)
+	}
+	return nil
+}
+
+func checkIntegrity(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha512.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	got := "sha512-" + base64.StdEncoding.EncodeToString(h.Sum(nil))
+	if got != Integrity {
+		return fmt.Errorf("fhirpkg: %s has integrity %s, want %s", filepath.Base(path), got, Integrity)
+	}
+	return nil
+}
+
+// extract unpacks the gzip'd tar at path below dir. Only regular files and
+// directories are written, and no entry may escape dir.
+func extract(path, dir string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("fhirpkg: %w", err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("fhirpkg: %w", err)
+		}
+		name := filepath.Clean(filepath.FromSlash(h.Name))
+		if !filepath.IsLocal(name) {
+			return fmt.Errorf("fhirpkg: tar entry %q escapes the package", h.Name)
+		}
+		target := filepath.Join(dir, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := writeFile(target, tr); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func writeFile(target string, r io.Reader) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	w, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// Examples returns the paths of the resource files in dir, the extracted
+// package, sorted: every JSON file except the package manifest and the
+// hidden index. Besides the example instances this includes the
+// conformance resources (StructureDefinition, SearchParameter, ValueSet
+// and so on), all of which are valid resources.
+func Examples(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(n, ".json") || n == "package.json" || strings.HasPrefix(n, ".") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, n))
+	}
+	if len(out) == 0 {
+		return nil, errors.New("fhirpkg: no resource files in " + dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
