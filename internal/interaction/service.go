@@ -1,0 +1,166 @@
+// Package interaction implements the FHIR RESTful interactions (read,
+// vread, create, update, delete, history, capabilities, ...) on top of a
+// store. Every interaction passes through Service.Do, the single place
+// where access decisions and audit will hook in.
+package interaction
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// Kind names an interaction as the CapabilityStatement does.
+type Kind string
+
+// The interactions.
+const (
+	Read              Kind = "read"
+	VRead             Kind = "vread"
+	Create            Kind = "create"
+	Update            Kind = "update"
+	Patch             Kind = "patch"
+	Delete            Kind = "delete"
+	HistoryInstance   Kind = "history-instance"
+	HistoryType       Kind = "history-type"
+	HistorySystem     Kind = "history-system"
+	SearchType        Kind = "search-type"
+	SearchSystem      Kind = "search-system"
+	SearchCompartment Kind = "search-compartment"
+	Capabilities      Kind = "capabilities"
+	Batch             Kind = "batch"
+	Transaction       Kind = "transaction"
+	Operation         Kind = "operation"
+)
+
+// Return is the client's Prefer: return= choice.
+type Return int
+
+// Prefer return values.
+const (
+	ReturnRepresentation Return = iota
+	ReturnMinimal
+	ReturnOutcome
+)
+
+// Request is one interaction, already routed. It is transport-neutral so
+// that the entries of batch and transaction bundles are Requests too.
+type Request struct {
+	Kind        Kind
+	Type        string
+	ID          string
+	VersionID   string
+	Operation   string // "$validate" etc. for Kind Operation
+	Compartment string // target type of a compartment search
+	Query       url.Values
+	Body        []byte
+
+	IfMatch         string    // raw If-Match header
+	IfNoneMatch     string    // raw If-None-Match header
+	IfModifiedSince time.Time // zero when absent
+	IfNoneExist     string    // raw If-None-Exist header (conditional create)
+
+	Return  Return
+	Lenient bool // Prefer: handling=lenient
+
+	// BaseURL is the service base, e.g. http://127.0.0.1:8080/fhir, used
+	// for fullUrl and paging links.
+	BaseURL string
+}
+
+// Response is the result of one interaction.
+type Response struct {
+	Status int
+	// Body is the resource (or Bundle, or OperationOutcome) JSON; nil for
+	// no body. The HTTP layer may re-indent it.
+	Body []byte
+	// Version, when set, is the resource version the response concerns:
+	// the source of ETag, Last-Modified and Location.
+	Version  *store.Version
+	Location string
+	// Outcome is returned instead of Body for Prefer: return=OperationOutcome.
+	Outcome []fhir.Issue
+}
+
+// Options configure a Service.
+type Options struct {
+	// Validate checks resource JSON before it is stored; issues of
+	// severity error refuse the write with 400. Nil accepts any JSON object.
+	Validate func(raw []byte) []fhir.Issue
+	// IsResourceType reports the resource types this server stores.
+	IsResourceType func(string) bool
+	// ResourceTypes lists them, sorted, for the CapabilityStatement.
+	ResourceTypes []string
+	// Software identifies the server in the CapabilityStatement.
+	SoftwareName, SoftwareVersion string
+	// DefaultCount and MaxCount bound page sizes (history, search).
+	DefaultCount, MaxCount int
+	// Now is the wall clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Service carries out interactions against a store.
+type Service struct {
+	store        store.Store
+	opts         Options
+	capabilities []byte
+}
+
+// New returns a Service over st.
+func New(st store.Store, opts Options) *Service {
+	if opts.DefaultCount <= 0 {
+		opts.DefaultCount = 20
+	}
+	if opts.MaxCount <= 0 {
+		opts.MaxCount = 1000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.IsResourceType == nil {
+		opts.IsResourceType = func(string) bool { return true }
+	}
+	s := &Service{store: st, opts: opts}
+	s.capabilities = s.buildCapabilities()
+	return s
+}
+
+// Do carries out one interaction. Failures the client should see are
+// *fhir.Error; any other error is internal.
+func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
+	if req.Type != "" && !s.opts.IsResourceType(req.Type) {
+		return nil, fhir.Errorf(404, fhir.IssueNotSupported, "Unknown resource type %q", req.Type)
+	}
+	if req.ID != "" && !fhir.ValidID(req.ID) {
+		return nil, fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q: ids are 1-64 characters from A-Z a-z 0-9 - .", clip(req.ID))
+	}
+	switch req.Kind {
+	case Read:
+		return s.read(ctx, req)
+	case VRead:
+		return s.vread(ctx, req)
+	case Create:
+		return s.create(ctx, req)
+	case Update:
+		return s.update(ctx, req)
+	case Delete:
+		return s.delete(ctx, req)
+	case HistoryInstance, HistoryType, HistorySystem:
+		return s.history(ctx, req)
+	case Capabilities:
+		return &Response{Status: 200, Body: s.capabilities}, nil
+	}
+	return nil, fhir.Errorf(405, fhir.IssueNotSupported, "The %s interaction is not supported", req.Kind)
+}
+
+// clip shortens a client-supplied string for an error message.
+func clip(s string) string {
+	const max = 80
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

@@ -1,0 +1,229 @@
+package interaction
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// parseBody checks that body is a JSON object of resource type typ that
+// passes validation, and returns it ready for stamping.
+func (s *Service) parseBody(body []byte, typ string) (*fhir.Object, error) {
+	if len(body) == 0 {
+		return nil, fhir.Errorf(400, fhir.IssueRequired, "A %s resource is required in the request body", typ)
+	}
+	obj, err := fhir.ParseObject(body)
+	if err != nil {
+		if errors.Is(err, fhir.ErrNotObject) {
+			return nil, fhir.Errorf(400, fhir.IssueStructure, "The body must be a JSON object (a FHIR resource)")
+		}
+		return nil, fhir.Errorf(400, fhir.IssueStructure, "The body is not valid JSON: %s", clip(jsonErrorText(err)))
+	}
+	rt, ok := obj.GetString("resourceType")
+	if !ok {
+		return nil, fhir.Errorf(400, fhir.IssueRequired, "The body has no resourceType, so it is not a FHIR resource").At("resourceType")
+	}
+	if rt != typ {
+		return nil, fhir.Errorf(400, fhir.IssueInvalid, "The body is a %s but the URL names %s", clip(rt), typ).At("resourceType")
+	}
+	if s.opts.Validate != nil {
+		if issues := fhir.ErrorsOf(s.opts.Validate(body)); len(issues) > 0 {
+			return nil, &fhir.Error{Status: 400, Issues: issues}
+		}
+	}
+	return obj, nil
+}
+
+// jsonErrorText describes a JSON syntax error without Go type names.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("unexpected %s at byte %d", te.Value, te.Offset)
+	}
+	return err.Error()
+}
+
+// newID returns a server-assigned id: a random UUID (version 4).
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func (s *Service) create(ctx context.Context, req *Request) (*Response, error) {
+	if req.IfNoneExist != "" {
+		return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional create (If-None-Exist) is not supported yet")
+	}
+	obj, err := s.parseBody(req.Body, req.Type)
+	if err != nil {
+		return nil, err
+	}
+	// The server assigns the id of a created resource and ignores any id
+	// in the body (R4 http.html#create).
+	id := newID()
+	var out store.Version
+	err = s.store.Write(ctx, func(tx store.Tx) error {
+		now := tx.Now()
+		body, err := fhir.Stamp(obj, id, 1, now)
+		if err != nil {
+			return err
+		}
+		out, err = tx.Put(ctx, store.Version{Type: req.Type, ID: id, Version: 1, LastUpdated: now, Body: body})
+		return err
+	})
+	if err != nil {
+		return nil, writeError(err, req)
+	}
+	return s.written(req, out, http.StatusCreated), nil
+}
+
+func (s *Service) update(ctx context.Context, req *Request) (*Response, error) {
+	obj, err := s.parseBody(req.Body, req.Type)
+	if err != nil {
+		return nil, err
+	}
+	bodyID, hasID := obj.GetString("id")
+	if !hasID {
+		return nil, fhir.Errorf(400, fhir.IssueRequired, "The resource must carry id %q to match the URL", req.ID).At(req.Type + ".id")
+	}
+	if bodyID != req.ID {
+		return nil, fhir.Errorf(400, fhir.IssueInvalid, "The id in the body (%q) differs from the id in the URL (%q)", clip(bodyID), req.ID).At(req.Type + ".id")
+	}
+	var out store.Version
+	status := http.StatusOK
+	err = s.write(ctx, req, func(tx store.Tx) error {
+		status = http.StatusOK
+		cur, err := tx.Current(ctx, req.Type, req.ID)
+		exists := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := checkIfMatch(req, cur, exists); err != nil {
+			return err
+		}
+		next := int64(1)
+		if exists {
+			next = cur.Version + 1
+		}
+		if !exists || cur.Deleted {
+			status = http.StatusCreated
+		}
+		now := tx.Now()
+		body, err := fhir.Stamp(obj, req.ID, next, now)
+		if err != nil {
+			return err
+		}
+		out, err = tx.Put(ctx, store.Version{Type: req.Type, ID: req.ID, Version: next, LastUpdated: now, Body: body})
+		return err
+	})
+	if err != nil {
+		return nil, writeError(err, req)
+	}
+	return s.written(req, out, status), nil
+}
+
+func (s *Service) delete(ctx context.Context, req *Request) (*Response, error) {
+	var out *store.Version
+	err := s.write(ctx, req, func(tx store.Tx) error {
+		out = nil
+		cur, err := tx.Current(ctx, req.Type, req.ID)
+		exists := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := checkIfMatch(req, cur, exists); err != nil {
+			return err
+		}
+		// Deleting what does not exist, or is already deleted, succeeds
+		// without a new version (R4 http.html#delete).
+		if !exists || cur.Deleted {
+			return nil
+		}
+		v, err := tx.Put(ctx, store.Version{Type: req.Type, ID: req.ID, Version: cur.Version + 1, LastUpdated: tx.Now(), Deleted: true})
+		out = &v
+		return err
+	})
+	if err != nil {
+		return nil, writeError(err, req)
+	}
+	resp := &Response{Status: http.StatusNoContent, Version: out}
+	if req.Return == ReturnOutcome {
+		resp.Status = http.StatusOK
+		resp.Outcome = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: fhir.IssueInformational, Diagnostics: fmt.Sprintf("%s/%s deleted", req.Type, req.ID)}}
+		if out == nil {
+			resp.Outcome[0].Diagnostics = fmt.Sprintf("%s/%s did not exist or was already deleted", req.Type, req.ID)
+		}
+	}
+	return resp, nil
+}
+
+// write runs fn in a store transaction. A write that the client did not
+// make conditional on a version is retried when it loses a race with a
+// concurrent writer: each attempt reads the current version afresh, so no
+// update is lost and each succeeds on its own version.
+func (s *Service) write(ctx context.Context, req *Request, fn func(store.Tx) error) error {
+	const attempts = 5
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = s.store.Write(ctx, fn)
+		if !errors.Is(err, store.ErrVersionConflict) || req.IfMatch != "" {
+			return err
+		}
+	}
+	return err
+}
+
+// checkIfMatch applies a version-aware update or delete (R4
+// http.html#concurrency): a mismatch is 412 Precondition Failed.
+func checkIfMatch(req *Request, cur store.Version, exists bool) error {
+	if req.IfMatch == "" {
+		return nil
+	}
+	want, ok := ParseETag(req.IfMatch)
+	if !ok {
+		return fhir.Errorf(400, fhir.IssueValue, "If-Match must be a version tag such as W/\"3\", not %q", clip(req.IfMatch))
+	}
+	if !exists {
+		return fhir.Errorf(412, fhir.IssueConflict, "If-Match names version %d but %s/%s does not exist", want, req.Type, req.ID)
+	}
+	if cur.Version != want || cur.Deleted {
+		return fhir.Errorf(412, fhir.IssueConflict, "If-Match names version %d but the current version of %s/%s is %d", want, req.Type, req.ID, cur.Version)
+	}
+	return nil
+}
+
+// writeError turns a lost race into 409 Conflict (412 when the client made
+// the write conditional on a version).
+func writeError(err error, req *Request) error {
+	if errors.Is(err, store.ErrVersionConflict) {
+		if req.IfMatch != "" {
+			return fhir.Errorf(412, fhir.IssueConflict, "%s/%s was changed by another request; read it again and retry", req.Type, req.ID)
+		}
+		return fhir.Errorf(409, fhir.IssueConflict, "%s/%s was changed by another request at the same time; retry", req.Type, req.ID)
+	}
+	return err
+}
+
+// written builds the response to a create or update.
+func (s *Service) written(req *Request, v store.Version, status int) *Response {
+	resp := &Response{Status: status, Version: &v, Location: fmt.Sprintf("%s/%s/%s/_history/%d", req.BaseURL, v.Type, v.ID, v.Version)}
+	switch req.Return {
+	case ReturnRepresentation:
+		resp.Body = v.Body
+	case ReturnOutcome:
+		resp.Outcome = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: fhir.IssueInformational, Diagnostics: fmt.Sprintf("%s/%s version %d stored", v.Type, v.ID, v.Version)}}
+	}
+	return resp
+}
