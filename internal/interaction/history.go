@@ -117,7 +117,7 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 		total = page.Total
 	}
 	var b bundleWriter
-	b.start(newID(), "history", fhir.FormatInstant(s.opts.Now()), total, links)
+	b.start(NewID(), "history", fhir.FormatInstant(s.opts.Now()), total, links)
 	for _, v := range page.Versions {
 		b.add(historyEntry(req.BaseURL, v))
 	}

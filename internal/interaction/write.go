@@ -53,8 +53,8 @@ func jsonErrorText(err error) string {
 	return err.Error()
 }
 
-// newID returns a server-assigned id: a random UUID (version 4).
-func newID() string {
+// NewID returns a server-assigned id: a random UUID (version 4).
+func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
@@ -72,7 +72,7 @@ func (s *Service) create(ctx context.Context, req *Request) (*Response, error) {
 	}
 	// The server assigns the id of a created resource and ignores any id
 	// in the body (R4 http.html#create).
-	id := newID()
+	id := NewID()
 	var out store.Version
 	err = s.store.Write(ctx, func(tx store.Tx) error {
 		now := tx.Now()
