@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
 )
 
 type ctxKey int
@@ -30,8 +29,8 @@ func info(r *http.Request) *reqInfo {
 	return &reqInfo{id: "-", log: slog.Default()}
 }
 
-func requestID(r *http.Request) string { return info(r).id }
-func logger(r *http.Request) *slog.Logger { return info(r).log }
+func requestID(r *http.Request) string            { return info(r).id }
+func logger(r *http.Request) *slog.Logger         { return info(r).log }
 func setInteraction(r *http.Request, kind string) { info(r).interaction = kind }
 
 // validRequestID accepts a client's X-Request-ID when it is short and
@@ -115,4 +114,3 @@ func (h *handler) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 	})
 }
-
