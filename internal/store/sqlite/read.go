@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/store/storesql"
+)
+
+// queryer is what reads need from a pool or a transaction, so Tx.Current
+// and Store.Read share one code path.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Read returns the current version of (typ, id), tombstone included.
+func (s *Store) Read(ctx context.Context, typ, id string) (store.Version, error) {
+	if s.closed.Load() {
+		return store.Version{}, store.ErrClosed
+	}
+	v, err := readOne(ctx, s.read, storesql.ReadCurrent(typ, id))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return v, s.fail("read", err)
+	}
+	return v, err
+}
+
+// ReadVersion returns one version of (typ, id), tombstone included.
+func (s *Store) ReadVersion(ctx context.Context, typ, id string, version int64) (store.Version, error) {
+	if s.closed.Load() {
+		return store.Version{}, store.ErrClosed
+	}
+	v, err := readOne(ctx, s.read, storesql.ReadVersion(typ, id, version))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return v, s.fail("read version", err)
+	}
+	return v, err
+}
+
+func readOne(ctx context.Context, q queryer, sel *storesql.Select) (store.Version, error) {
+	query, args := sel.SQL(storesql.SQLite)
+	v, err := scanVersion(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Version{}, store.ErrNotFound
+	}
+	return v, err
+}
+
+// History lists versions newest first; see store.HistoryQuery.
+func (s *Store) History(ctx context.Context, q store.HistoryQuery) (store.HistoryPage, error) {
+	if s.closed.Load() {
+		return store.HistoryPage{}, store.ErrClosed
+	}
+	if err := storesql.CheckHistory(q); err != nil {
+		return store.HistoryPage{}, err
+	}
+	page := store.HistoryPage{Snapshot: q.Snapshot, Total: -1}
+	// The snapshot, the page and the total are read in one transaction so
+	// that they describe the same moment; on SQLite a read transaction
+	// costs nothing and never blocks the writer.
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return page, s.fail("history", err)
+	}
+	defer tx.Rollback()
+	if page.Snapshot == 0 {
+		if err := tx.QueryRowContext(ctx, storesql.MaxSeq).Scan(&page.Snapshot); err != nil {
+			return page, s.fail("history", err)
+		}
+	}
+	sel, total := storesql.History(q, page.Snapshot)
+	query, args := sel.SQL(storesql.SQLite)
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return page, s.fail("history", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return page, s.fail("history", err)
+		}
+		page.Versions = append(page.Versions, v)
+	}
+	if err := rows.Err(); err != nil {
+		return page, s.fail("history", err)
+	}
+	if len(page.Versions) > q.Count {
+		page.Versions = page.Versions[:q.Count]
+		page.More = true
+	}
+	if q.WithTotal {
+		query, args := total.SQL(storesql.SQLite)
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&page.Total); err != nil {
+			return page, s.fail("history total", err)
+		}
+	}
+	return page, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanVersion reads the columns of storesql.VersionColumns.
+func scanVersion(r scanner) (store.Version, error) {
+	var v store.Version
+	var lastUpdated int64
+	if err := r.Scan(&v.Seq, &v.Type, &v.ID, &v.Version, &lastUpdated, &v.Deleted, &v.Body); err != nil {
+		return store.Version{}, err
+	}
+	v.LastUpdated = storesql.FromMicros(lastUpdated)
+	return v, nil
+}

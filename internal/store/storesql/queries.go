@@ -1,0 +1,120 @@
+package storesql
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// ReadCurrent selects the current version of (typ, id): one primary-key
+// lookup in resource, then the body by seq.
+func ReadCurrent(typ, id string) *Select {
+	s := &Select{Columns: VersionColumns, From: "resource r JOIN resource_version v ON v.seq = r.seq"}
+	s.Where("r.type = ? AND r.id = ?", typ, id)
+	return s
+}
+
+// ReadVersion selects one version of (typ, id) by its unique key.
+func ReadVersion(typ, id string, version int64) *Select {
+	s := &Select{Columns: VersionColumns, From: "resource_version v"}
+	s.Where("v.type = ? AND v.id = ? AND v.version = ?", typ, id, version)
+	return s
+}
+
+// MaxSeq is the highest seq in the store (0 when empty): the Snapshot of a
+// first history page. It is answered from the end of the primary key.
+const MaxSeq = "SELECT coalesce(max(seq), 0) FROM resource_version"
+
+// InsertVersion adds one resource_version row and returns its seq. The
+// argument order is type, id, version, last_updated, deleted, body.
+const InsertVersion = "INSERT INTO resource_version (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"
+
+// UpsertCurrent points resource at a new version. The argument order is
+// type, id, version, seq, deleted. The caller has already checked that the
+// version follows the current one.
+const UpsertCurrent = "INSERT INTO resource (type, id, version, seq, deleted) VALUES (?, ?, ?, ?, ?) " +
+	"ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, seq = excluded.seq, deleted = excluded.deleted"
+
+// CheckHistory rejects a query the store cannot answer as written; the
+// interaction layer is expected to have filled in defaults already.
+func CheckHistory(q store.HistoryQuery) error {
+	switch {
+	case q.Count < 1:
+		return errors.New("store: history Count must be at least 1")
+	case q.ID != "" && q.Type == "":
+		return errors.New("store: history ID given without Type")
+	case q.Before < 0 || q.Snapshot < 0:
+		return errors.New("store: history Before and Snapshot must not be negative")
+	}
+	return nil
+}
+
+// History builds the page query and the total query for q, both pinned to
+// snapshot (the highest seq the first page could see). The page query asks
+// for Count+1 rows so that the caller can tell whether more follow without
+// a second query.
+//
+// The _at condition keeps a version that was current at some moment in
+// [AtLow, AtHigh): it started before AtHigh, and its successor (version+1
+// of the same resource, found through the unique key) did not start at or
+// before AtLow. The successor is looked for within the snapshot too, so a
+// page read later answers as of the first page.
+func History(q store.HistoryQuery, snapshot int64) (page, total *Select) {
+	s := &Select{Columns: VersionColumns, From: "resource_version v"}
+	if q.Type != "" {
+		s.Where("v.type = ?", q.Type)
+	}
+	if q.ID != "" {
+		s.Where("v.id = ?", q.ID)
+	}
+	s.Where("v.seq <= ?", snapshot)
+	if !q.Since.IsZero() {
+		s.Where("v.last_updated >= ?", Micros(q.Since))
+	}
+	if !q.AtHigh.IsZero() {
+		s.Where("v.last_updated < ?", Micros(q.AtHigh))
+		s.Where("NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = v.type AND n.id = v.id AND n.version = v.version + 1 AND n.seq <= ? AND n.last_updated <= ?)",
+			snapshot, Micros(q.AtLow))
+	}
+	total = s.Clone()
+	total.Columns = "count(*)"
+
+	if q.Before > 0 {
+		s.Where("v.seq < ?", q.Before)
+	}
+	s.OrderBy = "v.seq DESC"
+	s.Limit = q.Count + 1
+	return s, total
+}
+
+// CheckPut rejects a version that cannot be stored as given and returns
+// it with LastUpdated set to the transaction clock now.
+func CheckPut(v store.Version, now time.Time) (store.Version, error) {
+	switch {
+	case v.Type == "" || v.ID == "":
+		return v, errors.New("store: Put without Type or ID")
+	case v.Version < 1:
+		return v, fmt.Errorf("store: Put %s/%s with version %d", v.Type, v.ID, v.Version)
+	case v.Deleted && v.Body != nil:
+		return v, fmt.Errorf("store: Put %s/%s: a tombstone has no body", v.Type, v.ID)
+	case !v.Deleted && len(v.Body) == 0:
+		return v, fmt.Errorf("store: Put %s/%s without a body", v.Type, v.ID)
+	case !v.LastUpdated.IsZero() && !v.LastUpdated.Equal(now):
+		// The body's meta.lastUpdated was written by the caller; a row
+		// stamped with another time would make history disagree with it.
+		return v, fmt.Errorf("store: Put %s/%s with LastUpdated %s, not the transaction clock %s",
+			v.Type, v.ID, v.LastUpdated.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+	}
+	v.LastUpdated = now
+	return v, nil
+}
+
+// Conflict is the error Put returns when v.Version does not follow current.
+// It names the resource and versions but never database text, because
+// callers may show it to clients.
+func Conflict(v store.Version, current int64) error {
+	return fmt.Errorf("%w: %s/%s is at version %d, cannot write version %d",
+		store.ErrVersionConflict, v.Type, v.ID, current, v.Version)
+}
