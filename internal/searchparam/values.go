@@ -45,6 +45,9 @@ func (p *parser) value(key string, def *Def, mod Modifier, target, raw string) (
 			v.String = Normalize(s)
 		}
 	case KindSpecial:
+		if def.Name != "_text" && def.Name != "_content" {
+			return v, unsupported(key, "the special parameter %s is not supported", def.Name)
+		}
 		v.String = Normalize(unescape(raw))
 	case KindURI:
 		v.String = unescape(raw)
