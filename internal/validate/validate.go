@@ -26,7 +26,7 @@ type Options struct {
 const maxIssues = 100
 
 // Structure validates raw as a FHIR R4 resource in JSON and returns its
-// issues, errors first in document order. It returns nil for a
+// issues in document order. It returns nil for a
 // structurally valid resource. It never panics.
 func Structure(raw []byte) []fhir.Issue {
 	return StructureWith(raw, Options{})
