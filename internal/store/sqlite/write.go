@@ -105,6 +105,11 @@ func (t *Tx) Put(ctx context.Context, v store.Version) (store.Version, error) {
 	}
 	err = t.tx.QueryRowContext(ctx, storesql.InsertVersion,
 		v.Type, v.ID, v.Version, storesql.Micros(v.LastUpdated), v.Deleted, body).Scan(&v.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Only reachable if resource and resource_version disagree; the
+		// writer lock rules out a concurrent creator.
+		return store.Version{}, storesql.Conflict(v, current)
+	}
 	if err != nil {
 		return store.Version{}, fmt.Errorf("store/sqlite: put: %w", err)
 	}

@@ -16,6 +16,13 @@ func ReadCurrent(typ, id string) *Select {
 	return s
 }
 
+// ReadSeq selects the version stored at seq.
+func ReadSeq(seq int64) *Select {
+	s := &Select{Columns: VersionColumns, From: "resource_version v"}
+	s.Where("v.seq = ?", seq)
+	return s
+}
+
 // ReadVersion selects one version of (typ, id) by its unique key.
 func ReadVersion(typ, id string, version int64) *Select {
 	s := &Select{Columns: VersionColumns, From: "resource_version v"}
@@ -27,9 +34,16 @@ func ReadVersion(typ, id string, version int64) *Select {
 // first history page. It is answered from the end of the primary key.
 const MaxSeq = "SELECT coalesce(max(seq), 0) FROM resource_version"
 
-// InsertVersion adds one resource_version row and returns its seq. The
-// argument order is type, id, version, last_updated, deleted, body.
-const InsertVersion = "INSERT INTO resource_version (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq"
+// InsertVersion adds one resource_version row and returns its seq, or no
+// row when that version of the resource is already stored. The argument
+// order is type, id, version, last_updated, deleted, body.
+//
+// DO NOTHING rather than a unique violation: on PostgreSQL, when a
+// concurrent transaction creates the same resource first, the insert waits
+// for it and then returns no row, and the transaction stays usable, so the
+// caller can recover from the conflict the same way on both backends.
+const InsertVersion = "INSERT INTO resource_version (type, id, version, last_updated, deleted, body) VALUES (?, ?, ?, ?, ?, ?) " +
+	"ON CONFLICT (type, id, version) DO NOTHING RETURNING seq"
 
 // UpsertCurrent points resource at a new version. The argument order is
 // type, id, version, seq, deleted. The caller has already checked that the
