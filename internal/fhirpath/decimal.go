@@ -12,6 +12,9 @@ import (
 type decimal struct {
 	r     *big.Rat
 	scale int
+	// quotient marks the result of a division: it is as precise as
+	// maxDivScale digits for equivalence, but renders in its shortest form.
+	quotient bool
 }
 
 // maxDivScale is the number of fraction digits kept when a division does not
@@ -44,6 +47,9 @@ func decFromInt(n int64) decimal { return decimal{r: new(big.Rat).SetInt64(n)} }
 // scale; a non-terminating value is rounded to maxDivScale digits.
 func (d decimal) String() string {
 	digits := d.scale
+	if d.quotient {
+		digits = 0
+	}
 	if !d.r.IsInt() || digits > 0 {
 		den := d.r.Denom()
 		n := maxDivScale
@@ -93,7 +99,7 @@ func (d decimal) mul(o decimal) decimal {
 }
 
 func (d decimal) quo(o decimal) decimal {
-	return decimal{r: new(big.Rat).Quo(d.r, o.r)}
+	return decimal{r: new(big.Rat).Quo(d.r, o.r), scale: maxDivScale, quotient: true}
 }
 
 func (d decimal) neg() decimal { return decimal{r: new(big.Rat).Neg(d.r), scale: d.scale} }
@@ -129,6 +135,9 @@ func (d decimal) float() float64 { f, _ := d.r.Float64(); return f }
 // Decimal bullet).
 func (d decimal) equivalentTo(o decimal) bool {
 	s := min(d.scale, o.scale)
+	if d.quotient && o.quotient {
+		s = maxDivScale
+	}
 	return d.round(s).cmp(o.round(s)) == 0
 }
 

@@ -421,26 +421,31 @@ func (n *typeOpNode) eval(c *env, in []Item) ([]Item, error) {
 	if err != nil || len(xs) == 0 {
 		return nil, err
 	}
+	if err := c.checkType(n.t); err != nil {
+		return nil, err
+	}
 	if len(xs) > 1 {
+		// The operator form of `as` filters rather than failing on several
+		// items: R4 search parameters depend on it
+		// ((ActivityDefinition.useContext.value as CodeableConcept)).
 		if n.as {
 			return c.filterType(xs, n.t), nil
 		}
 		return nil, evalErr("'is' applied to a collection of %d items", len(xs))
 	}
-	ok := c.isA(xs[0], n.t)
 	if n.as {
-		if ok {
+		if c.castable(xs[0], n.t) {
 			return xs, nil
 		}
 		return nil, nil
 	}
-	return boolItems(ok), nil
+	return boolItems(c.isA(xs[0], n.t)), nil
 }
 
 func (c *env) filterType(xs []Item, t typeSpec) []Item {
 	var out []Item
 	for _, it := range xs {
-		if c.isA(it, t) {
+		if c.castable(it, t) {
 			out = append(out, it)
 		}
 	}

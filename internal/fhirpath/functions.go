@@ -137,6 +137,7 @@ func singleInput(n *callNode, focus []Item) (Item, bool, error) {
 }
 
 func init() {
+	registerConversions()
 	functions = map[string]fnDef{}
 	for name, d := range existenceFunctions {
 		functions[name] = d

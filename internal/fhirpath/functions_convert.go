@@ -13,7 +13,9 @@ var conversionFunctions = map[string]fnDef{}
 
 type converter func(it Item, v any, k kind) (any, bool)
 
-func init() {
+// registerConversions fills conversionFunctions; functions.go calls it
+// before building the function table.
+func registerConversions() {
 	add := func(name string, conv converter) {
 		to := func(c *env, n *callNode, f []Item) ([]Item, error) {
 			it, ok, err := singleInput(n, f)

@@ -13,6 +13,9 @@ var filterFunctions = map[string]fnDef{
 	"select": {1, 1, fnSelect, false},
 	"repeat": {1, 1, fnRepeat, false},
 	"ofType": {1, 1, func(c *env, n *callNode, f []Item) ([]Item, error) {
+		if err := c.checkType(n.ts); err != nil {
+			return nil, err
+		}
 		return c.filterType(f, n.ts), nil
 	}, true},
 	"is": {1, 1, func(c *env, n *callNode, f []Item) ([]Item, error) {
@@ -20,13 +23,23 @@ var filterFunctions = map[string]fnDef{
 		if !ok {
 			return nil, err
 		}
+		if err := c.checkType(n.ts); err != nil {
+			return nil, err
+		}
 		return boolItems(c.isA(it, n.ts)), nil
 	}, true},
 	"as": {1, 1, func(c *env, n *callNode, f []Item) ([]Item, error) {
-		// Lenient for several items, like the `as` operator: search
-		// parameters apply it to repeating elements
-		// (ActivityDefinition.useContext.value as CodeableConcept).
-		return c.filterType(f, n.ts), nil
+		it, ok, err := singleInput(n, f)
+		if !ok {
+			return nil, err
+		}
+		if err := c.checkType(n.ts); err != nil {
+			return nil, err
+		}
+		if c.castable(it, n.ts) {
+			return f, nil
+		}
+		return nil, nil
 	}, true},
 	"first": {0, 0, func(c *env, n *callNode, f []Item) ([]Item, error) {
 		if len(f) == 0 {
@@ -231,6 +244,14 @@ func fnIif(c *env, n *callNode, f []Item) ([]Item, error) {
 	if len(f) > 1 {
 		return nil, evalErr("iif() needs at most one input item")
 	}
+	// The arguments see the input item as $this
+	// (('context').iif($this = 'context', ...)); $index is left as the
+	// enclosing iteration set it.
+	saved := c.this
+	if len(f) == 1 {
+		c.this = f
+	}
+	defer func() { c.this = saved }()
 	crit, err := c.arg(n, 0)
 	if err != nil {
 		return nil, err

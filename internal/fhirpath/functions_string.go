@@ -64,6 +64,13 @@ var stringFunctions = map[string]fnDef{
 		return []Item{sysItem(strings.ReplaceAll(s, pat, rep))}, nil
 	}), false},
 	"matches": {1, 1, strFn(func(c *env, n *callNode, s string) ([]Item, error) {
+		re, ok, err := c.regexArg(n, 0, false)
+		if !ok {
+			return nil, err
+		}
+		return boolItems(re.MatchString(s)), nil
+	}), false},
+	"matchesFull": {1, 1, strFn(func(c *env, n *callNode, s string) ([]Item, error) {
 		re, ok, err := c.regexArg(n, 0, true)
 		if !ok {
 			return nil, err
@@ -78,6 +85,11 @@ var stringFunctions = map[string]fnDef{
 		rep, ok2, err := c.stringArg(n, 1)
 		if !ok1 || !ok2 {
 			return nil, err
+		}
+		if re.String() == "(?s:)" {
+			// An empty pattern leaves the input unchanged (official suite,
+			// testReplaceMatches2) rather than matching between characters.
+			return []Item{sysItem(s)}, nil
 		}
 		return []Item{sysItem(re.ReplaceAllString(s, rep))}, nil
 	}), false},
@@ -119,17 +131,16 @@ func strPred(p func(s, arg string) bool) fnImpl {
 
 var regexCache sync.Map // pattern -> *regexp.Regexp
 
-// regexArg compiles a pattern argument. matches() tests the whole string
-// against the pattern (http://hl7.org/fhirpath/N1/#matchesregex-string-boolean
-// says the match is against the entire input in later versions, and FHIR
-// constraints are written that way). Patterns are cached because the same
-// constraint runs against every resource.
+// regexArg compiles a pattern argument. matches() finds the pattern
+// anywhere in the input, as in the R4 suite (testMatchesWithinUrl2);
+// matchesFull() (FHIRPath 3.0) must match the whole input. Patterns are
+// cached because the same constraint runs against every resource.
 func (c *env) regexArg(n *callNode, i int, anchored bool) (*regexp.Regexp, bool, error) {
 	pat, ok, err := c.stringArg(n, i)
 	if !ok {
 		return nil, false, err
 	}
-	key := pat
+	key := "(?s:" + pat + ")"
 	if anchored {
 		key = "^(?s:" + pat + ")$"
 	}

@@ -209,6 +209,9 @@ func unquote(s string, q byte) (string, int, error) {
 func lexDateTime(s string) (token, int, error) {
 	i := 1
 	for i < len(s) && (isDigit(s[i]) || s[i] == '-' || s[i] == ':' || s[i] == '.' || s[i] == 'T' || s[i] == 'Z' || s[i] == '+') {
+		if s[i] == '.' && (i+1 >= len(s) || !isDigit(s[i+1])) {
+			break
+		}
 		// A '+' or '-' is part of the literal only as a timezone after a time;
 		// otherwise it is an operator (@2012-01-01 + 1 day).
 		if (s[i] == '+' || s[i] == '-') && i > 1 {
