@@ -8,6 +8,13 @@ import (
 // and the current-time functions of http://hl7.org/fhirpath/N1/#utility-functions.
 var fhirFunctions = map[string]fnDef{
 	"extension": {1, 1, fnExtension, false},
+	// hasExtension(url) is not in FHIRPath or the FHIR function list, but the
+	// R4 package's own SearchParameter questionnaireresponse-item-subject
+	// uses it; it means extension(url).exists().
+	"hasExtension": {1, 1, func(c *env, n *callNode, f []Item) ([]Item, error) {
+		r, err := fnExtension(c, n, f)
+		return boolItems(len(r) > 0), err
+	}, false},
 	"hasValue": {0, 0, func(c *env, n *callNode, f []Item) ([]Item, error) {
 		return boolItems(len(f) == 1 && isPrimitiveValue(f[0])), nil
 	}, false},
