@@ -154,7 +154,9 @@ type node interface {
 
 type literalNode struct{ items []Item }
 
-func (n *literalNode) eval(*env, []Item) ([]Item, error) { return n.items[:len(n.items):len(n.items)], nil }
+func (n *literalNode) eval(*env, []Item) ([]Item, error) {
+	return n.items[:len(n.items):len(n.items)], nil
+}
 
 type specialNode struct{ name string }
 

@@ -10,17 +10,17 @@ import (
 type tokKind uint8
 
 const (
-	tEOF tokKind = iota
-	tIdent       // identifier or keyword; delimited identifiers have quoted=true
-	tString      // 'text'
-	tNumber      // 12 or 1.5
-	tLong        // 12L
-	tDate        // @2020-01-01 (text without the '@')
-	tDateTime    // @2020-01-01T10:00
-	tTime        // @T10:00 (text without the '@T')
-	tExtConst    // %name or %'name' or %`name`
-	tSpecial     // $this, $index, $total
-	tOp          // punctuation and symbolic operators
+	tEOF      tokKind = iota
+	tIdent            // identifier or keyword; delimited identifiers have quoted=true
+	tString           // 'text'
+	tNumber           // 12 or 1.5
+	tLong             // 12L
+	tDate             // @2020-01-01 (text without the '@')
+	tDateTime         // @2020-01-01T10:00
+	tTime             // @T10:00 (text without the '@T')
+	tExtConst         // %name or %'name' or %`name`
+	tSpecial          // $this, $index, $total
+	tOp               // punctuation and symbolic operators
 )
 
 type token struct {

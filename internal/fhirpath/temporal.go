@@ -32,12 +32,12 @@ const (
 // it was written with, because comparisons between values of different
 // precision are defined to be unknown rather than false.
 type temporal struct {
-	kind                         temporalKind
-	prec                         uint8
-	year, month, day             int
-	hour, minute, second, milli  int
-	hasTZ, tzZ                   bool
-	tzMin                        int
+	kind                        temporalKind
+	prec                        uint8
+	year, month, day            int
+	hour, minute, second, milli int
+	hasTZ, tzZ                  bool
+	tzMin                       int
 }
 
 func parseTemporal(s string, kind temporalKind) (temporal, error) {
