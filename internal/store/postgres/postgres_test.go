@@ -96,11 +96,43 @@ func TestOpenBadURL(t *testing.T) {
 	}
 }
 
-func BenchmarkStore(b *testing.B) {
+func BenchmarkPut(b *testing.B)         { storetest.BenchPut(b, benchStore(b), false) }
+func BenchmarkPutParallel(b *testing.B) { storetest.BenchPut(b, benchStore(b), true) }
+func BenchmarkRead(b *testing.B)        { storetest.BenchRead(b, benchStore(b), false) }
+func BenchmarkReadParallel(b *testing.B) {
+	storetest.BenchRead(b, benchStore(b), true)
+}
+
+func benchStore(b *testing.B) store.Store {
 	s, err := postgres.Open(context.Background(), freshSchema(b, testURL(b)))
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestDiskBudget(t *testing.T) {
+	ctx := context.Background()
+	u := freshSchema(t, testURL(t))
+	s, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
-	storetest.Bench(b, s)
+	storetest.CheckDiskBudget(t, s, func() int64 {
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		// Tables with their indexes and TOAST, as they stand after the
+		// writes (dead row versions from updates included).
+		var n int64
+		err = conn.QueryRow(ctx, "SELECT pg_total_relation_size('resource_version') + pg_total_relation_size('resource')").Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	})
 }

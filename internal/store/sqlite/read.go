@@ -21,7 +21,7 @@ func (s *Store) Read(ctx context.Context, typ, id string) (store.Version, error)
 	if s.closed.Load() {
 		return store.Version{}, store.ErrClosed
 	}
-	v, err := readOne(ctx, s.read, storesql.ReadCurrent(typ, id))
+	v, err := s.readOne(ctx, storesql.ReadCurrent(typ, id))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return v, s.fail("read", err)
 	}
@@ -33,9 +33,24 @@ func (s *Store) ReadVersion(ctx context.Context, typ, id string, version int64) 
 	if s.closed.Load() {
 		return store.Version{}, store.ErrClosed
 	}
-	v, err := readOne(ctx, s.read, storesql.ReadVersion(typ, id, version))
+	v, err := s.readOne(ctx, storesql.ReadVersion(typ, id, version))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return v, s.fail("read version", err)
+	}
+	return v, err
+}
+
+// readOne runs sel on the read pool as a prepared statement.
+func (s *Store) readOne(ctx context.Context, sel *storesql.Select) (store.Version, error) {
+	query, args := sel.SQL(storesql.SQLite)
+	stmt, release, err := s.stmts.get(ctx, s.read, query)
+	if err != nil {
+		return store.Version{}, err
+	}
+	defer release()
+	v, err := scanVersion(stmt.QueryRowContext(ctx, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Version{}, store.ErrNotFound
 	}
 	return v, err
 }

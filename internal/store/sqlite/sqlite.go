@@ -55,8 +55,9 @@ func BusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeo
 
 // Store is a store.Store on one SQLite database file.
 type Store struct {
-	writer *sql.DB // MaxOpenConns 1: the only connection that writes
-	read   *sql.DB // query_only connections
+	writer *sql.DB   // MaxOpenConns 1: the only connection that writes
+	read   *sql.DB   // query_only connections
+	stmts  stmtCache // prepared on read
 	clock  storesql.Clock
 	closed atomic.Bool
 }
@@ -198,7 +199,7 @@ func (s *Store) Close() error {
 	}
 	var errs []error
 	if s.read != nil {
-		errs = append(errs, s.read.Close())
+		errs = append(errs, s.stmts.close(), s.read.Close())
 	}
 	// Gather statistics for the query planner from what this process ran,
 	// as SQLite recommends before closing a long-lived connection.

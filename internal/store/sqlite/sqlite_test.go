@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -31,11 +33,40 @@ func TestStore(t *testing.T) {
 	})
 }
 
-func BenchmarkStore(b *testing.B) {
+func BenchmarkPut(b *testing.B)         { storetest.BenchPut(b, benchStore(b), false) }
+func BenchmarkPutParallel(b *testing.B) { storetest.BenchPut(b, benchStore(b), true) }
+func BenchmarkRead(b *testing.B)        { storetest.BenchRead(b, benchStore(b), false) }
+func BenchmarkReadParallel(b *testing.B) {
+	storetest.BenchRead(b, benchStore(b), true)
+}
+
+func benchStore(b *testing.B) store.Store {
 	s, err := sqlite.Open(context.Background(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	storetest.Bench(b, s)
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestDiskBudget(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlite.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CheckDiskBudget(t, s, func() int64 {
+		// Closing checkpoints the WAL into the database file and removes
+		// it, leaving one file to measure.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for _, name := range []string{sqlite.FileName, sqlite.FileName + "-wal"} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				total += fi.Size()
+			}
+		}
+		return total
+	})
 }

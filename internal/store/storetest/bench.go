@@ -14,39 +14,40 @@ import (
 var benchBody = append([]byte(`{"resourceType":"Observation","status":"final","note":"`),
 	append(bytes.Repeat([]byte("x"), 960), `"}`...)...)
 
-// Bench runs the storage benchmarks on the store s, which should be empty:
-// Put (one single-version write transaction per op, each a new resource),
-// PutParallel (the same from GOMAXPROCS goroutines, where a backend that
-// groups commits can pull ahead), and Read and ReadParallel (current
-// version of one of 1,000 resources).
-func Bench(b *testing.B, s store.Store) {
+// BenchPut measures single-version write transactions, each creating a
+// new resource, on s. With parallel it writes from GOMAXPROCS goroutines,
+// where a backend that groups commits (PostgreSQL) can pull ahead.
+func BenchPut(b *testing.B, s store.Store, parallel bool) {
 	ctx := context.Background()
 	var next atomic.Int64
-	create := func(b *testing.B) {
+	create := func() {
 		id := fmt.Sprint("bench-", next.Add(1))
 		err := s.Write(ctx, func(tx store.Tx) error {
 			_, err := tx.Put(ctx, store.Version{Type: "Observation", ID: id, Version: 1, Body: benchBody})
 			return err
 		})
 		if err != nil {
-			b.Fatal(err)
+			b.Error(err)
 		}
 	}
-	b.Run("Put", func(b *testing.B) {
-		b.SetBytes(int64(len(benchBody)))
-		for b.Loop() {
-			create(b)
-		}
-	})
-	b.Run("PutParallel", func(b *testing.B) {
-		b.SetBytes(int64(len(benchBody)))
+	b.SetBytes(int64(len(benchBody)))
+	if parallel {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				create(b)
+				create()
 			}
 		})
-	})
+		return
+	}
+	for b.Loop() {
+		create()
+	}
+}
 
+// BenchRead measures Read of the current version of one of 1,000
+// resources on s, from one goroutine or, with parallel, from GOMAXPROCS.
+func BenchRead(b *testing.B, s store.Store, parallel bool) {
+	ctx := context.Background()
 	const readable = 1000
 	err := s.Write(ctx, func(tx store.Tx) error {
 		for i := range readable {
@@ -60,26 +61,27 @@ func Bench(b *testing.B, s store.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	read := func(b *testing.B, i int) {
-		v, err := s.Read(ctx, "Observation", fmt.Sprint("read-", i%readable))
+	ids := make([]string, readable)
+	for i := range ids {
+		ids[i] = fmt.Sprint("read-", i)
+	}
+	read := func(i int) {
+		v, err := s.Read(ctx, "Observation", ids[i%readable])
 		if err != nil || len(v.Body) != len(benchBody) {
-			b.Fatalf("Read: %v", err)
+			b.Errorf("Read: %v", err)
 		}
 	}
-	b.Run("Read", func(b *testing.B) {
-		i := 0
-		for b.Loop() {
-			read(b, i)
-			i++
-		}
-	})
-	b.Run("ReadParallel", func(b *testing.B) {
+	b.SetBytes(int64(len(benchBody)))
+	b.ResetTimer()
+	if parallel {
 		b.RunParallel(func(pb *testing.PB) {
-			i := 0
-			for pb.Next() {
-				read(b, i)
-				i += 7
+			for i := 0; pb.Next(); i += 7 {
+				read(i)
 			}
 		})
-	})
+		return
+	}
+	for i := 0; b.Loop(); i++ {
+		read(i)
+	}
 }
