@@ -1,0 +1,145 @@
+// Package app is the composition root: it builds the store, the
+// interaction service and the HTTP server from a config.Config, and owns
+// start-up and graceful shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nhs-junction/junction/internal/config"
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/fhir/spec"
+	"github.com/nhs-junction/junction/internal/httpapi"
+	"github.com/nhs-junction/junction/internal/interaction"
+	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/store/postgres"
+	"github.com/nhs-junction/junction/internal/store/sqlite"
+	"github.com/nhs-junction/junction/internal/validate"
+)
+
+// Version is the build's version, set with -ldflags "-X ...app.Version=v1".
+var Version = "dev"
+
+// NewLogger builds the process logger from the log settings.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenStore opens PostgreSQL when cfg.Database is set, else the embedded
+// SQLite database in cfg.Data. Migrations are applied on open.
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.Database != "" {
+		st, err := postgres.Open(ctx, cfg.Database)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return st, nil
+	}
+	st, err := sqlite.Open(ctx, cfg.Data)
+	if err != nil {
+		return nil, fmt.Errorf("open embedded database in %s: %w", cfg.Data, err)
+	}
+	return st, nil
+}
+
+// NewService builds the interaction service over st.
+func NewService(st store.Store, cfg config.Config) *interaction.Service {
+	opts := interaction.Options{
+		IsResourceType:  spec.IsResourceType,
+		ResourceTypes:   spec.ResourceTypes(),
+		SoftwareName:    "Junction",
+		SoftwareVersion: Version,
+	}
+	if cfg.Validation != "off" {
+		opts.Validate = func(raw []byte) []fhir.Issue { return validate.Structure(raw) }
+	}
+	return interaction.New(st, opts)
+}
+
+// Serve runs the server until ctx is cancelled, then shuts down
+// gracefully: it stops accepting connections and waits (up to
+// cfg.ShutdownTimeout) for in-flight requests to finish before closing
+// the store. ready, if not nil, receives the listening address.
+func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<- string) error {
+	metrics := httpapi.NewMetrics()
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ist := instrument(st, metrics)
+	svc := NewService(ist, cfg)
+	if cfg.Demo {
+		n, err := LoadDemo(ctx, st, svc)
+		if err != nil {
+			return fmt.Errorf("load demo data: %w", err)
+		}
+		if n > 0 {
+			log.Info("loaded demo population", "resources", n)
+		}
+	}
+	handler := httpapi.New(httpapi.Options{
+		Service:      svc,
+		Logger:       log,
+		Metrics:      metrics,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Ready:        st.Ping,
+		BaseURL:      cfg.BaseURL,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("junction listening", "addr", ln.Addr().String(), "fhir_base", "http://"+ln.Addr().String()+"/fhir", "version", Version)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// Import loads FHIR files into the configured store and reports to out.
+func Import(ctx context.Context, cfg config.Config, paths []string, out io.Writer) (ImportStats, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return ImportStats{}, err
+	}
+	defer st.Close()
+	im := NewImporter(NewService(st, cfg), out)
+	return im.ImportPaths(ctx, paths)
+}

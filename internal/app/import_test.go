@@ -1,0 +1,140 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/nhs-junction/junction/internal/config"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// sharedData returns ../shared/data/<sub> beside the repository, or skips.
+func sharedData(t *testing.T, sub string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data", sub)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("%s not available: %v", dir, err)
+	}
+	return dir
+}
+
+// testConfigs returns store configurations for SQLite and, when
+// JUNCTION_TEST_POSTGRES is set, PostgreSQL.
+func testConfigs(t *testing.T) map[string]config.Config {
+	cfgs := map[string]config.Config{}
+	c := config.Defaults()
+	c.Data = t.TempDir()
+	cfgs["sqlite"] = c
+	if url := os.Getenv("JUNCTION_TEST_POSTGRES"); url != "" {
+		c := config.Defaults()
+		c.Database = url
+		cfgs["postgres"] = c
+	}
+	return cfgs
+}
+
+var refPattern = regexp.MustCompile(`"reference":"([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})"`)
+
+// TestImportSynthea loads all Synthea bundles with the import command's
+// code path, then checks that nothing was refused and that every internal
+// reference of every stored resource resolves. Importing twice must not
+// duplicate anything.
+func TestImportSynthea(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	dir := sharedData(t, "synthea-r4")
+	for name, cfg := range testConfigs(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			var out bytes.Buffer
+			stats, err := Import(ctx, cfg, []string{dir}, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats.Rejected != 0 {
+				t.Fatalf("%d rejected:\n%s", stats.Rejected, out.String())
+			}
+			total := 0
+			for _, n := range stats.Loaded {
+				total += n
+			}
+			if total < 13000 {
+				t.Fatalf("loaded only %d resources: %v", total, stats.Loaded)
+			}
+			st, err := OpenStore(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			// Walk the whole system history and resolve every reference.
+			checked, q := 0, store.HistoryQuery{Count: 1000}
+			for {
+				page, err := st.History(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range page.Versions {
+					// Synthea repeats its Organizations and Practitioners, with
+					// the same fullUrl, in every bundle that uses them.
+					if v.Version != 1 && v.Type != "Organization" && v.Type != "Practitioner" {
+						t.Fatalf("%s/%s has version %d after one import", v.Type, v.ID, v.Version)
+					}
+					for _, m := range refPattern.FindAllSubmatch(v.Body, -1) {
+						if _, err := st.Read(ctx, string(m[1]), string(m[2])); err != nil {
+							t.Fatalf("%s/%s references %s/%s: %v", v.Type, v.ID, m[1], m[2], err)
+						}
+						checked++
+					}
+					if bytes.Contains(v.Body, []byte(`"reference":"urn:uuid:`)) {
+						t.Fatalf("%s/%s kept a urn:uuid reference", v.Type, v.ID)
+					}
+				}
+				if !page.More {
+					break
+				}
+				q.Before, q.Snapshot = page.Versions[len(page.Versions)-1].Seq, page.Snapshot
+			}
+			if checked < 40000 {
+				t.Fatalf("only %d references checked", checked)
+			}
+			// A second import updates in place: same ids, version 2, nothing new.
+			first := filepath.Join(dir, firstJSON(t, dir))
+			if _, err := Import(ctx, cfg, []string{first}, &out); err != nil {
+				t.Fatal(err)
+			}
+			var bundle struct {
+				Entry []struct{ FullURL string }
+			}
+			b, _ := os.ReadFile(first)
+			_ = json.Unmarshal(b, &bundle)
+			id := strings.TrimPrefix(bundle.Entry[0].FullURL, "urn:uuid:")
+			v, err := st.Read(ctx, "Patient", id)
+			if err != nil || v.Version != 2 {
+				t.Fatalf("re-import: Patient/%s version %d, err %v", id, v.Version, err)
+			}
+		})
+	}
+}
+
+func firstJSON(t *testing.T, dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".json") {
+			return e.Name()
+		}
+	}
+	t.Fatal("no bundle")
+	return ""
+}

@@ -1,0 +1,41 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/nhs-junction/junction/internal/httpapi"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// instrumented times every store call for the database metrics.
+type instrumented struct {
+	store.Store
+	m *httpapi.Metrics
+}
+
+func instrument(st store.Store, m *httpapi.Metrics) store.Store {
+	return &instrumented{Store: st, m: m}
+}
+
+func (s *instrumented) observe(op string, start time.Time) { s.m.ObserveDB(op, time.Since(start)) }
+
+func (s *instrumented) Read(ctx context.Context, typ, id string) (store.Version, error) {
+	defer s.observe("read", time.Now())
+	return s.Store.Read(ctx, typ, id)
+}
+
+func (s *instrumented) ReadVersion(ctx context.Context, typ, id string, v int64) (store.Version, error) {
+	defer s.observe("read_version", time.Now())
+	return s.Store.ReadVersion(ctx, typ, id, v)
+}
+
+func (s *instrumented) History(ctx context.Context, q store.HistoryQuery) (store.HistoryPage, error) {
+	defer s.observe("history", time.Now())
+	return s.Store.History(ctx, q)
+}
+
+func (s *instrumented) Write(ctx context.Context, fn func(store.Tx) error) error {
+	defer s.observe("write", time.Now())
+	return s.Store.Write(ctx, fn)
+}
