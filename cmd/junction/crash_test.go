@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nhs-junction/junction/internal/testenv"
 )
 
 // buildBinary compiles junction once per test binary run.
@@ -75,7 +77,7 @@ func TestCrashDurability(t *testing.T) {
 		t.Fatal(err)
 	}
 	backends := map[string][]string{"sqlite": {"--data", t.TempDir()}}
-	if url := os.Getenv("JUNCTION_TEST_POSTGRES"); url != "" {
+	if url := testenv.PostgresURL(t); url != "" {
 		backends["postgres"] = []string{"--database", url}
 	}
 	for name, args := range backends {

@@ -7,33 +7,22 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/testenv"
 )
 
-// sharedData returns ../shared/data/<sub> beside the repository, or skips.
-func sharedData(t *testing.T, sub string) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data", sub)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("%s not available: %v", dir, err)
-	}
-	return dir
-}
-
 // testConfigs returns store configurations for SQLite and, when
-// JUNCTION_TEST_POSTGRES is set, PostgreSQL.
+// JUNCTION_TEST_POSTGRES is set, PostgreSQL (in a fresh schema).
 func testConfigs(t *testing.T) map[string]config.Config {
 	cfgs := map[string]config.Config{}
 	c := config.Defaults()
 	c.Data = t.TempDir()
 	cfgs["sqlite"] = c
-	if url := os.Getenv("JUNCTION_TEST_POSTGRES"); url != "" {
+	if url := testenv.PostgresURL(t); url != "" {
 		c := config.Defaults()
 		c.Database = url
 		cfgs["postgres"] = c
@@ -51,7 +40,7 @@ func TestImportSynthea(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode")
 	}
-	dir := sharedData(t, "synthea-r4")
+	dir := testenv.SharedData(t, "synthea-r4")
 	for name, cfg := range testConfigs(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()

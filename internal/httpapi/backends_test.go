@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/store/postgres"
 	"github.com/nhs-junction/junction/internal/store/sqlite"
+	"github.com/nhs-junction/junction/internal/testenv"
 )
 
 // forEachBackend runs fn against a fresh SQLite store and, when
@@ -13,6 +15,18 @@ import (
 func forEachBackend(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
 		st, err := sqlite.Open(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := testenv.PostgresURL(t)
+		if url == "" {
+			t.Skip(testenv.PostgresEnv + " is not set")
+		}
+		st, err := postgres.Open(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)
 		}
