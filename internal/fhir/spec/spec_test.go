@@ -240,3 +240,36 @@ func TestGenerated(t *testing.T) {
 		t.Error("zz_generated.go is stale: run go generate ./internal/fhir/spec")
 	}
 }
+
+func TestRules(t *testing.T) {
+	if b, ok := ElementBinding("Patient.gender"); !ok || b.Strength != "required" || !strings.HasPrefix(b.ValueSet, "http://hl7.org/fhir/ValueSet/administrative-gender") {
+		t.Errorf("Patient.gender binding = %+v, %v", b, ok)
+	}
+	if b, ok := ElementBinding("Observation.value"); ok {
+		t.Errorf("Observation.value has binding %+v", b)
+	}
+	if got := ReferenceTargets("Observation.subject"); !slices.Contains(got, "Patient") || !slices.Contains(got, "Group") || slices.Contains(got, "Practitioner") {
+		t.Errorf("Observation.subject targets = %v", got)
+	}
+	if got := ReferenceTargets("Annotation.author"); !slices.Contains(got, "Practitioner") {
+		t.Errorf("Annotation.author targets = %v", got)
+	}
+	keys := func(path string) []string {
+		var out []string
+		for _, c := range Constraints(path) {
+			out = append(out, c.Key)
+		}
+		return out
+	}
+	for path, want := range map[string]string{"Period": "per-1", "DomainResource": "dom-2", "Element": "ele-1", "Patient.contact": "pat-1", "Observation": "obs-6"} {
+		if !slices.Contains(keys(path), want) {
+			t.Errorf("Constraints(%s) = %v, want %s", path, keys(path), want)
+		}
+	}
+	if got := keys("Observation"); slices.Contains(got, "dom-2") {
+		t.Errorf("Observation repeats inherited constraints: %v", got)
+	}
+	if n := len(AllConstraints()); n < 200 {
+		t.Errorf("%d constraints", n)
+	}
+}

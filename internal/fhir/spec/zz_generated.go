@@ -9745,3 +9745,2134 @@ RelatedPerson	Schedule	actor
 RelatedPerson	ServiceRequest	performer
 RelatedPerson	SupplyRequest	requester
 `
+
+const ruleData = `B	Account.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Account.status	required	http://hl7.org/fhir/ValueSet/account-status|4.0.1
+B	Account.type	example	http://hl7.org/fhir/ValueSet/account-type
+R	Account.subject	Patient	Device	Practitioner	PractitionerRole	Location	HealthcareService	Organization
+R	Account.coverage.coverage	Coverage
+R	Account.owner	Organization
+R	Account.guarantor.party	Patient	RelatedPerson	Organization
+R	Account.partOf	Account
+K	ActivityDefinition	adf-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	ActivityDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ActivityDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ActivityDefinition.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	ActivityDefinition.subject	Group
+B	ActivityDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	ActivityDefinition.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+B	ActivityDefinition.kind	required	http://hl7.org/fhir/ValueSet/request-resource-types|4.0.1
+B	ActivityDefinition.code	example	http://hl7.org/fhir/ValueSet/procedure-code
+B	ActivityDefinition.intent	required	http://hl7.org/fhir/ValueSet/request-intent|4.0.1
+B	ActivityDefinition.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+R	ActivityDefinition.location	Location
+B	ActivityDefinition.participant.type	required	http://hl7.org/fhir/ValueSet/action-participant-type|4.0.1
+B	ActivityDefinition.participant.role	example	http://hl7.org/fhir/ValueSet/action-participant-role
+B	ActivityDefinition.product	example	http://hl7.org/fhir/ValueSet/medication-codes
+R	ActivityDefinition.product	Medication	Substance
+B	ActivityDefinition.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+R	ActivityDefinition.specimenRequirement	SpecimenDefinition
+R	ActivityDefinition.observationRequirement	ObservationDefinition
+R	ActivityDefinition.observationResultRequirement	ObservationDefinition
+B	Address.use	required	http://hl7.org/fhir/ValueSet/address-use|4.0.1
+B	Address.type	required	http://hl7.org/fhir/ValueSet/address-type|4.0.1
+B	AdverseEvent.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	AdverseEvent.actuality	required	http://hl7.org/fhir/ValueSet/adverse-event-actuality|4.0.1
+B	AdverseEvent.category	extensible	http://hl7.org/fhir/ValueSet/adverse-event-category
+B	AdverseEvent.event	example	http://hl7.org/fhir/ValueSet/adverse-event-type
+R	AdverseEvent.subject	Patient	Group	Practitioner	RelatedPerson
+R	AdverseEvent.encounter	Encounter
+R	AdverseEvent.resultingCondition	Condition
+R	AdverseEvent.location	Location
+B	AdverseEvent.seriousness	example	http://hl7.org/fhir/ValueSet/adverse-event-seriousness
+B	AdverseEvent.severity	required	http://hl7.org/fhir/ValueSet/adverse-event-severity|4.0.1
+B	AdverseEvent.outcome	required	http://hl7.org/fhir/ValueSet/adverse-event-outcome|4.0.1
+R	AdverseEvent.recorder	Patient	Practitioner	PractitionerRole	RelatedPerson
+R	AdverseEvent.contributor	Practitioner	PractitionerRole	Device
+R	AdverseEvent.suspectEntity.instance	Immunization	Procedure	Substance	Medication	MedicationAdministration	MedicationStatement	Device
+B	AdverseEvent.suspectEntity.causality.assessment	example	http://hl7.org/fhir/ValueSet/adverse-event-causality-assess
+R	AdverseEvent.suspectEntity.causality.author	Practitioner	PractitionerRole
+B	AdverseEvent.suspectEntity.causality.method	example	http://hl7.org/fhir/ValueSet/adverse-event-causality-method
+R	AdverseEvent.subjectMedicalHistory	Condition	Observation	AllergyIntolerance	FamilyMemberHistory	Immunization	Procedure	Media	DocumentReference
+R	AdverseEvent.referenceDocument	DocumentReference
+R	AdverseEvent.study	ResearchStudy
+B	Age	extensible	http://hl7.org/fhir/ValueSet/age-units
+K	Age	age-1	error	(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)	There SHALL be a code if there is a value and it SHALL be an expression of time.  If system is present, it SHALL be UCUM.  If value is present, it SHALL be positive.
+B	Age.comparator	required	http://hl7.org/fhir/ValueSet/quantity-comparator|4.0.1
+K	AllergyIntolerance	ait-1	error	verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').exists() or clinicalStatus.exists()	AllergyIntolerance.clinicalStatus SHALL be present if verificationStatus is not entered-in-error.
+K	AllergyIntolerance	ait-2	error	verificationStatus.coding.where(system = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification' and code = 'entered-in-error').empty() or clinicalStatus.empty()	AllergyIntolerance.clinicalStatus SHALL NOT be present if verification Status is entered-in-error
+B	AllergyIntolerance.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	AllergyIntolerance.clinicalStatus	required	http://hl7.org/fhir/ValueSet/allergyintolerance-clinical|4.0.1
+B	AllergyIntolerance.verificationStatus	required	http://hl7.org/fhir/ValueSet/allergyintolerance-verification|4.0.1
+B	AllergyIntolerance.type	required	http://hl7.org/fhir/ValueSet/allergy-intolerance-type|4.0.1
+B	AllergyIntolerance.category	required	http://hl7.org/fhir/ValueSet/allergy-intolerance-category|4.0.1
+B	AllergyIntolerance.criticality	required	http://hl7.org/fhir/ValueSet/allergy-intolerance-criticality|4.0.1
+B	AllergyIntolerance.code	example	http://hl7.org/fhir/ValueSet/allergyintolerance-code
+R	AllergyIntolerance.patient	Patient
+R	AllergyIntolerance.encounter	Encounter
+R	AllergyIntolerance.recorder	Practitioner	PractitionerRole	Patient	RelatedPerson
+R	AllergyIntolerance.asserter	Patient	RelatedPerson	Practitioner	PractitionerRole
+B	AllergyIntolerance.reaction.substance	example	http://hl7.org/fhir/ValueSet/substance-code
+B	AllergyIntolerance.reaction.manifestation	example	http://hl7.org/fhir/ValueSet/clinical-findings
+B	AllergyIntolerance.reaction.severity	required	http://hl7.org/fhir/ValueSet/reaction-event-severity|4.0.1
+B	AllergyIntolerance.reaction.exposureRoute	example	http://hl7.org/fhir/ValueSet/route-codes
+R	Annotation.author	Practitioner	Patient	RelatedPerson	Organization
+K	Appointment	app-2	error	start.exists() = end.exists()	Either start and end are specified, or neither
+K	Appointment	app-3	error	(start.exists() and end.exists()) or (status in ('proposed' | 'cancelled' | 'waitlist'))	Only proposed or cancelled appointments can be missing start/end dates
+K	Appointment	app-4	error	Appointment.cancelationReason.exists() implies (Appointment.status='no-show' or Appointment.status='cancelled')	Cancelation reason is only used for appointments that have been cancelled, or no-show
+B	Appointment.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Appointment.status	required	http://hl7.org/fhir/ValueSet/appointmentstatus|4.0.1
+B	Appointment.cancelationReason	example	http://hl7.org/fhir/ValueSet/appointment-cancellation-reason
+B	Appointment.serviceCategory	example	http://hl7.org/fhir/ValueSet/service-category
+B	Appointment.serviceType	example	http://hl7.org/fhir/ValueSet/service-type
+B	Appointment.specialty	preferred	http://hl7.org/fhir/ValueSet/c80-practice-codes
+B	Appointment.appointmentType	preferred	http://terminology.hl7.org/ValueSet/v2-0276
+B	Appointment.reasonCode	preferred	http://hl7.org/fhir/ValueSet/encounter-reason
+R	Appointment.reasonReference	Condition	Procedure	Observation	ImmunizationRecommendation
+R	Appointment.supportingInformation	Resource
+R	Appointment.slot	Slot
+R	Appointment.basedOn	ServiceRequest
+K	Appointment.participant	app-1	error	type.exists() or actor.exists()	Either the type or actor on the participant SHALL be specified
+B	Appointment.participant.type	extensible	http://hl7.org/fhir/ValueSet/encounter-participant-type
+R	Appointment.participant.actor	Patient	Practitioner	PractitionerRole	RelatedPerson	Device	HealthcareService	Location
+B	Appointment.participant.required	required	http://hl7.org/fhir/ValueSet/participantrequired|4.0.1
+B	Appointment.participant.status	required	http://hl7.org/fhir/ValueSet/participationstatus|4.0.1
+K	AppointmentResponse	apr-1	error	participantType.exists() or actor.exists()	Either the participantType or actor must be specified
+B	AppointmentResponse.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	AppointmentResponse.appointment	Appointment
+B	AppointmentResponse.participantType	extensible	http://hl7.org/fhir/ValueSet/encounter-participant-type
+R	AppointmentResponse.actor	Patient	Practitioner	PractitionerRole	RelatedPerson	Device	HealthcareService	Location
+B	AppointmentResponse.participantStatus	required	http://hl7.org/fhir/ValueSet/participationstatus|4.0.1
+K	Attachment	att-1	error	data.empty() or contentType.exists()	If the Attachment has data, it SHALL have a contentType
+B	Attachment.contentType	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	Attachment.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	AuditEvent.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	AuditEvent.type	extensible	http://hl7.org/fhir/ValueSet/audit-event-type
+B	AuditEvent.subtype	extensible	http://hl7.org/fhir/ValueSet/audit-event-sub-type
+B	AuditEvent.action	required	http://hl7.org/fhir/ValueSet/audit-event-action|4.0.1
+B	AuditEvent.outcome	required	http://hl7.org/fhir/ValueSet/audit-event-outcome|4.0.1
+B	AuditEvent.purposeOfEvent	extensible	http://terminology.hl7.org/ValueSet/v3-PurposeOfUse
+B	AuditEvent.agent.type	extensible	http://hl7.org/fhir/ValueSet/participation-role-type
+B	AuditEvent.agent.role	example	http://hl7.org/fhir/ValueSet/security-role-type
+R	AuditEvent.agent.who	PractitionerRole	Practitioner	Organization	Device	Patient	RelatedPerson
+R	AuditEvent.agent.location	Location
+B	AuditEvent.agent.media	extensible	http://hl7.org/fhir/ValueSet/dicm-405-mediatype
+B	AuditEvent.agent.network.type	required	http://hl7.org/fhir/ValueSet/network-type|4.0.1
+B	AuditEvent.agent.purposeOfUse	extensible	http://terminology.hl7.org/ValueSet/v3-PurposeOfUse
+R	AuditEvent.source.observer	PractitionerRole	Practitioner	Organization	Device	Patient	RelatedPerson
+B	AuditEvent.source.type	extensible	http://hl7.org/fhir/ValueSet/audit-source-type
+K	AuditEvent.entity	sev-1	error	name.empty() or query.empty()	Either a name or a query (NOT both)
+R	AuditEvent.entity.what	Resource
+B	AuditEvent.entity.type	extensible	http://hl7.org/fhir/ValueSet/audit-entity-type
+B	AuditEvent.entity.role	extensible	http://hl7.org/fhir/ValueSet/object-role
+B	AuditEvent.entity.lifecycle	extensible	http://hl7.org/fhir/ValueSet/object-lifecycle-events
+B	AuditEvent.entity.securityLabel	extensible	http://hl7.org/fhir/ValueSet/security-labels
+B	Basic.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Basic.code	example	http://hl7.org/fhir/ValueSet/basic-resource-type
+R	Basic.subject	Resource
+R	Basic.author	Practitioner	PractitionerRole	Patient	RelatedPerson	Organization
+B	Binary.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Binary.contentType	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+R	Binary.securityContext	Resource
+B	BiologicallyDerivedProduct.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	BiologicallyDerivedProduct.productCategory	required	http://hl7.org/fhir/ValueSet/product-category|4.0.1
+B	BiologicallyDerivedProduct.status	required	http://hl7.org/fhir/ValueSet/product-status|4.0.1
+R	BiologicallyDerivedProduct.request	ServiceRequest
+R	BiologicallyDerivedProduct.parent	BiologicallyDerivedProduct
+R	BiologicallyDerivedProduct.collection.collector	Practitioner	PractitionerRole
+R	BiologicallyDerivedProduct.collection.source	Patient	Organization
+B	BiologicallyDerivedProduct.processing.procedure	example	http://hl7.org/fhir/ValueSet/procedure-code
+R	BiologicallyDerivedProduct.processing.additive	Substance
+B	BiologicallyDerivedProduct.storage.scale	required	http://hl7.org/fhir/ValueSet/product-storage-scale|4.0.1
+B	BodyStructure.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	BodyStructure.morphology	example	http://hl7.org/fhir/ValueSet/bodystructure-code
+B	BodyStructure.location	example	http://hl7.org/fhir/ValueSet/body-site
+B	BodyStructure.locationQualifier	example	http://hl7.org/fhir/ValueSet/bodystructure-relative-location
+R	BodyStructure.patient	Patient
+K	Bundle	bdl-1	error	total.empty() or (type = 'searchset') or (type = 'history')	total only when a search or history
+K	Bundle	bdl-2	error	entry.search.empty() or (type = 'searchset')	entry.search only when a search
+K	Bundle	bdl-3	error	entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))	entry.request mandatory for batch/transaction/history, otherwise prohibited
+K	Bundle	bdl-4	error	entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))	entry.response mandatory for batch-response/transaction-response/history, otherwise prohibited
+K	Bundle	bdl-7	error	(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()	FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (except in history bundles)
+K	Bundle	bdl-9	error	type = 'document' implies (identifier.system.exists() and identifier.value.exists())	A document must have an identifier with a system and a value
+K	Bundle	bdl-10	error	type = 'document' implies (timestamp.hasValue())	A document must have a date
+K	Bundle	bdl-11	error	type = 'document' implies entry.first().resource.is(Composition)	A document must have a Composition as the first resource
+K	Bundle	bdl-12	error	type = 'message' implies entry.first().resource.is(MessageHeader)	A message must have a MessageHeader as the first resource
+B	Bundle.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Bundle.type	required	http://hl7.org/fhir/ValueSet/bundle-type|4.0.1
+K	Bundle.entry	bdl-5	error	resource.exists() or request.exists() or response.exists()	must be a resource unless there's a request or response
+K	Bundle.entry	bdl-8	error	fullUrl.contains('/_history/').not()	fullUrl cannot be a version specific reference
+B	Bundle.entry.search.mode	required	http://hl7.org/fhir/ValueSet/search-entry-mode|4.0.1
+B	Bundle.entry.request.method	required	http://hl7.org/fhir/ValueSet/http-verb|4.0.1
+K	CapabilityStatement	cpb-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	CapabilityStatement	cpb-1	error	rest.exists() or messaging.exists() or document.exists()	A Capability Statement SHALL have at least one of REST, messaging or document element.
+K	CapabilityStatement	cpb-2	error	(description.count() + software.count() + implementation.count()) > 0	A Capability Statement SHALL have at least one of description, software, or implementation element.
+K	CapabilityStatement	cpb-3	error	messaging.endpoint.empty() or kind = 'instance'	Messaging end-point is required (and is only permitted) when a statement is for an implementation.
+K	CapabilityStatement	cpb-7	error	document.select(profile&mode).isDistinct()	The set of documents must be unique by the combination of profile and mode.
+K	CapabilityStatement	cpb-14	error	(kind != 'instance') or implementation.exists()	If kind = instance, implementation must be present and software may be present
+K	CapabilityStatement	cpb-15	error	(kind != 'capability') or (implementation.exists().not() and software.exists())	If kind = capability, implementation must be absent, software must be present
+K	CapabilityStatement	cpb-16	error	(kind!='requirements') or (implementation.exists().not() and software.exists().not())	If kind = requirements, implementation and software must be absent
+B	CapabilityStatement.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	CapabilityStatement.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	CapabilityStatement.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	CapabilityStatement.kind	required	http://hl7.org/fhir/ValueSet/capability-statement-kind|4.0.1
+R	CapabilityStatement.implementation.custodian	Organization
+B	CapabilityStatement.fhirVersion	required	http://hl7.org/fhir/ValueSet/FHIR-version|4.0.1
+B	CapabilityStatement.format	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	CapabilityStatement.patchFormat	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+K	CapabilityStatement.rest	cpb-9	error	resource.select(type).isDistinct()	A given resource can only be described once per RESTful mode.
+B	CapabilityStatement.rest.mode	required	http://hl7.org/fhir/ValueSet/restful-capability-mode|4.0.1
+B	CapabilityStatement.rest.security.service	extensible	http://hl7.org/fhir/ValueSet/restful-security-service
+K	CapabilityStatement.rest.resource	cpb-12	error	searchParam.select(name).isDistinct()	Search parameter names must be unique in the context of a resource.
+B	CapabilityStatement.rest.resource.type	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	CapabilityStatement.rest.resource.interaction.code	required	http://hl7.org/fhir/ValueSet/type-restful-interaction|4.0.1
+B	CapabilityStatement.rest.resource.versioning	required	http://hl7.org/fhir/ValueSet/versioning-policy|4.0.1
+B	CapabilityStatement.rest.resource.conditionalRead	required	http://hl7.org/fhir/ValueSet/conditional-read-status|4.0.1
+B	CapabilityStatement.rest.resource.conditionalDelete	required	http://hl7.org/fhir/ValueSet/conditional-delete-status|4.0.1
+B	CapabilityStatement.rest.resource.referencePolicy	required	http://hl7.org/fhir/ValueSet/reference-handling-policy|4.0.1
+B	CapabilityStatement.rest.resource.searchParam.type	required	http://hl7.org/fhir/ValueSet/search-param-type|4.0.1
+B	CapabilityStatement.rest.interaction.code	required	http://hl7.org/fhir/ValueSet/system-restful-interaction|4.0.1
+B	CapabilityStatement.messaging.endpoint.protocol	extensible	http://hl7.org/fhir/ValueSet/message-transport
+B	CapabilityStatement.messaging.supportedMessage.mode	required	http://hl7.org/fhir/ValueSet/event-capability-mode|4.0.1
+B	CapabilityStatement.document.mode	required	http://hl7.org/fhir/ValueSet/document-mode|4.0.1
+B	CarePlan.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	CarePlan.basedOn	CarePlan
+R	CarePlan.replaces	CarePlan
+R	CarePlan.partOf	CarePlan
+B	CarePlan.status	required	http://hl7.org/fhir/ValueSet/request-status|4.0.1
+B	CarePlan.intent	required	http://hl7.org/fhir/ValueSet/care-plan-intent|4.0.1
+B	CarePlan.category	example	http://hl7.org/fhir/ValueSet/care-plan-category
+R	CarePlan.subject	Patient	Group
+R	CarePlan.encounter	Encounter
+R	CarePlan.author	Patient	Practitioner	PractitionerRole	Device	RelatedPerson	Organization	CareTeam
+R	CarePlan.contributor	Patient	Practitioner	PractitionerRole	Device	RelatedPerson	Organization	CareTeam
+R	CarePlan.careTeam	CareTeam
+R	CarePlan.addresses	Condition
+R	CarePlan.supportingInfo	Resource
+R	CarePlan.goal	Goal
+K	CarePlan.activity	cpl-3	error	detail.empty() or reference.empty()	Provide a reference or detail, not both
+B	CarePlan.activity.outcomeCodeableConcept	example	http://hl7.org/fhir/ValueSet/care-plan-activity-outcome
+R	CarePlan.activity.outcomeReference	Resource
+R	CarePlan.activity.reference	Appointment	CommunicationRequest	DeviceRequest	MedicationRequest	NutritionOrder	Task	ServiceRequest	VisionPrescription	RequestGroup
+B	CarePlan.activity.detail.kind	required	http://hl7.org/fhir/ValueSet/care-plan-activity-kind|4.0.1
+B	CarePlan.activity.detail.code	example	http://hl7.org/fhir/ValueSet/procedure-code
+B	CarePlan.activity.detail.reasonCode	example	http://hl7.org/fhir/ValueSet/clinical-findings
+R	CarePlan.activity.detail.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+R	CarePlan.activity.detail.goal	Goal
+B	CarePlan.activity.detail.status	required	http://hl7.org/fhir/ValueSet/care-plan-activity-status|4.0.1
+R	CarePlan.activity.detail.location	Location
+R	CarePlan.activity.detail.performer	Practitioner	PractitionerRole	Organization	RelatedPerson	Patient	CareTeam	HealthcareService	Device
+B	CarePlan.activity.detail.product	example	http://hl7.org/fhir/ValueSet/medication-codes
+R	CarePlan.activity.detail.product	Medication	Substance
+B	CareTeam.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	CareTeam.status	required	http://hl7.org/fhir/ValueSet/care-team-status|4.0.1
+B	CareTeam.category	example	http://hl7.org/fhir/ValueSet/care-team-category
+R	CareTeam.subject	Patient	Group
+R	CareTeam.encounter	Encounter
+K	CareTeam.participant	ctm-1	error	onBehalfOf.exists() implies (member.resolve().iif(empty(), true, ofType(Practitioner).exists()))	CareTeam.participant.onBehalfOf can only be populated when CareTeam.participant.member is a Practitioner
+B	CareTeam.participant.role	example	http://hl7.org/fhir/ValueSet/participant-role
+R	CareTeam.participant.member	Practitioner	PractitionerRole	RelatedPerson	Patient	Organization	CareTeam
+R	CareTeam.participant.onBehalfOf	Organization
+B	CareTeam.reasonCode	example	http://hl7.org/fhir/ValueSet/clinical-findings
+R	CareTeam.reasonReference	Condition
+R	CareTeam.managingOrganization	Organization
+B	CatalogEntry.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	CatalogEntry.referencedItem	Medication	Device	Organization	Practitioner	PractitionerRole	HealthcareService	ActivityDefinition	PlanDefinition	SpecimenDefinition	ObservationDefinition	Binary
+B	CatalogEntry.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	CatalogEntry.relatedEntry.relationtype	required	http://hl7.org/fhir/ValueSet/relation-type|4.0.1
+R	CatalogEntry.relatedEntry.item	CatalogEntry
+B	ChargeItem.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ChargeItem.status	required	http://hl7.org/fhir/ValueSet/chargeitem-status|4.0.1
+R	ChargeItem.partOf	ChargeItem
+B	ChargeItem.code	example	http://hl7.org/fhir/ValueSet/chargeitem-billingcodes
+R	ChargeItem.subject	Patient	Group
+R	ChargeItem.context	Encounter	EpisodeOfCare
+B	ChargeItem.performer.function	example	http://hl7.org/fhir/ValueSet/performer-role
+R	ChargeItem.performer.actor	Practitioner	PractitionerRole	Organization	CareTeam	Patient	Device	RelatedPerson
+R	ChargeItem.performingOrganization	Organization
+R	ChargeItem.requestingOrganization	Organization
+R	ChargeItem.costCenter	Organization
+B	ChargeItem.bodysite	example	http://hl7.org/fhir/ValueSet/body-site
+R	ChargeItem.enterer	Practitioner	PractitionerRole	Organization	Patient	Device	RelatedPerson
+B	ChargeItem.reason	example	http://hl7.org/fhir/ValueSet/icd-10
+R	ChargeItem.service	DiagnosticReport	ImagingStudy	Immunization	MedicationAdministration	MedicationDispense	Observation	Procedure	SupplyDelivery
+B	ChargeItem.product	example	http://hl7.org/fhir/ValueSet/device-kind
+R	ChargeItem.product	Device	Medication	Substance
+R	ChargeItem.account	Account
+R	ChargeItem.supportingInformation	Resource
+K	ChargeItemDefinition	cid-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	ChargeItemDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ChargeItemDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ChargeItemDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	ChargeItemDefinition.code	example	http://hl7.org/fhir/ValueSet/chargeitem-billingcodes
+R	ChargeItemDefinition.instance	Medication	Substance	Device
+B	ChargeItemDefinition.propertyGroup.priceComponent.type	required	http://hl7.org/fhir/ValueSet/invoice-priceComponentType|4.0.1
+B	Claim.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Claim.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+B	Claim.type	extensible	http://hl7.org/fhir/ValueSet/claim-type
+B	Claim.subType	example	http://hl7.org/fhir/ValueSet/claim-subtype
+B	Claim.use	required	http://hl7.org/fhir/ValueSet/claim-use|4.0.1
+R	Claim.patient	Patient
+R	Claim.enterer	Practitioner	PractitionerRole
+R	Claim.insurer	Organization
+R	Claim.provider	Practitioner	PractitionerRole	Organization
+B	Claim.priority	example	http://hl7.org/fhir/ValueSet/process-priority
+B	Claim.fundsReserve	example	http://hl7.org/fhir/ValueSet/fundsreserve
+R	Claim.related.claim	Claim
+B	Claim.related.relationship	example	http://hl7.org/fhir/ValueSet/related-claim-relationship
+R	Claim.prescription	DeviceRequest	MedicationRequest	VisionPrescription
+R	Claim.originalPrescription	DeviceRequest	MedicationRequest	VisionPrescription
+B	Claim.payee.type	example	http://hl7.org/fhir/ValueSet/payeetype
+R	Claim.payee.party	Practitioner	PractitionerRole	Organization	Patient	RelatedPerson
+R	Claim.referral	ServiceRequest
+R	Claim.facility	Location
+R	Claim.careTeam.provider	Practitioner	PractitionerRole	Organization
+B	Claim.careTeam.role	example	http://hl7.org/fhir/ValueSet/claim-careteamrole
+B	Claim.careTeam.qualification	example	http://hl7.org/fhir/ValueSet/provider-qualification
+B	Claim.supportingInfo.category	example	http://hl7.org/fhir/ValueSet/claim-informationcategory
+B	Claim.supportingInfo.code	example	http://hl7.org/fhir/ValueSet/claim-exception
+R	Claim.supportingInfo.value	Resource
+B	Claim.supportingInfo.reason	example	http://hl7.org/fhir/ValueSet/missing-tooth-reason
+B	Claim.diagnosis.diagnosis	example	http://hl7.org/fhir/ValueSet/icd-10
+R	Claim.diagnosis.diagnosis	Condition
+B	Claim.diagnosis.type	example	http://hl7.org/fhir/ValueSet/ex-diagnosistype
+B	Claim.diagnosis.onAdmission	example	http://hl7.org/fhir/ValueSet/ex-diagnosis-on-admission
+B	Claim.diagnosis.packageCode	example	http://hl7.org/fhir/ValueSet/ex-diagnosisrelatedgroup
+B	Claim.procedure.type	example	http://hl7.org/fhir/ValueSet/ex-procedure-type
+B	Claim.procedure.procedure	example	http://hl7.org/fhir/ValueSet/icd-10-procedures
+R	Claim.procedure.procedure	Procedure
+R	Claim.procedure.udi	Device
+R	Claim.insurance.coverage	Coverage
+R	Claim.insurance.claimResponse	ClaimResponse
+B	Claim.accident.type	extensible	http://terminology.hl7.org/ValueSet/v3-ActIncidentCode
+R	Claim.accident.location	Location
+B	Claim.item.revenue	example	http://hl7.org/fhir/ValueSet/ex-revenue-center
+B	Claim.item.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	Claim.item.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	Claim.item.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	Claim.item.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+B	Claim.item.location	example	http://hl7.org/fhir/ValueSet/service-place
+R	Claim.item.location	Location
+R	Claim.item.udi	Device
+B	Claim.item.bodySite	example	http://hl7.org/fhir/ValueSet/tooth
+B	Claim.item.subSite	example	http://hl7.org/fhir/ValueSet/surface
+R	Claim.item.encounter	Encounter
+B	Claim.item.detail.revenue	example	http://hl7.org/fhir/ValueSet/ex-revenue-center
+B	Claim.item.detail.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	Claim.item.detail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	Claim.item.detail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	Claim.item.detail.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+R	Claim.item.detail.udi	Device
+B	Claim.item.detail.subDetail.revenue	example	http://hl7.org/fhir/ValueSet/ex-revenue-center
+B	Claim.item.detail.subDetail.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	Claim.item.detail.subDetail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	Claim.item.detail.subDetail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	Claim.item.detail.subDetail.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+R	Claim.item.detail.subDetail.udi	Device
+B	ClaimResponse.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ClaimResponse.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+B	ClaimResponse.type	extensible	http://hl7.org/fhir/ValueSet/claim-type
+B	ClaimResponse.subType	example	http://hl7.org/fhir/ValueSet/claim-subtype
+B	ClaimResponse.use	required	http://hl7.org/fhir/ValueSet/claim-use|4.0.1
+R	ClaimResponse.patient	Patient
+R	ClaimResponse.insurer	Organization
+R	ClaimResponse.requestor	Practitioner	PractitionerRole	Organization
+R	ClaimResponse.request	Claim
+B	ClaimResponse.outcome	required	http://hl7.org/fhir/ValueSet/remittance-outcome|4.0.1
+B	ClaimResponse.payeeType	example	http://hl7.org/fhir/ValueSet/payeetype
+B	ClaimResponse.item.adjudication.category	example	http://hl7.org/fhir/ValueSet/adjudication
+B	ClaimResponse.item.adjudication.reason	example	http://hl7.org/fhir/ValueSet/adjudication-reason
+R	ClaimResponse.addItem.provider	Practitioner	PractitionerRole	Organization
+B	ClaimResponse.addItem.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ClaimResponse.addItem.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ClaimResponse.addItem.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+B	ClaimResponse.addItem.location	example	http://hl7.org/fhir/ValueSet/service-place
+R	ClaimResponse.addItem.location	Location
+B	ClaimResponse.addItem.bodySite	example	http://hl7.org/fhir/ValueSet/tooth
+B	ClaimResponse.addItem.subSite	example	http://hl7.org/fhir/ValueSet/surface
+B	ClaimResponse.addItem.detail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ClaimResponse.addItem.detail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ClaimResponse.addItem.detail.subDetail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ClaimResponse.addItem.detail.subDetail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ClaimResponse.total.category	example	http://hl7.org/fhir/ValueSet/adjudication
+B	ClaimResponse.payment.type	example	http://hl7.org/fhir/ValueSet/ex-paymenttype
+B	ClaimResponse.payment.adjustmentReason	example	http://hl7.org/fhir/ValueSet/payment-adjustment-reason
+B	ClaimResponse.fundsReserve	example	http://hl7.org/fhir/ValueSet/fundsreserve
+B	ClaimResponse.formCode	example	http://hl7.org/fhir/ValueSet/forms
+B	ClaimResponse.processNote.type	required	http://hl7.org/fhir/ValueSet/note-type|4.0.1
+B	ClaimResponse.processNote.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	ClaimResponse.communicationRequest	CommunicationRequest
+R	ClaimResponse.insurance.coverage	Coverage
+R	ClaimResponse.insurance.claimResponse	ClaimResponse
+B	ClaimResponse.error.code	example	http://hl7.org/fhir/ValueSet/adjudication-error
+B	ClinicalImpression.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ClinicalImpression.status	required	http://hl7.org/fhir/ValueSet/clinicalimpression-status|4.0.1
+R	ClinicalImpression.subject	Patient	Group
+R	ClinicalImpression.encounter	Encounter
+R	ClinicalImpression.assessor	Practitioner	PractitionerRole
+R	ClinicalImpression.previous	ClinicalImpression
+R	ClinicalImpression.problem	Condition	AllergyIntolerance
+B	ClinicalImpression.investigation.code	example	http://hl7.org/fhir/ValueSet/investigation-sets
+R	ClinicalImpression.investigation.item	Observation	QuestionnaireResponse	FamilyMemberHistory	DiagnosticReport	RiskAssessment	ImagingStudy	Media
+B	ClinicalImpression.finding.itemCodeableConcept	example	http://hl7.org/fhir/ValueSet/condition-code
+R	ClinicalImpression.finding.itemReference	Condition	Observation	Media
+B	ClinicalImpression.prognosisCodeableConcept	example	http://hl7.org/fhir/ValueSet/clinicalimpression-prognosis
+R	ClinicalImpression.prognosisReference	RiskAssessment
+R	ClinicalImpression.supportingInfo	Resource
+K	CodeSystem	csd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	CodeSystem	csd-1	error	concept.code.combine($this.descendants().concept.code).isDistinct()	Within a code system definition, all the codes SHALL be unique
+B	CodeSystem.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	CodeSystem.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	CodeSystem.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	CodeSystem.hierarchyMeaning	required	http://hl7.org/fhir/ValueSet/codesystem-hierarchy-meaning|4.0.1
+B	CodeSystem.content	required	http://hl7.org/fhir/ValueSet/codesystem-content-mode|4.0.1
+B	CodeSystem.filter.operator	required	http://hl7.org/fhir/ValueSet/filter-operator|4.0.1
+B	CodeSystem.property.type	required	http://hl7.org/fhir/ValueSet/concept-property-type|4.0.1
+B	CodeSystem.concept.designation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	CodeSystem.concept.designation.use	extensible	http://hl7.org/fhir/ValueSet/designation-use
+B	Communication.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Communication.basedOn	Resource
+R	Communication.partOf	Resource
+R	Communication.inResponseTo	Communication
+B	Communication.status	required	http://hl7.org/fhir/ValueSet/event-status|4.0.1
+B	Communication.statusReason	example	http://hl7.org/fhir/ValueSet/communication-not-done-reason
+B	Communication.category	example	http://hl7.org/fhir/ValueSet/communication-category
+B	Communication.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	Communication.medium	example	http://terminology.hl7.org/ValueSet/v3-ParticipationMode
+R	Communication.subject	Patient	Group
+B	Communication.topic	example	http://hl7.org/fhir/ValueSet/communication-topic
+R	Communication.about	Resource
+R	Communication.encounter	Encounter
+R	Communication.recipient	Device	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson	Group	CareTeam	HealthcareService
+R	Communication.sender	Device	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson	HealthcareService
+B	Communication.reasonCode	example	http://hl7.org/fhir/ValueSet/clinical-findings
+R	Communication.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+R	Communication.payload.content	Resource
+B	CommunicationRequest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	CommunicationRequest.basedOn	Resource
+R	CommunicationRequest.replaces	CommunicationRequest
+B	CommunicationRequest.status	required	http://hl7.org/fhir/ValueSet/request-status|4.0.1
+B	CommunicationRequest.category	example	http://hl7.org/fhir/ValueSet/communication-category
+B	CommunicationRequest.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	CommunicationRequest.medium	example	http://terminology.hl7.org/ValueSet/v3-ParticipationMode
+R	CommunicationRequest.subject	Patient	Group
+R	CommunicationRequest.about	Resource
+R	CommunicationRequest.encounter	Encounter
+R	CommunicationRequest.payload.content	Resource
+R	CommunicationRequest.requester	Practitioner	PractitionerRole	Organization	Patient	RelatedPerson	Device
+R	CommunicationRequest.recipient	Device	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson	Group	CareTeam	HealthcareService
+R	CommunicationRequest.sender	Device	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson	HealthcareService
+B	CommunicationRequest.reasonCode	example	http://terminology.hl7.org/ValueSet/v3-ActReason
+R	CommunicationRequest.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+K	CompartmentDefinition	cpd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	CompartmentDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	CompartmentDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	CompartmentDefinition.code	required	http://hl7.org/fhir/ValueSet/compartment-type|4.0.1
+B	CompartmentDefinition.resource.code	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	Composition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Composition.status	required	http://hl7.org/fhir/ValueSet/composition-status|4.0.1
+B	Composition.type	preferred	http://hl7.org/fhir/ValueSet/doc-typecodes
+B	Composition.category	example	http://hl7.org/fhir/ValueSet/document-classcodes
+R	Composition.subject	Resource
+R	Composition.encounter	Encounter
+R	Composition.author	Practitioner	PractitionerRole	Device	Patient	RelatedPerson	Organization
+B	Composition.confidentiality	required	http://terminology.hl7.org/ValueSet/v3-ConfidentialityClassification|2014-03-26
+B	Composition.attester.mode	required	http://hl7.org/fhir/ValueSet/composition-attestation-mode|4.0.1
+R	Composition.attester.party	Patient	RelatedPerson	Practitioner	PractitionerRole	Organization
+R	Composition.custodian	Organization
+B	Composition.relatesTo.code	required	http://hl7.org/fhir/ValueSet/document-relationship-type|4.0.1
+R	Composition.relatesTo.target	Composition
+B	Composition.event.code	example	http://terminology.hl7.org/ValueSet/v3-ActCode
+R	Composition.event.detail	Resource
+K	Composition.section	cmp-1	error	text.exists() or entry.exists() or section.exists()	A section must contain at least one of text, entries, or sub-sections
+K	Composition.section	cmp-2	error	emptyReason.empty() or entry.empty()	A section can only have an emptyReason if it is empty
+B	Composition.section.code	example	http://hl7.org/fhir/ValueSet/doc-section-codes
+R	Composition.section.author	Practitioner	PractitionerRole	Device	Patient	RelatedPerson	Organization
+R	Composition.section.focus	Resource
+B	Composition.section.mode	required	http://hl7.org/fhir/ValueSet/list-mode|4.0.1
+B	Composition.section.orderedBy	preferred	http://hl7.org/fhir/ValueSet/list-order
+R	Composition.section.entry	Resource
+B	Composition.section.emptyReason	preferred	http://hl7.org/fhir/ValueSet/list-empty-reason
+K	ConceptMap	cmd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	ConceptMap.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ConceptMap.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ConceptMap.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+K	ConceptMap.group.element.target	cmd-1	error	comment.exists() or equivalence.empty() or ((equivalence != 'narrower') and (equivalence != 'inexact'))	If the map is narrower or inexact, there SHALL be some comments
+B	ConceptMap.group.element.target.equivalence	required	http://hl7.org/fhir/ValueSet/concept-map-equivalence|4.0.1
+K	ConceptMap.group.unmapped	cmd-2	error	(mode = 'fixed') implies code.exists()	If the mode is 'fixed', a code must be provided
+K	ConceptMap.group.unmapped	cmd-3	error	(mode = 'other-map') implies url.exists()	If the mode is 'other-map', a url must be provided
+B	ConceptMap.group.unmapped.mode	required	http://hl7.org/fhir/ValueSet/conceptmap-unmapped-mode|4.0.1
+K	Condition	con-3	warning	clinicalStatus.exists() or verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code = 'entered-in-error').exists() or category.select($this='problem-list-item').empty()	Condition.clinicalStatus SHALL be present if verificationStatus is not entered-in-error and category is problem-list-item
+K	Condition	con-4	error	abatement.empty() or clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='resolved' or code='remission' or code='inactive')).exists()	If condition is abated, then clinicalStatus must be either inactive, resolved, or remission
+K	Condition	con-5	error	verificationStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-ver-status' and code='entered-in-error').empty() or clinicalStatus.empty()	Condition.clinicalStatus SHALL NOT be present if verification Status is entered-in-error
+B	Condition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Condition.clinicalStatus	required	http://hl7.org/fhir/ValueSet/condition-clinical|4.0.1
+B	Condition.verificationStatus	required	http://hl7.org/fhir/ValueSet/condition-ver-status|4.0.1
+B	Condition.category	extensible	http://hl7.org/fhir/ValueSet/condition-category
+B	Condition.severity	preferred	http://hl7.org/fhir/ValueSet/condition-severity
+B	Condition.code	example	http://hl7.org/fhir/ValueSet/condition-code
+B	Condition.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+R	Condition.subject	Patient	Group
+R	Condition.encounter	Encounter
+R	Condition.recorder	Practitioner	PractitionerRole	Patient	RelatedPerson
+R	Condition.asserter	Practitioner	PractitionerRole	Patient	RelatedPerson
+K	Condition.stage	con-1	error	summary.exists() or assessment.exists()	Stage SHALL have summary or assessment
+B	Condition.stage.summary	example	http://hl7.org/fhir/ValueSet/condition-stage
+R	Condition.stage.assessment	ClinicalImpression	DiagnosticReport	Observation
+B	Condition.stage.type	example	http://hl7.org/fhir/ValueSet/condition-stage-type
+K	Condition.evidence	con-2	error	code.exists() or detail.exists()	evidence SHALL have code or details
+B	Condition.evidence.code	example	http://hl7.org/fhir/ValueSet/manifestation-or-symptom
+R	Condition.evidence.detail	Resource
+K	Consent	ppc-1	error	policy.exists() or policyRule.exists()	Either a Policy or PolicyRule
+K	Consent	ppc-2	error	patient.exists() or scope.coding.where(system='something' and code='patient-privacy').exists().not()	IF Scope=privacy, there must be a patient
+K	Consent	ppc-3	error	patient.exists() or scope.coding.where(system='something' and code='research').exists().not()	IF Scope=research, there must be a patient
+K	Consent	ppc-4	error	patient.exists() or scope.coding.where(system='something' and code='adr').exists().not()	IF Scope=adr, there must be a patient
+K	Consent	ppc-5	error	patient.exists() or scope.coding.where(system='something' and code='treatment').exists().not()	IF Scope=treatment, there must be a patient
+B	Consent.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Consent.status	required	http://hl7.org/fhir/ValueSet/consent-state-codes|4.0.1
+B	Consent.scope	extensible	http://hl7.org/fhir/ValueSet/consent-scope
+B	Consent.category	extensible	http://hl7.org/fhir/ValueSet/consent-category
+R	Consent.patient	Patient
+R	Consent.performer	Organization	Patient	Practitioner	RelatedPerson	PractitionerRole
+R	Consent.organization	Organization
+R	Consent.source	Consent	DocumentReference	Contract	QuestionnaireResponse
+B	Consent.policyRule	extensible	http://hl7.org/fhir/ValueSet/consent-policy
+R	Consent.verification.verifiedWith	Patient	RelatedPerson
+B	Consent.provision.type	required	http://hl7.org/fhir/ValueSet/consent-provision-type|4.0.1
+B	Consent.provision.actor.role	extensible	http://hl7.org/fhir/ValueSet/security-role-type
+R	Consent.provision.actor.reference	Device	Group	CareTeam	Organization	Patient	Practitioner	RelatedPerson	PractitionerRole
+B	Consent.provision.action	example	http://hl7.org/fhir/ValueSet/consent-action
+B	Consent.provision.securityLabel	extensible	http://hl7.org/fhir/ValueSet/security-labels
+B	Consent.provision.purpose	extensible	http://terminology.hl7.org/ValueSet/v3-PurposeOfUse
+B	Consent.provision.class	extensible	http://hl7.org/fhir/ValueSet/consent-content-class
+B	Consent.provision.code	example	http://hl7.org/fhir/ValueSet/consent-content-code
+B	Consent.provision.data.meaning	required	http://hl7.org/fhir/ValueSet/consent-data-meaning|4.0.1
+R	Consent.provision.data.reference	Resource
+K	ContactPoint	cpt-2	error	value.empty() or system.exists()	A system is required if a value is provided.
+B	ContactPoint.system	required	http://hl7.org/fhir/ValueSet/contact-point-system|4.0.1
+B	ContactPoint.use	required	http://hl7.org/fhir/ValueSet/contact-point-use|4.0.1
+B	Contract.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Contract.status	required	http://hl7.org/fhir/ValueSet/contract-status|4.0.1
+B	Contract.legalState	extensible	http://hl7.org/fhir/ValueSet/contract-legalstate
+R	Contract.instantiatesCanonical	Contract
+B	Contract.contentDerivative	example	http://hl7.org/fhir/ValueSet/contract-content-derivative
+B	Contract.expirationType	example	http://hl7.org/fhir/ValueSet/contract-expiration-type
+R	Contract.subject	Resource
+R	Contract.authority	Organization
+R	Contract.domain	Location
+R	Contract.site	Location
+R	Contract.author	Patient	Practitioner	PractitionerRole	Organization
+B	Contract.scope	example	http://hl7.org/fhir/ValueSet/contract-scope
+R	Contract.topic	Resource
+B	Contract.type	example	http://hl7.org/fhir/ValueSet/contract-type
+B	Contract.subType	example	http://hl7.org/fhir/ValueSet/contract-subtype
+B	Contract.contentDefinition.type	example	http://hl7.org/fhir/ValueSet/contract-definition-type
+B	Contract.contentDefinition.subType	example	http://hl7.org/fhir/ValueSet/contract-definition-subtype
+R	Contract.contentDefinition.publisher	Practitioner	PractitionerRole	Organization
+B	Contract.contentDefinition.publicationStatus	required	http://hl7.org/fhir/ValueSet/contract-publicationstatus|4.0.1
+R	Contract.term.topic	Resource
+B	Contract.term.type	example	http://hl7.org/fhir/ValueSet/contract-term-type
+B	Contract.term.subType	example	http://hl7.org/fhir/ValueSet/contract-term-subtype
+B	Contract.term.securityLabel.classification	example	http://hl7.org/fhir/ValueSet/contract-security-classification
+B	Contract.term.securityLabel.category	example	http://hl7.org/fhir/ValueSet/contract-security-category
+B	Contract.term.securityLabel.control	example	http://hl7.org/fhir/ValueSet/contract-security-control
+R	Contract.term.offer.party.reference	Patient	RelatedPerson	Practitioner	PractitionerRole	Device	Group	Organization
+B	Contract.term.offer.party.role	example	http://hl7.org/fhir/ValueSet/contract-party-role
+R	Contract.term.offer.topic	Resource
+B	Contract.term.offer.type	example	http://hl7.org/fhir/ValueSet/contract-term-type
+B	Contract.term.offer.decision	extensible	http://terminology.hl7.org/ValueSet/v3-ActConsentDirective
+B	Contract.term.offer.decisionMode	example	http://hl7.org/fhir/ValueSet/contract-decision-mode
+R	Contract.term.offer.answer.value	Resource
+B	Contract.term.asset.scope	example	http://hl7.org/fhir/ValueSet/contract-assetscope
+B	Contract.term.asset.type	example	http://hl7.org/fhir/ValueSet/contract-assettype
+R	Contract.term.asset.typeReference	Resource
+B	Contract.term.asset.subtype	example	http://hl7.org/fhir/ValueSet/contract-assetsubtype
+B	Contract.term.asset.relationship	extensible	http://hl7.org/fhir/ValueSet/consent-content-class
+R	Contract.term.asset.context.reference	Resource
+B	Contract.term.asset.context.code	example	http://hl7.org/fhir/ValueSet/contract-assetcontext
+B	Contract.term.asset.periodType	example	http://hl7.org/fhir/ValueSet/asset-availability
+R	Contract.term.asset.valuedItem.entity	Resource
+R	Contract.term.asset.valuedItem.responsible	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson
+R	Contract.term.asset.valuedItem.recipient	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson
+B	Contract.term.action.type	example	http://hl7.org/fhir/ValueSet/contract-action
+R	Contract.term.action.subject.reference	Patient	RelatedPerson	Practitioner	PractitionerRole	Device	Group	Organization
+B	Contract.term.action.subject.role	example	http://hl7.org/fhir/ValueSet/contract-actorrole
+B	Contract.term.action.intent	example	http://terminology.hl7.org/ValueSet/v3-PurposeOfUse
+B	Contract.term.action.status	example	http://hl7.org/fhir/ValueSet/contract-actionstatus
+R	Contract.term.action.context	Encounter	EpisodeOfCare
+R	Contract.term.action.requester	Patient	RelatedPerson	Practitioner	PractitionerRole	Device	Group	Organization
+B	Contract.term.action.performerType	example	http://hl7.org/fhir/ValueSet/provenance-agent-type
+B	Contract.term.action.performerRole	example	http://hl7.org/fhir/ValueSet/provenance-agent-role
+R	Contract.term.action.performer	RelatedPerson	Patient	Practitioner	PractitionerRole	CareTeam	Device	Substance	Organization	Location
+B	Contract.term.action.reasonCode	example	http://terminology.hl7.org/ValueSet/v3-PurposeOfUse
+R	Contract.term.action.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference	Questionnaire	QuestionnaireResponse
+R	Contract.supportingInfo	Resource
+R	Contract.relevantHistory	Provenance
+B	Contract.signer.type	preferred	http://hl7.org/fhir/ValueSet/contract-signer-type
+R	Contract.signer.party	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson
+R	Contract.friendly.content	Composition	DocumentReference	QuestionnaireResponse
+R	Contract.legal.content	Composition	DocumentReference	QuestionnaireResponse
+R	Contract.rule.content	DocumentReference
+R	Contract.legallyBinding	Composition	DocumentReference	QuestionnaireResponse	Contract
+B	Contributor.type	required	http://hl7.org/fhir/ValueSet/contributor-type|4.0.1
+K	Count	cnt-3	error	(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())	There SHALL be a code with a value of "1" if there is a value. If system is present, it SHALL be UCUM.  If present, the value SHALL be a whole number.
+B	Count.comparator	required	http://hl7.org/fhir/ValueSet/quantity-comparator|4.0.1
+B	Coverage.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Coverage.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+B	Coverage.type	preferred	http://hl7.org/fhir/ValueSet/coverage-type
+R	Coverage.policyHolder	Patient	RelatedPerson	Organization
+R	Coverage.subscriber	Patient	RelatedPerson
+R	Coverage.beneficiary	Patient
+B	Coverage.relationship	extensible	http://hl7.org/fhir/ValueSet/subscriber-relationship
+R	Coverage.payor	Organization	Patient	RelatedPerson
+B	Coverage.class.type	extensible	http://hl7.org/fhir/ValueSet/coverage-class
+B	Coverage.costToBeneficiary.type	extensible	http://hl7.org/fhir/ValueSet/coverage-copay-type
+B	Coverage.costToBeneficiary.exception.type	example	http://hl7.org/fhir/ValueSet/coverage-financial-exception
+R	Coverage.contract	Contract
+B	CoverageEligibilityRequest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	CoverageEligibilityRequest.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+B	CoverageEligibilityRequest.priority	example	http://hl7.org/fhir/ValueSet/process-priority
+B	CoverageEligibilityRequest.purpose	required	http://hl7.org/fhir/ValueSet/eligibilityrequest-purpose|4.0.1
+R	CoverageEligibilityRequest.patient	Patient
+R	CoverageEligibilityRequest.enterer	Practitioner	PractitionerRole
+R	CoverageEligibilityRequest.provider	Practitioner	PractitionerRole	Organization
+R	CoverageEligibilityRequest.insurer	Organization
+R	CoverageEligibilityRequest.facility	Location
+R	CoverageEligibilityRequest.supportingInfo.information	Resource
+R	CoverageEligibilityRequest.insurance.coverage	Coverage
+B	CoverageEligibilityRequest.item.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	CoverageEligibilityRequest.item.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	CoverageEligibilityRequest.item.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+R	CoverageEligibilityRequest.item.provider	Practitioner	PractitionerRole
+R	CoverageEligibilityRequest.item.facility	Location	Organization
+B	CoverageEligibilityRequest.item.diagnosis.diagnosis	example	http://hl7.org/fhir/ValueSet/icd-10
+R	CoverageEligibilityRequest.item.diagnosis.diagnosis	Condition
+R	CoverageEligibilityRequest.item.detail	Resource
+B	CoverageEligibilityResponse.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	CoverageEligibilityResponse.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+B	CoverageEligibilityResponse.purpose	required	http://hl7.org/fhir/ValueSet/eligibilityresponse-purpose|4.0.1
+R	CoverageEligibilityResponse.patient	Patient
+R	CoverageEligibilityResponse.requestor	Practitioner	PractitionerRole	Organization
+R	CoverageEligibilityResponse.request	CoverageEligibilityRequest
+B	CoverageEligibilityResponse.outcome	required	http://hl7.org/fhir/ValueSet/remittance-outcome|4.0.1
+R	CoverageEligibilityResponse.insurer	Organization
+R	CoverageEligibilityResponse.insurance.coverage	Coverage
+K	CoverageEligibilityResponse.insurance.item	ces-1	error	category.exists() xor productOrService.exists()	SHALL contain a category or a billcode but not both.
+B	CoverageEligibilityResponse.insurance.item.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	CoverageEligibilityResponse.insurance.item.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	CoverageEligibilityResponse.insurance.item.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+R	CoverageEligibilityResponse.insurance.item.provider	Practitioner	PractitionerRole
+B	CoverageEligibilityResponse.insurance.item.network	example	http://hl7.org/fhir/ValueSet/benefit-network
+B	CoverageEligibilityResponse.insurance.item.unit	example	http://hl7.org/fhir/ValueSet/benefit-unit
+B	CoverageEligibilityResponse.insurance.item.term	example	http://hl7.org/fhir/ValueSet/benefit-term
+B	CoverageEligibilityResponse.insurance.item.benefit.type	example	http://hl7.org/fhir/ValueSet/benefit-type
+B	CoverageEligibilityResponse.insurance.item.authorizationSupporting	example	http://hl7.org/fhir/ValueSet/coverageeligibilityresponse-ex-auth-support
+B	CoverageEligibilityResponse.form	example	http://hl7.org/fhir/ValueSet/forms
+B	CoverageEligibilityResponse.error.code	example	http://hl7.org/fhir/ValueSet/adjudication-error
+B	DataRequirement.type	required	http://hl7.org/fhir/ValueSet/all-types|4.0.1
+B	DataRequirement.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	DataRequirement.subject	Group
+K	DataRequirement.codeFilter	drq-1	error	path.exists() xor searchParam.exists()	Either a path or a searchParam must be provided, but not both
+K	DataRequirement.dateFilter	drq-2	error	path.exists() xor searchParam.exists()	Either a path or a searchParam must be provided, but not both
+B	DataRequirement.sort.direction	required	http://hl7.org/fhir/ValueSet/sort-direction|4.0.1
+B	DetectedIssue.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	DetectedIssue.status	required	http://hl7.org/fhir/ValueSet/observation-status|4.0.1
+B	DetectedIssue.code	preferred	http://hl7.org/fhir/ValueSet/detectedissue-category
+B	DetectedIssue.severity	required	http://hl7.org/fhir/ValueSet/detectedissue-severity|4.0.1
+R	DetectedIssue.patient	Patient
+R	DetectedIssue.author	Practitioner	PractitionerRole	Device
+R	DetectedIssue.implicated	Resource
+B	DetectedIssue.evidence.code	example	http://hl7.org/fhir/ValueSet/manifestation-or-symptom
+R	DetectedIssue.evidence.detail	Resource
+B	DetectedIssue.mitigation.action	preferred	http://hl7.org/fhir/ValueSet/detectedissue-mitigation-action
+R	DetectedIssue.mitigation.author	Practitioner	PractitionerRole
+B	Device.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Device.definition	DeviceDefinition
+B	Device.udiCarrier.entryType	required	http://hl7.org/fhir/ValueSet/udi-entry-type|4.0.1
+B	Device.status	required	http://hl7.org/fhir/ValueSet/device-status|4.0.1
+B	Device.statusReason	extensible	http://hl7.org/fhir/ValueSet/device-status-reason
+B	Device.deviceName.type	required	http://hl7.org/fhir/ValueSet/device-nametype|4.0.1
+B	Device.type	example	http://hl7.org/fhir/ValueSet/device-type
+R	Device.patient	Patient
+R	Device.owner	Organization
+R	Device.location	Location
+R	Device.parent	Device
+B	DeviceDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	DeviceDefinition.manufacturer	Organization
+B	DeviceDefinition.deviceName.type	required	http://hl7.org/fhir/ValueSet/device-nametype|4.0.1
+B	DeviceDefinition.type	example	http://hl7.org/fhir/ValueSet/device-kind
+B	DeviceDefinition.safety	example	http://hl7.org/fhir/ValueSet/device-safety
+R	DeviceDefinition.owner	Organization
+R	DeviceDefinition.parentDevice	DeviceDefinition
+B	DeviceMetric.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	DeviceMetric.type	preferred	http://hl7.org/fhir/ValueSet/devicemetric-type
+B	DeviceMetric.unit	preferred	http://hl7.org/fhir/ValueSet/devicemetric-type
+R	DeviceMetric.source	Device
+R	DeviceMetric.parent	Device
+B	DeviceMetric.operationalStatus	required	http://hl7.org/fhir/ValueSet/metric-operational-status|4.0.1
+B	DeviceMetric.color	required	http://hl7.org/fhir/ValueSet/metric-color|4.0.1
+B	DeviceMetric.category	required	http://hl7.org/fhir/ValueSet/metric-category|4.0.1
+B	DeviceMetric.calibration.type	required	http://hl7.org/fhir/ValueSet/metric-calibration-type|4.0.1
+B	DeviceMetric.calibration.state	required	http://hl7.org/fhir/ValueSet/metric-calibration-state|4.0.1
+B	DeviceRequest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	DeviceRequest.basedOn	Resource
+R	DeviceRequest.priorRequest	Resource
+B	DeviceRequest.status	required	http://hl7.org/fhir/ValueSet/request-status|4.0.1
+B	DeviceRequest.intent	required	http://hl7.org/fhir/ValueSet/request-intent|4.0.1
+B	DeviceRequest.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	DeviceRequest.code	example	http://hl7.org/fhir/ValueSet/device-kind
+R	DeviceRequest.code	Device
+R	DeviceRequest.subject	Patient	Group	Location	Device
+R	DeviceRequest.encounter	Encounter
+R	DeviceRequest.requester	Device	Practitioner	PractitionerRole	Organization
+B	DeviceRequest.performerType	example	http://hl7.org/fhir/ValueSet/participant-role
+R	DeviceRequest.performer	Practitioner	PractitionerRole	Organization	CareTeam	HealthcareService	Patient	Device	RelatedPerson
+B	DeviceRequest.reasonCode	example	http://hl7.org/fhir/ValueSet/condition-code
+R	DeviceRequest.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+R	DeviceRequest.insurance	Coverage	ClaimResponse
+R	DeviceRequest.supportingInfo	Resource
+R	DeviceRequest.relevantHistory	Provenance
+B	DeviceUseStatement.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	DeviceUseStatement.basedOn	ServiceRequest
+B	DeviceUseStatement.status	required	http://hl7.org/fhir/ValueSet/device-statement-status|4.0.1
+R	DeviceUseStatement.subject	Patient	Group
+R	DeviceUseStatement.derivedFrom	ServiceRequest	Procedure	Claim	Observation	QuestionnaireResponse	DocumentReference
+R	DeviceUseStatement.source	Patient	Practitioner	PractitionerRole	RelatedPerson
+R	DeviceUseStatement.device	Device
+R	DeviceUseStatement.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference	Media
+B	DeviceUseStatement.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+B	DiagnosticReport.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	DiagnosticReport.basedOn	CarePlan	ImmunizationRecommendation	MedicationRequest	NutritionOrder	ServiceRequest
+B	DiagnosticReport.status	required	http://hl7.org/fhir/ValueSet/diagnostic-report-status|4.0.1
+B	DiagnosticReport.category	example	http://hl7.org/fhir/ValueSet/diagnostic-service-sections
+B	DiagnosticReport.code	preferred	http://hl7.org/fhir/ValueSet/report-codes
+R	DiagnosticReport.subject	Patient	Group	Device	Location
+R	DiagnosticReport.encounter	Encounter
+R	DiagnosticReport.performer	Practitioner	PractitionerRole	Organization	CareTeam
+R	DiagnosticReport.resultsInterpreter	Practitioner	PractitionerRole	Organization	CareTeam
+R	DiagnosticReport.specimen	Specimen
+R	DiagnosticReport.result	Observation
+R	DiagnosticReport.imagingStudy	ImagingStudy
+R	DiagnosticReport.media.link	Media
+B	DiagnosticReport.conclusionCode	example	http://hl7.org/fhir/ValueSet/clinical-findings
+B	Distance	extensible	http://hl7.org/fhir/ValueSet/distance-units
+K	Distance	dis-1	error	(code.exists() or value.empty()) and (system.empty() or system = %ucum)	There SHALL be a code if there is a value and it SHALL be an expression of length.  If system is present, it SHALL be UCUM.
+B	Distance.comparator	required	http://hl7.org/fhir/ValueSet/quantity-comparator|4.0.1
+B	DocumentManifest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	DocumentManifest.status	required	http://hl7.org/fhir/ValueSet/document-reference-status|4.0.1
+B	DocumentManifest.type	example	http://terminology.hl7.org/ValueSet/v3-ActCode
+R	DocumentManifest.subject	Patient	Practitioner	Group	Device
+R	DocumentManifest.author	Practitioner	PractitionerRole	Organization	Device	Patient	RelatedPerson
+R	DocumentManifest.recipient	Patient	Practitioner	PractitionerRole	RelatedPerson	Organization
+R	DocumentManifest.content	Resource
+R	DocumentManifest.related.ref	Resource
+B	DocumentReference.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	DocumentReference.status	required	http://hl7.org/fhir/ValueSet/document-reference-status|4.0.1
+B	DocumentReference.docStatus	required	http://hl7.org/fhir/ValueSet/composition-status|4.0.1
+B	DocumentReference.type	preferred	http://hl7.org/fhir/ValueSet/c80-doc-typecodes
+B	DocumentReference.category	example	http://hl7.org/fhir/ValueSet/document-classcodes
+R	DocumentReference.subject	Patient	Practitioner	Group	Device
+R	DocumentReference.author	Practitioner	PractitionerRole	Organization	Device	Patient	RelatedPerson
+R	DocumentReference.authenticator	Practitioner	PractitionerRole	Organization
+R	DocumentReference.custodian	Organization
+B	DocumentReference.relatesTo.code	required	http://hl7.org/fhir/ValueSet/document-relationship-type|4.0.1
+R	DocumentReference.relatesTo.target	DocumentReference
+B	DocumentReference.securityLabel	extensible	http://hl7.org/fhir/ValueSet/security-labels
+B	DocumentReference.content.format	preferred	http://hl7.org/fhir/ValueSet/formatcodes
+R	DocumentReference.context.encounter	Encounter	EpisodeOfCare
+B	DocumentReference.context.event	example	http://terminology.hl7.org/ValueSet/v3-ActCode
+B	DocumentReference.context.facilityType	example	http://hl7.org/fhir/ValueSet/c80-facilitycodes
+B	DocumentReference.context.practiceSetting	example	http://hl7.org/fhir/ValueSet/c80-practice-codes
+R	DocumentReference.context.sourcePatientInfo	Patient
+R	DocumentReference.context.related	Resource
+K	DomainResource	dom-2	error	contained.contained.empty()	If the resource is contained in another resource, it SHALL NOT contain nested Resources
+K	DomainResource	dom-3	error	contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()	If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource
+K	DomainResource	dom-4	error	contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()	If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated
+K	DomainResource	dom-5	error	contained.meta.security.empty()	If a resource is contained in another resource, it SHALL NOT have a security label
+K	DomainResource	dom-6	warning	text.\qdiv\q.exists()	A resource should have narrative for robust management
+B	DomainResource.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Dosage.additionalInstruction	example	http://hl7.org/fhir/ValueSet/additional-instruction-codes
+B	Dosage.asNeeded	example	http://hl7.org/fhir/ValueSet/medication-as-needed-reason
+B	Dosage.site	example	http://hl7.org/fhir/ValueSet/approach-site-codes
+B	Dosage.route	example	http://hl7.org/fhir/ValueSet/route-codes
+B	Dosage.method	example	http://hl7.org/fhir/ValueSet/administration-method-codes
+B	Dosage.doseAndRate.type	example	http://hl7.org/fhir/ValueSet/dose-rate-type
+B	Duration	extensible	http://hl7.org/fhir/ValueSet/duration-units
+K	Duration	drt-1	error	code.exists() implies ((system = %ucum) and value.exists())	There SHALL be a code if there is a value and it SHALL be an expression of time.  If system is present, it SHALL be UCUM.
+B	Duration.comparator	required	http://hl7.org/fhir/ValueSet/quantity-comparator|4.0.1
+K	EffectEvidenceSynthesis	ees-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	EffectEvidenceSynthesis.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	EffectEvidenceSynthesis.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	EffectEvidenceSynthesis.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	EffectEvidenceSynthesis.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+B	EffectEvidenceSynthesis.synthesisType	extensible	http://hl7.org/fhir/ValueSet/synthesis-type
+B	EffectEvidenceSynthesis.studyType	extensible	http://hl7.org/fhir/ValueSet/study-type
+R	EffectEvidenceSynthesis.population	EvidenceVariable
+R	EffectEvidenceSynthesis.exposure	EvidenceVariable
+R	EffectEvidenceSynthesis.exposureAlternative	EvidenceVariable
+R	EffectEvidenceSynthesis.outcome	EvidenceVariable
+B	EffectEvidenceSynthesis.resultsByExposure.exposureState	required	http://hl7.org/fhir/ValueSet/exposure-state|4.0.1
+B	EffectEvidenceSynthesis.resultsByExposure.variantState	extensible	http://hl7.org/fhir/ValueSet/evidence-variant-state
+R	EffectEvidenceSynthesis.resultsByExposure.riskEvidenceSynthesis	RiskEvidenceSynthesis
+B	EffectEvidenceSynthesis.effectEstimate.type	extensible	http://hl7.org/fhir/ValueSet/effect-estimate-type
+B	EffectEvidenceSynthesis.effectEstimate.variantState	extensible	http://hl7.org/fhir/ValueSet/evidence-variant-state
+B	EffectEvidenceSynthesis.effectEstimate.unitOfMeasure	required	http://hl7.org/fhir/ValueSet/ucum-units|4.0.1
+B	EffectEvidenceSynthesis.effectEstimate.precisionEstimate.type	extensible	http://hl7.org/fhir/ValueSet/precision-estimate-type
+B	EffectEvidenceSynthesis.certainty.rating	extensible	http://hl7.org/fhir/ValueSet/evidence-quality
+B	EffectEvidenceSynthesis.certainty.certaintySubcomponent.type	extensible	http://hl7.org/fhir/ValueSet/certainty-subcomponent-type
+B	EffectEvidenceSynthesis.certainty.certaintySubcomponent.rating	extensible	http://hl7.org/fhir/ValueSet/certainty-subcomponent-rating
+K	Element	ele-1	error	hasValue() or (children().count() > id.count())	All FHIR elements must have a @value or children
+K	Element.extension	ele-1	error	hasValue() or (children().count() > id.count())	All FHIR elements must have a @value or children
+K	ElementDefinition	eld-2	error	min.empty() or max.empty() or (max = '*') or iif(max != '*', min <= max.toInteger())	Min <= Max
+K	ElementDefinition	eld-5	error	contentReference.empty() or (type.empty() and defaultValue.empty() and fixed.empty() and pattern.empty() and example.empty() and minValue.empty() and maxValue.empty() and maxLength.empty() and binding.empty())	if the element definition has a contentReference, it cannot have type, defaultValue, fixed, pattern, example, minValue, maxValue, maxLength, or binding
+K	ElementDefinition	eld-6	error	fixed.empty() or (type.count()  <= 1)	Fixed value may only be specified if there is one type
+K	ElementDefinition	eld-7	error	pattern.empty() or (type.count() <= 1)	Pattern may only be specified if there is one type
+K	ElementDefinition	eld-8	error	pattern.empty() or fixed.empty()	Pattern and fixed are mutually exclusive
+K	ElementDefinition	eld-11	error	binding.empty() or type.code.empty() or type.select((code = 'code') or (code = 'Coding') or (code='CodeableConcept') or (code = 'Quantity') or (code = 'string') or (code = 'uri')).exists()	Binding can only be present for coded elements, string, and uri
+K	ElementDefinition	eld-13	error	type.select(code).isDistinct()	Types must be unique by code
+K	ElementDefinition	eld-14	error	constraint.select(key).isDistinct()	Constraints must be unique by key
+K	ElementDefinition	eld-15	error	defaultValue.empty() or meaningWhenMissing.empty()	default value and meaningWhenMissing are mutually exclusive
+K	ElementDefinition	eld-16	error	sliceName.empty() or sliceName.matches('^[a-zA-Z0-9\\\\/\\\\-_\\\\[\\\\]\\\\@]+$')	sliceName must be composed of proper tokens separated by "/"
+K	ElementDefinition	eld-18	error	(isModifier.exists() and isModifier) implies isModifierReason.exists()	Must have a modifier reason if isModifier = true
+K	ElementDefinition	eld-19	error	path.matches('[^\\\\s\\\\.,:;\\\\\\'"\\\\/|?!@#$%&*()\\\\[\\\\]{}]{1,64}(\\\\.[^\\\\s\\\\.,:;\\\\\\'"\\\\/|?!@#$%&*()\\\\[\\\\]{}]{1,64}(\\\\[x\\\\])?(\\\\:[^\\\\s\\\\.]+)?)*')	Element names cannot include some special characters
+K	ElementDefinition	eld-20	warning	path.matches('[A-Za-z][A-Za-z0-9]*(\\\\.[a-z][A-Za-z0-9]*(\\\\[x])?)*')	Element names should be simple alphanumerics with a max of 64 characters, or code generation tools may be broken
+K	ElementDefinition	eld-22	error	sliceIsConstraining.exists() implies sliceName.exists()	sliceIsConstraining can only appear if slicename is present
+B	ElementDefinition.representation	required	http://hl7.org/fhir/ValueSet/property-representation|4.0.1
+B	ElementDefinition.code	example	http://hl7.org/fhir/ValueSet/observation-codes
+K	ElementDefinition.slicing	eld-1	error	discriminator.exists() or description.exists()	If there are no discriminators, there must be a definition
+B	ElementDefinition.slicing.discriminator.type	required	http://hl7.org/fhir/ValueSet/discriminator-type|4.0.1
+B	ElementDefinition.slicing.rules	required	http://hl7.org/fhir/ValueSet/resource-slicing-rules|4.0.1
+K	ElementDefinition.max	eld-3	error	empty() or ($this = '*') or (toInteger() >= 0)	Max SHALL be a number or "*"
+K	ElementDefinition.type	eld-4	error	aggregation.empty() or (code = 'Reference') or (code = 'canonical')	Aggregation may only be specified if one of the allowed types for the element is a reference
+K	ElementDefinition.type	eld-17	error	(code='Reference' or code = 'canonical') or targetProfile.empty()	targetProfile is only allowed if the type is Reference or canonical
+B	ElementDefinition.type.code	extensible	http://hl7.org/fhir/ValueSet/defined-types
+B	ElementDefinition.type.aggregation	required	http://hl7.org/fhir/ValueSet/resource-aggregation-mode|4.0.1
+B	ElementDefinition.type.versioning	required	http://hl7.org/fhir/ValueSet/reference-version-rules|4.0.1
+K	ElementDefinition.constraint	eld-21	warning	expression.exists()	Constraints should have an expression or else validators will not be able to enforce them
+B	ElementDefinition.constraint.severity	required	http://hl7.org/fhir/ValueSet/constraint-severity|4.0.1
+K	ElementDefinition.binding	eld-12	error	valueSet.exists() implies (valueSet.startsWith('http:') or valueSet.startsWith('https') or valueSet.startsWith('urn:'))	ValueSet SHALL start with http:// or https:// or urn:
+B	ElementDefinition.binding.strength	required	http://hl7.org/fhir/ValueSet/binding-strength|4.0.1
+B	ElementDefinition.mapping.language	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	Encounter.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Encounter.status	required	http://hl7.org/fhir/ValueSet/encounter-status|4.0.1
+B	Encounter.statusHistory.status	required	http://hl7.org/fhir/ValueSet/encounter-status|4.0.1
+B	Encounter.class	extensible	http://terminology.hl7.org/ValueSet/v3-ActEncounterCode
+B	Encounter.classHistory.class	extensible	http://terminology.hl7.org/ValueSet/v3-ActEncounterCode
+B	Encounter.type	example	http://hl7.org/fhir/ValueSet/encounter-type
+B	Encounter.serviceType	example	http://hl7.org/fhir/ValueSet/service-type
+B	Encounter.priority	example	http://terminology.hl7.org/ValueSet/v3-ActPriority
+R	Encounter.subject	Patient	Group
+R	Encounter.episodeOfCare	EpisodeOfCare
+R	Encounter.basedOn	ServiceRequest
+B	Encounter.participant.type	extensible	http://hl7.org/fhir/ValueSet/encounter-participant-type
+R	Encounter.participant.individual	Practitioner	PractitionerRole	RelatedPerson
+R	Encounter.appointment	Appointment
+B	Encounter.reasonCode	preferred	http://hl7.org/fhir/ValueSet/encounter-reason
+R	Encounter.reasonReference	Condition	Procedure	Observation	ImmunizationRecommendation
+R	Encounter.diagnosis.condition	Condition	Procedure
+B	Encounter.diagnosis.use	preferred	http://hl7.org/fhir/ValueSet/diagnosis-role
+R	Encounter.account	Account
+R	Encounter.hospitalization.origin	Location	Organization
+B	Encounter.hospitalization.admitSource	preferred	http://hl7.org/fhir/ValueSet/encounter-admit-source
+B	Encounter.hospitalization.reAdmission	example	http://terminology.hl7.org/ValueSet/v2-0092
+B	Encounter.hospitalization.dietPreference	example	http://hl7.org/fhir/ValueSet/encounter-diet
+B	Encounter.hospitalization.specialCourtesy	preferred	http://hl7.org/fhir/ValueSet/encounter-special-courtesy
+B	Encounter.hospitalization.specialArrangement	preferred	http://hl7.org/fhir/ValueSet/encounter-special-arrangements
+R	Encounter.hospitalization.destination	Location	Organization
+B	Encounter.hospitalization.dischargeDisposition	example	http://hl7.org/fhir/ValueSet/encounter-discharge-disposition
+R	Encounter.location.location	Location
+B	Encounter.location.status	required	http://hl7.org/fhir/ValueSet/encounter-location-status|4.0.1
+B	Encounter.location.physicalType	example	http://hl7.org/fhir/ValueSet/location-physical-type
+R	Encounter.serviceProvider	Organization
+R	Encounter.partOf	Encounter
+B	Endpoint.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Endpoint.status	required	http://hl7.org/fhir/ValueSet/endpoint-status|4.0.1
+B	Endpoint.connectionType	extensible	http://hl7.org/fhir/ValueSet/endpoint-connection-type
+R	Endpoint.managingOrganization	Organization
+B	Endpoint.payloadType	example	http://hl7.org/fhir/ValueSet/endpoint-payload-type
+B	Endpoint.payloadMimeType	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	EnrollmentRequest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	EnrollmentRequest.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+R	EnrollmentRequest.insurer	Organization
+R	EnrollmentRequest.provider	Practitioner	PractitionerRole	Organization
+R	EnrollmentRequest.candidate	Patient
+R	EnrollmentRequest.coverage	Coverage
+B	EnrollmentResponse.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	EnrollmentResponse.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+R	EnrollmentResponse.request	EnrollmentRequest
+B	EnrollmentResponse.outcome	required	http://hl7.org/fhir/ValueSet/remittance-outcome|4.0.1
+R	EnrollmentResponse.organization	Organization
+R	EnrollmentResponse.requestProvider	Practitioner	PractitionerRole	Organization
+B	EpisodeOfCare.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	EpisodeOfCare.status	required	http://hl7.org/fhir/ValueSet/episode-of-care-status|4.0.1
+B	EpisodeOfCare.statusHistory.status	required	http://hl7.org/fhir/ValueSet/episode-of-care-status|4.0.1
+B	EpisodeOfCare.type	example	http://hl7.org/fhir/ValueSet/episodeofcare-type
+R	EpisodeOfCare.diagnosis.condition	Condition
+B	EpisodeOfCare.diagnosis.role	preferred	http://hl7.org/fhir/ValueSet/diagnosis-role
+R	EpisodeOfCare.patient	Patient
+R	EpisodeOfCare.managingOrganization	Organization
+R	EpisodeOfCare.referralRequest	ServiceRequest
+R	EpisodeOfCare.careManager	Practitioner	PractitionerRole
+R	EpisodeOfCare.team	CareTeam
+R	EpisodeOfCare.account	Account
+K	EventDefinition	evd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	EventDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	EventDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	EventDefinition.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	EventDefinition.subject	Group
+B	EventDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	EventDefinition.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+K	Evidence	evi-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	Evidence.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Evidence.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	Evidence.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	Evidence.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+R	Evidence.exposureBackground	EvidenceVariable
+R	Evidence.exposureVariant	EvidenceVariable
+R	Evidence.outcome	EvidenceVariable
+K	EvidenceVariable	evv-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	EvidenceVariable.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	EvidenceVariable.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	EvidenceVariable.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	EvidenceVariable.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+B	EvidenceVariable.type	required	http://hl7.org/fhir/ValueSet/variable-type|4.0.1
+R	EvidenceVariable.characteristic.definition	Group
+B	EvidenceVariable.characteristic.groupMeasure	required	http://hl7.org/fhir/ValueSet/group-measure|4.0.1
+K	ExampleScenario	esc-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	ExampleScenario.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ExampleScenario.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ExampleScenario.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	ExampleScenario.actor.type	required	http://hl7.org/fhir/ValueSet/examplescenario-actor-type|4.0.1
+B	ExampleScenario.instance.resourceType	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	ExplanationOfBenefit.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ExplanationOfBenefit.status	required	http://hl7.org/fhir/ValueSet/explanationofbenefit-status|4.0.1
+B	ExplanationOfBenefit.type	extensible	http://hl7.org/fhir/ValueSet/claim-type
+B	ExplanationOfBenefit.subType	example	http://hl7.org/fhir/ValueSet/claim-subtype
+B	ExplanationOfBenefit.use	required	http://hl7.org/fhir/ValueSet/claim-use|4.0.1
+R	ExplanationOfBenefit.patient	Patient
+R	ExplanationOfBenefit.enterer	Practitioner	PractitionerRole
+R	ExplanationOfBenefit.insurer	Organization
+R	ExplanationOfBenefit.provider	Practitioner	PractitionerRole	Organization
+B	ExplanationOfBenefit.priority	example	http://terminology.hl7.org/CodeSystem/processpriority
+B	ExplanationOfBenefit.fundsReserveRequested	example	http://hl7.org/fhir/ValueSet/fundsreserve
+B	ExplanationOfBenefit.fundsReserve	example	http://hl7.org/fhir/ValueSet/fundsreserve
+R	ExplanationOfBenefit.related.claim	Claim
+B	ExplanationOfBenefit.related.relationship	example	http://hl7.org/fhir/ValueSet/related-claim-relationship
+R	ExplanationOfBenefit.prescription	MedicationRequest	VisionPrescription
+R	ExplanationOfBenefit.originalPrescription	MedicationRequest
+B	ExplanationOfBenefit.payee.type	example	http://hl7.org/fhir/ValueSet/payeetype
+R	ExplanationOfBenefit.payee.party	Practitioner	PractitionerRole	Organization	Patient	RelatedPerson
+R	ExplanationOfBenefit.referral	ServiceRequest
+R	ExplanationOfBenefit.facility	Location
+R	ExplanationOfBenefit.claim	Claim
+R	ExplanationOfBenefit.claimResponse	ClaimResponse
+B	ExplanationOfBenefit.outcome	required	http://hl7.org/fhir/ValueSet/remittance-outcome|4.0.1
+R	ExplanationOfBenefit.careTeam.provider	Practitioner	PractitionerRole	Organization
+B	ExplanationOfBenefit.careTeam.role	example	http://hl7.org/fhir/ValueSet/claim-careteamrole
+B	ExplanationOfBenefit.careTeam.qualification	example	http://hl7.org/fhir/ValueSet/provider-qualification
+B	ExplanationOfBenefit.supportingInfo.category	example	http://hl7.org/fhir/ValueSet/claim-informationcategory
+B	ExplanationOfBenefit.supportingInfo.code	example	http://hl7.org/fhir/ValueSet/claim-exception
+R	ExplanationOfBenefit.supportingInfo.value	Resource
+B	ExplanationOfBenefit.supportingInfo.reason	example	http://hl7.org/fhir/ValueSet/missing-tooth-reason
+B	ExplanationOfBenefit.diagnosis.diagnosis	example	http://hl7.org/fhir/ValueSet/icd-10
+R	ExplanationOfBenefit.diagnosis.diagnosis	Condition
+B	ExplanationOfBenefit.diagnosis.type	example	http://hl7.org/fhir/ValueSet/ex-diagnosistype
+B	ExplanationOfBenefit.diagnosis.onAdmission	example	http://hl7.org/fhir/ValueSet/ex-diagnosis-on-admission
+B	ExplanationOfBenefit.diagnosis.packageCode	example	http://hl7.org/fhir/ValueSet/ex-diagnosisrelatedgroup
+B	ExplanationOfBenefit.procedure.type	example	http://hl7.org/fhir/ValueSet/ex-procedure-type
+B	ExplanationOfBenefit.procedure.procedure	example	http://hl7.org/fhir/ValueSet/icd-10-procedures
+R	ExplanationOfBenefit.procedure.procedure	Procedure
+R	ExplanationOfBenefit.procedure.udi	Device
+R	ExplanationOfBenefit.insurance.coverage	Coverage
+B	ExplanationOfBenefit.accident.type	extensible	http://terminology.hl7.org/ValueSet/v3-ActIncidentCode
+R	ExplanationOfBenefit.accident.location	Location
+B	ExplanationOfBenefit.item.revenue	example	http://hl7.org/fhir/ValueSet/ex-revenue-center
+B	ExplanationOfBenefit.item.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	ExplanationOfBenefit.item.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ExplanationOfBenefit.item.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ExplanationOfBenefit.item.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+B	ExplanationOfBenefit.item.location	example	http://hl7.org/fhir/ValueSet/service-place
+R	ExplanationOfBenefit.item.location	Location
+R	ExplanationOfBenefit.item.udi	Device
+B	ExplanationOfBenefit.item.bodySite	example	http://hl7.org/fhir/ValueSet/tooth
+B	ExplanationOfBenefit.item.subSite	example	http://hl7.org/fhir/ValueSet/surface
+R	ExplanationOfBenefit.item.encounter	Encounter
+B	ExplanationOfBenefit.item.adjudication.category	example	http://hl7.org/fhir/ValueSet/adjudication
+B	ExplanationOfBenefit.item.adjudication.reason	example	http://hl7.org/fhir/ValueSet/adjudication-reason
+B	ExplanationOfBenefit.item.detail.revenue	example	http://hl7.org/fhir/ValueSet/ex-revenue-center
+B	ExplanationOfBenefit.item.detail.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	ExplanationOfBenefit.item.detail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ExplanationOfBenefit.item.detail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ExplanationOfBenefit.item.detail.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+R	ExplanationOfBenefit.item.detail.udi	Device
+B	ExplanationOfBenefit.item.detail.subDetail.revenue	example	http://hl7.org/fhir/ValueSet/ex-revenue-center
+B	ExplanationOfBenefit.item.detail.subDetail.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	ExplanationOfBenefit.item.detail.subDetail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ExplanationOfBenefit.item.detail.subDetail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ExplanationOfBenefit.item.detail.subDetail.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+R	ExplanationOfBenefit.item.detail.subDetail.udi	Device
+R	ExplanationOfBenefit.addItem.provider	Practitioner	PractitionerRole	Organization
+B	ExplanationOfBenefit.addItem.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ExplanationOfBenefit.addItem.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ExplanationOfBenefit.addItem.programCode	example	http://hl7.org/fhir/ValueSet/ex-program-code
+B	ExplanationOfBenefit.addItem.location	example	http://hl7.org/fhir/ValueSet/service-place
+R	ExplanationOfBenefit.addItem.location	Location
+B	ExplanationOfBenefit.addItem.bodySite	example	http://hl7.org/fhir/ValueSet/tooth
+B	ExplanationOfBenefit.addItem.subSite	example	http://hl7.org/fhir/ValueSet/surface
+B	ExplanationOfBenefit.addItem.detail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ExplanationOfBenefit.addItem.detail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ExplanationOfBenefit.addItem.detail.subDetail.productOrService	example	http://hl7.org/fhir/ValueSet/service-uscls
+B	ExplanationOfBenefit.addItem.detail.subDetail.modifier	example	http://hl7.org/fhir/ValueSet/claim-modifiers
+B	ExplanationOfBenefit.total.category	example	http://hl7.org/fhir/ValueSet/adjudication
+B	ExplanationOfBenefit.payment.type	example	http://hl7.org/fhir/ValueSet/ex-paymenttype
+B	ExplanationOfBenefit.payment.adjustmentReason	example	http://hl7.org/fhir/ValueSet/payment-adjustment-reason
+B	ExplanationOfBenefit.formCode	example	http://hl7.org/fhir/ValueSet/forms
+B	ExplanationOfBenefit.processNote.type	required	http://hl7.org/fhir/ValueSet/note-type|4.0.1
+B	ExplanationOfBenefit.processNote.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ExplanationOfBenefit.benefitBalance.category	example	http://hl7.org/fhir/ValueSet/ex-benefitcategory
+B	ExplanationOfBenefit.benefitBalance.network	example	http://hl7.org/fhir/ValueSet/benefit-network
+B	ExplanationOfBenefit.benefitBalance.unit	example	http://hl7.org/fhir/ValueSet/benefit-unit
+B	ExplanationOfBenefit.benefitBalance.term	example	http://hl7.org/fhir/ValueSet/benefit-term
+B	ExplanationOfBenefit.benefitBalance.financial.type	example	http://hl7.org/fhir/ValueSet/benefit-type
+K	Expression	exp-1	error	expression.exists() or reference.exists()	An expression or a reference must be provided
+B	Expression.language	extensible	http://hl7.org/fhir/ValueSet/expression-language
+K	Extension	ext-1	error	extension.exists() != value.exists()	Must have either extensions or value[x], not both
+K	Extension.extension	ext-1	error	extension.exists() != value.exists()	Must have either extensions or value[x], not both
+K	FamilyMemberHistory	fhs-1	error	age.empty() or born.empty()	Can have age[x] or born[x], but not both
+K	FamilyMemberHistory	fhs-2	error	age.exists() or estimatedAge.empty()	Can only have estimatedAge if age[x] is present
+B	FamilyMemberHistory.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	FamilyMemberHistory.status	required	http://hl7.org/fhir/ValueSet/history-status|4.0.1
+B	FamilyMemberHistory.dataAbsentReason	example	http://hl7.org/fhir/ValueSet/history-absent-reason
+R	FamilyMemberHistory.patient	Patient
+B	FamilyMemberHistory.relationship	example	http://terminology.hl7.org/ValueSet/v3-FamilyMember
+B	FamilyMemberHistory.sex	extensible	http://hl7.org/fhir/ValueSet/administrative-gender
+B	FamilyMemberHistory.reasonCode	example	http://hl7.org/fhir/ValueSet/clinical-findings
+R	FamilyMemberHistory.reasonReference	Condition	Observation	AllergyIntolerance	QuestionnaireResponse	DiagnosticReport	DocumentReference
+B	FamilyMemberHistory.condition.code	example	http://hl7.org/fhir/ValueSet/condition-code
+B	FamilyMemberHistory.condition.outcome	example	http://hl7.org/fhir/ValueSet/condition-outcome
+B	Flag.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Flag.status	required	http://hl7.org/fhir/ValueSet/flag-status|4.0.1
+B	Flag.category	example	http://hl7.org/fhir/ValueSet/flag-category
+B	Flag.code	example	http://hl7.org/fhir/ValueSet/flag-code
+R	Flag.subject	Patient	Location	Group	Organization	Practitioner	PlanDefinition	Medication	Procedure
+R	Flag.encounter	Encounter
+R	Flag.author	Device	Organization	Patient	Practitioner	PractitionerRole
+B	Goal.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Goal.lifecycleStatus	required	http://hl7.org/fhir/ValueSet/goal-status|4.0.1
+B	Goal.achievementStatus	preferred	http://hl7.org/fhir/ValueSet/goal-achievement
+B	Goal.category	example	http://hl7.org/fhir/ValueSet/goal-category
+B	Goal.priority	preferred	http://hl7.org/fhir/ValueSet/goal-priority
+B	Goal.description	example	http://hl7.org/fhir/ValueSet/clinical-findings
+R	Goal.subject	Patient	Group	Organization
+B	Goal.start	example	http://hl7.org/fhir/ValueSet/goal-start-event
+K	Goal.target	gol-1	error	(detail.exists() and measure.exists()) or detail.exists().not()	Goal.target.measure is required if Goal.target.detail is populated
+B	Goal.target.measure	example	http://hl7.org/fhir/ValueSet/observation-codes
+R	Goal.expressedBy	Patient	Practitioner	PractitionerRole	RelatedPerson
+R	Goal.addresses	Condition	Observation	MedicationStatement	NutritionOrder	ServiceRequest	RiskAssessment
+B	Goal.outcomeCode	example	http://hl7.org/fhir/ValueSet/clinical-findings
+R	Goal.outcomeReference	Observation
+K	GraphDefinition	gdf-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	GraphDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	GraphDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	GraphDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	GraphDefinition.start	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	GraphDefinition.link.target.type	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	GraphDefinition.link.target.compartment.use	required	http://hl7.org/fhir/ValueSet/graph-compartment-use|4.0.1
+B	GraphDefinition.link.target.compartment.code	required	http://hl7.org/fhir/ValueSet/compartment-type|4.0.1
+B	GraphDefinition.link.target.compartment.rule	required	http://hl7.org/fhir/ValueSet/graph-compartment-rule|4.0.1
+K	Group	grp-1	error	member.empty() or (actual = true)	Can only have members if group is "actual"
+B	Group.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Group.type	required	http://hl7.org/fhir/ValueSet/group-type|4.0.1
+R	Group.managingEntity	Organization	RelatedPerson	Practitioner	PractitionerRole
+R	Group.member.entity	Patient	Practitioner	PractitionerRole	Device	Medication	Substance	Group
+B	GuidanceResponse.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	GuidanceResponse.status	required	http://hl7.org/fhir/ValueSet/guidance-response-status|4.0.1
+R	GuidanceResponse.subject	Patient	Group
+R	GuidanceResponse.encounter	Encounter
+R	GuidanceResponse.performer	Device
+R	GuidanceResponse.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+R	GuidanceResponse.evaluationMessage	OperationOutcome
+R	GuidanceResponse.outputParameters	Parameters
+R	GuidanceResponse.result	CarePlan	RequestGroup
+B	HealthcareService.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	HealthcareService.providedBy	Organization
+B	HealthcareService.category	example	http://hl7.org/fhir/ValueSet/service-category
+B	HealthcareService.type	example	http://hl7.org/fhir/ValueSet/service-type
+B	HealthcareService.specialty	preferred	http://hl7.org/fhir/ValueSet/c80-practice-codes
+R	HealthcareService.location	Location
+R	HealthcareService.coverageArea	Location
+B	HealthcareService.serviceProvisionCode	example	http://hl7.org/fhir/ValueSet/service-provision-conditions
+B	HealthcareService.program	example	http://hl7.org/fhir/ValueSet/program
+B	HealthcareService.communication	preferred	http://hl7.org/fhir/ValueSet/languages
+B	HealthcareService.referralMethod	example	http://hl7.org/fhir/ValueSet/service-referral-method
+B	HealthcareService.availableTime.daysOfWeek	required	http://hl7.org/fhir/ValueSet/days-of-week|4.0.1
+R	HealthcareService.endpoint	Endpoint
+B	HumanName.use	required	http://hl7.org/fhir/ValueSet/name-use|4.0.1
+B	Identifier.use	required	http://hl7.org/fhir/ValueSet/identifier-use|4.0.1
+B	Identifier.type	extensible	http://hl7.org/fhir/ValueSet/identifier-type
+R	Identifier.assigner	Organization
+B	ImagingStudy.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ImagingStudy.status	required	http://hl7.org/fhir/ValueSet/imagingstudy-status|4.0.1
+B	ImagingStudy.modality	extensible	http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_29.html
+R	ImagingStudy.subject	Patient	Device	Group
+R	ImagingStudy.encounter	Encounter
+R	ImagingStudy.basedOn	CarePlan	ServiceRequest	Appointment	AppointmentResponse	Task
+R	ImagingStudy.referrer	Practitioner	PractitionerRole
+R	ImagingStudy.interpreter	Practitioner	PractitionerRole
+R	ImagingStudy.endpoint	Endpoint
+R	ImagingStudy.procedureReference	Procedure
+B	ImagingStudy.procedureCode	extensible	http://www.rsna.org/RadLex_Playbook.aspx
+R	ImagingStudy.location	Location
+B	ImagingStudy.reasonCode	example	http://hl7.org/fhir/ValueSet/procedure-reason
+R	ImagingStudy.reasonReference	Condition	Observation	Media	DiagnosticReport	DocumentReference
+B	ImagingStudy.series.modality	extensible	http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_29.html
+R	ImagingStudy.series.endpoint	Endpoint
+B	ImagingStudy.series.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+B	ImagingStudy.series.laterality	example	http://hl7.org/fhir/ValueSet/bodysite-laterality
+R	ImagingStudy.series.specimen	Specimen
+B	ImagingStudy.series.performer.function	extensible	http://hl7.org/fhir/ValueSet/series-performer-function
+R	ImagingStudy.series.performer.actor	Practitioner	PractitionerRole	Organization	CareTeam	Patient	Device	RelatedPerson
+B	ImagingStudy.series.instance.sopClass	extensible	http://dicom.nema.org/medical/dicom/current/output/chtml/part04/sect_B.5.html#table_B.5-1
+B	Immunization.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Immunization.status	required	http://hl7.org/fhir/ValueSet/immunization-status|4.0.1
+B	Immunization.statusReason	example	http://hl7.org/fhir/ValueSet/immunization-status-reason
+B	Immunization.vaccineCode	example	http://hl7.org/fhir/ValueSet/vaccine-code
+R	Immunization.patient	Patient
+R	Immunization.encounter	Encounter
+B	Immunization.reportOrigin	example	http://hl7.org/fhir/ValueSet/immunization-origin
+R	Immunization.location	Location
+R	Immunization.manufacturer	Organization
+B	Immunization.site	example	http://hl7.org/fhir/ValueSet/immunization-site
+B	Immunization.route	example	http://hl7.org/fhir/ValueSet/immunization-route
+B	Immunization.performer.function	extensible	http://hl7.org/fhir/ValueSet/immunization-function
+R	Immunization.performer.actor	Practitioner	PractitionerRole	Organization
+B	Immunization.reasonCode	example	http://hl7.org/fhir/ValueSet/immunization-reason
+R	Immunization.reasonReference	Condition	Observation	DiagnosticReport
+B	Immunization.subpotentReason	example	http://hl7.org/fhir/ValueSet/immunization-subpotent-reason
+K	Immunization.education	imm-1	error	documentType.exists() or reference.exists()	One of documentType or reference SHALL be present
+B	Immunization.programEligibility	example	http://hl7.org/fhir/ValueSet/immunization-program-eligibility
+B	Immunization.fundingSource	example	http://hl7.org/fhir/ValueSet/immunization-funding-source
+R	Immunization.reaction.detail	Observation
+R	Immunization.protocolApplied.authority	Organization
+B	Immunization.protocolApplied.targetDisease	example	http://hl7.org/fhir/ValueSet/immunization-target-disease
+B	ImmunizationEvaluation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ImmunizationEvaluation.status	required	http://hl7.org/fhir/ValueSet/immunization-evaluation-status|4.0.1
+R	ImmunizationEvaluation.patient	Patient
+R	ImmunizationEvaluation.authority	Organization
+B	ImmunizationEvaluation.targetDisease	example	http://hl7.org/fhir/ValueSet/immunization-evaluation-target-disease
+R	ImmunizationEvaluation.immunizationEvent	Immunization
+B	ImmunizationEvaluation.doseStatus	example	http://hl7.org/fhir/ValueSet/immunization-evaluation-dose-status
+B	ImmunizationEvaluation.doseStatusReason	example	http://hl7.org/fhir/ValueSet/immunization-evaluation-dose-status-reason
+B	ImmunizationRecommendation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	ImmunizationRecommendation.patient	Patient
+R	ImmunizationRecommendation.authority	Organization
+K	ImmunizationRecommendation.recommendation	imr-1	error	vaccineCode.exists() or targetDisease.exists()	One of vaccineCode or targetDisease SHALL be present
+B	ImmunizationRecommendation.recommendation.vaccineCode	example	http://hl7.org/fhir/ValueSet/vaccine-code
+B	ImmunizationRecommendation.recommendation.targetDisease	example	http://hl7.org/fhir/ValueSet/immunization-recommendation-target-disease
+B	ImmunizationRecommendation.recommendation.contraindicatedVaccineCode	example	http://hl7.org/fhir/ValueSet/vaccine-code
+B	ImmunizationRecommendation.recommendation.forecastStatus	example	http://hl7.org/fhir/ValueSet/immunization-recommendation-status
+B	ImmunizationRecommendation.recommendation.forecastReason	example	http://hl7.org/fhir/ValueSet/immunization-recommendation-reason
+B	ImmunizationRecommendation.recommendation.dateCriterion.code	example	http://hl7.org/fhir/ValueSet/immunization-recommendation-date-criterion
+R	ImmunizationRecommendation.recommendation.supportingImmunization	Immunization	ImmunizationEvaluation
+R	ImmunizationRecommendation.recommendation.supportingPatientInformation	Resource
+K	ImplementationGuide	ig-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	ImplementationGuide	ig-2	error	definition.resource.fhirVersion.all(%context.fhirVersion contains $this)	If a resource has a fhirVersion, it must be oe of the versions defined for the Implementation Guide
+B	ImplementationGuide.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ImplementationGuide.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ImplementationGuide.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	ImplementationGuide.license	required	http://hl7.org/fhir/ValueSet/spdx-license|4.0.1
+B	ImplementationGuide.fhirVersion	required	http://hl7.org/fhir/ValueSet/FHIR-version|4.0.1
+B	ImplementationGuide.global.type	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+K	ImplementationGuide.definition	ig-1	error	resource.groupingId.all(%context.grouping.id contains $this)	If a resource has a groupingId, it must refer to a grouping defined in the Implementation Guide
+R	ImplementationGuide.definition.resource.reference	Resource
+B	ImplementationGuide.definition.resource.fhirVersion	required	http://hl7.org/fhir/ValueSet/FHIR-version|4.0.1
+R	ImplementationGuide.definition.page.name	Binary
+B	ImplementationGuide.definition.page.generation	required	http://hl7.org/fhir/ValueSet/guide-page-generation|4.0.1
+B	ImplementationGuide.definition.parameter.code	required	http://hl7.org/fhir/ValueSet/guide-parameter-code|4.0.1
+R	ImplementationGuide.manifest.resource.reference	Resource
+K	InsurancePlan	ipn-1	error	(identifier.count() + name.count()) > 0	The organization SHALL at least have a name or an idendtifier, and possibly more than one
+B	InsurancePlan.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	InsurancePlan.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	InsurancePlan.type	example	http://hl7.org/fhir/ValueSet/insuranceplan-type
+R	InsurancePlan.ownedBy	Organization
+R	InsurancePlan.administeredBy	Organization
+R	InsurancePlan.coverageArea	Location
+B	InsurancePlan.contact.purpose	extensible	http://hl7.org/fhir/ValueSet/contactentity-type
+R	InsurancePlan.endpoint	Endpoint
+R	InsurancePlan.network	Organization
+R	InsurancePlan.coverage.network	Organization
+R	InsurancePlan.plan.coverageArea	Location
+R	InsurancePlan.plan.network	Organization
+B	InsurancePlan.plan.specificCost.benefit.cost.applicability	required	http://hl7.org/fhir/ValueSet/insuranceplan-applicability|4.0.1
+B	Invoice.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Invoice.status	required	http://hl7.org/fhir/ValueSet/invoice-status|4.0.1
+R	Invoice.subject	Patient	Group
+R	Invoice.recipient	Organization	Patient	RelatedPerson
+R	Invoice.participant.actor	Practitioner	Organization	Patient	PractitionerRole	Device	RelatedPerson
+R	Invoice.issuer	Organization
+R	Invoice.account	Account
+R	Invoice.lineItem.chargeItem	ChargeItem
+B	Invoice.lineItem.priceComponent.type	required	http://hl7.org/fhir/ValueSet/invoice-priceComponentType|4.0.1
+K	Library	lib-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	Library.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Library.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	Library.type	extensible	http://hl7.org/fhir/ValueSet/library-type
+B	Library.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	Library.subject	Group
+B	Library.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	Library.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+K	Linkage	lnk-1	error	item.count()>1	Must have at least two items
+B	Linkage.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Linkage.author	Practitioner	PractitionerRole	Organization
+B	Linkage.item.type	required	http://hl7.org/fhir/ValueSet/linkage-type|4.0.1
+R	Linkage.item.resource	Resource
+K	List	lst-1	error	emptyReason.empty() or entry.empty()	A list can only have an emptyReason if it is empty
+K	List	lst-2	error	mode = 'changes' or entry.deleted.empty()	The deleted flag can only be used if the mode of the list is "changes"
+K	List	lst-3	error	mode = 'working' or entry.date.empty()	An entry date can only be used if the mode of the list is "working"
+B	List.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	List.status	required	http://hl7.org/fhir/ValueSet/list-status|4.0.1
+B	List.mode	required	http://hl7.org/fhir/ValueSet/list-mode|4.0.1
+B	List.code	example	http://hl7.org/fhir/ValueSet/list-example-codes
+R	List.subject	Patient	Group	Device	Location
+R	List.encounter	Encounter
+R	List.source	Practitioner	PractitionerRole	Patient	Device
+B	List.orderedBy	preferred	http://hl7.org/fhir/ValueSet/list-order
+B	List.entry.flag	example	http://hl7.org/fhir/ValueSet/list-item-flag
+R	List.entry.item	Resource
+B	List.emptyReason	preferred	http://hl7.org/fhir/ValueSet/list-empty-reason
+B	Location.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Location.status	required	http://hl7.org/fhir/ValueSet/location-status|4.0.1
+B	Location.operationalStatus	preferred	http://terminology.hl7.org/ValueSet/v2-0116
+B	Location.mode	required	http://hl7.org/fhir/ValueSet/location-mode|4.0.1
+B	Location.type	extensible	http://terminology.hl7.org/ValueSet/v3-ServiceDeliveryLocationRoleType
+B	Location.physicalType	example	http://hl7.org/fhir/ValueSet/location-physical-type
+R	Location.managingOrganization	Organization
+R	Location.partOf	Location
+B	Location.hoursOfOperation.daysOfWeek	required	http://hl7.org/fhir/ValueSet/days-of-week|4.0.1
+R	Location.endpoint	Endpoint
+K	Measure	mea-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	Measure	mea-1	error	group.stratifier.all((code | description | criteria).exists() xor component.exists())	Stratifier SHALL be either a single criteria or a set of criteria components
+B	Measure.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Measure.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	Measure.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	Measure.subject	Group
+B	Measure.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	Measure.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+B	Measure.scoring	extensible	http://hl7.org/fhir/ValueSet/measure-scoring
+B	Measure.compositeScoring	extensible	http://hl7.org/fhir/ValueSet/composite-measure-scoring
+B	Measure.type	extensible	http://hl7.org/fhir/ValueSet/measure-type
+B	Measure.improvementNotation	required	http://hl7.org/fhir/ValueSet/measure-improvement-notation|4.0.1
+B	Measure.group.population.code	extensible	http://hl7.org/fhir/ValueSet/measure-population
+B	Measure.supplementalData.usage	extensible	http://hl7.org/fhir/ValueSet/measure-data-usage
+K	MeasureReport	mrp-1	error	(type != 'data-collection') or group.exists().not()	Measure Reports used for data collection SHALL NOT communicate group and score information
+K	MeasureReport	mrp-2	error	group.stratifier.stratum.all(value.exists() xor component.exists())	Stratifiers SHALL be either a single criteria or a set of criteria components
+B	MeasureReport.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	MeasureReport.status	required	http://hl7.org/fhir/ValueSet/measure-report-status|4.0.1
+B	MeasureReport.type	required	http://hl7.org/fhir/ValueSet/measure-report-type|4.0.1
+R	MeasureReport.subject	Patient	Practitioner	PractitionerRole	Location	Device	RelatedPerson	Group
+R	MeasureReport.reporter	Practitioner	PractitionerRole	Location	Organization
+B	MeasureReport.improvementNotation	required	http://hl7.org/fhir/ValueSet/measure-improvement-notation|4.0.1
+B	MeasureReport.group.population.code	extensible	http://hl7.org/fhir/ValueSet/measure-population
+R	MeasureReport.group.population.subjectResults	List
+B	MeasureReport.group.stratifier.stratum.population.code	extensible	http://hl7.org/fhir/ValueSet/measure-population
+R	MeasureReport.group.stratifier.stratum.population.subjectResults	List
+R	MeasureReport.evaluatedResource	Resource
+B	Media.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Media.basedOn	ServiceRequest	CarePlan
+R	Media.partOf	Resource
+B	Media.status	required	http://hl7.org/fhir/ValueSet/event-status|4.0.1
+B	Media.type	extensible	http://hl7.org/fhir/ValueSet/media-type
+B	Media.modality	example	http://hl7.org/fhir/ValueSet/media-modality
+B	Media.view	example	http://hl7.org/fhir/ValueSet/media-view
+R	Media.subject	Patient	Practitioner	PractitionerRole	Group	Device	Specimen	Location
+R	Media.encounter	Encounter
+R	Media.operator	Practitioner	PractitionerRole	Organization	CareTeam	Patient	Device	RelatedPerson
+B	Media.reasonCode	example	http://hl7.org/fhir/ValueSet/procedure-reason
+B	Media.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+R	Media.device	Device	DeviceMetric	Device
+B	Medication.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Medication.code	example	http://hl7.org/fhir/ValueSet/medication-codes
+B	Medication.status	required	http://hl7.org/fhir/ValueSet/medication-status|4.0.1
+R	Medication.manufacturer	Organization
+B	Medication.form	example	http://hl7.org/fhir/ValueSet/medication-form-codes
+R	Medication.ingredient.item	Substance	Medication
+B	MedicationAdministration.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicationAdministration.partOf	MedicationAdministration	Procedure
+B	MedicationAdministration.status	required	http://hl7.org/fhir/ValueSet/medication-admin-status|4.0.1
+B	MedicationAdministration.statusReason	example	http://hl7.org/fhir/ValueSet/reason-medication-not-given-codes
+B	MedicationAdministration.category	preferred	http://hl7.org/fhir/ValueSet/medication-admin-category
+B	MedicationAdministration.medication	example	http://hl7.org/fhir/ValueSet/medication-codes
+R	MedicationAdministration.medication	Medication
+R	MedicationAdministration.subject	Patient	Group
+R	MedicationAdministration.context	Encounter	EpisodeOfCare
+R	MedicationAdministration.supportingInformation	Resource
+B	MedicationAdministration.performer.function	example	http://hl7.org/fhir/ValueSet/med-admin-perform-function
+R	MedicationAdministration.performer.actor	Practitioner	PractitionerRole	Patient	RelatedPerson	Device
+B	MedicationAdministration.reasonCode	example	http://hl7.org/fhir/ValueSet/reason-medication-given-codes
+R	MedicationAdministration.reasonReference	Condition	Observation	DiagnosticReport
+R	MedicationAdministration.request	MedicationRequest
+R	MedicationAdministration.device	Device
+K	MedicationAdministration.dosage	mad-1	error	dose.exists() or rate.exists()	SHALL have at least one of dosage.dose or dosage.rate[x]
+B	MedicationAdministration.dosage.site	example	http://hl7.org/fhir/ValueSet/approach-site-codes
+B	MedicationAdministration.dosage.route	example	http://hl7.org/fhir/ValueSet/route-codes
+B	MedicationAdministration.dosage.method	example	http://hl7.org/fhir/ValueSet/administration-method-codes
+R	MedicationAdministration.eventHistory	Provenance
+K	MedicationDispense	mdd-1	error	whenHandedOver.empty() or whenPrepared.empty() or whenHandedOver >= whenPrepared	whenHandedOver cannot be before whenPrepared
+B	MedicationDispense.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicationDispense.partOf	Procedure
+B	MedicationDispense.status	required	http://hl7.org/fhir/ValueSet/medicationdispense-status|4.0.1
+B	MedicationDispense.statusReason	example	http://hl7.org/fhir/ValueSet/medicationdispense-status-reason
+R	MedicationDispense.statusReason	DetectedIssue
+B	MedicationDispense.category	preferred	http://hl7.org/fhir/ValueSet/medicationdispense-category
+B	MedicationDispense.medication	example	http://hl7.org/fhir/ValueSet/medication-codes
+R	MedicationDispense.medication	Medication
+R	MedicationDispense.subject	Patient	Group
+R	MedicationDispense.context	Encounter	EpisodeOfCare
+R	MedicationDispense.supportingInformation	Resource
+B	MedicationDispense.performer.function	example	http://hl7.org/fhir/ValueSet/medicationdispense-performer-function
+R	MedicationDispense.performer.actor	Practitioner	PractitionerRole	Organization	Patient	Device	RelatedPerson
+R	MedicationDispense.location	Location
+R	MedicationDispense.authorizingPrescription	MedicationRequest
+B	MedicationDispense.type	example	http://terminology.hl7.org/ValueSet/v3-ActPharmacySupplyType
+R	MedicationDispense.destination	Location
+R	MedicationDispense.receiver	Patient	Practitioner
+B	MedicationDispense.substitution.type	example	http://terminology.hl7.org/ValueSet/v3-ActSubstanceAdminSubstitutionCode
+B	MedicationDispense.substitution.reason	example	http://terminology.hl7.org/ValueSet/v3-SubstanceAdminSubstitutionReason
+R	MedicationDispense.substitution.responsibleParty	Practitioner	PractitionerRole
+R	MedicationDispense.detectedIssue	DetectedIssue
+R	MedicationDispense.eventHistory	Provenance
+B	MedicationKnowledge.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	MedicationKnowledge.code	example	http://hl7.org/fhir/ValueSet/medication-codes
+B	MedicationKnowledge.status	required	http://hl7.org/fhir/ValueSet/medicationknowledge-status|4.0.1
+R	MedicationKnowledge.manufacturer	Organization
+B	MedicationKnowledge.doseForm	example	http://hl7.org/fhir/ValueSet/medication-form-codes
+R	MedicationKnowledge.relatedMedicationKnowledge.reference	MedicationKnowledge
+R	MedicationKnowledge.associatedMedication	Medication
+R	MedicationKnowledge.monograph.source	DocumentReference	Media
+R	MedicationKnowledge.ingredient.item	Substance
+B	MedicationKnowledge.intendedRoute	example	http://hl7.org/fhir/ValueSet/route-codes
+R	MedicationKnowledge.administrationGuidelines.indication	ObservationDefinition
+B	MedicationKnowledge.packaging.type	example	http://hl7.org/fhir/ValueSet/medicationknowledge-package-type
+B	MedicationKnowledge.drugCharacteristic.type	example	http://hl7.org/fhir/ValueSet/medicationknowledge-characteristic
+R	MedicationKnowledge.contraindication	DetectedIssue
+R	MedicationKnowledge.regulatory.regulatoryAuthority	Organization
+B	MedicationRequest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	MedicationRequest.status	required	http://hl7.org/fhir/ValueSet/medicationrequest-status|4.0.1
+B	MedicationRequest.statusReason	example	http://hl7.org/fhir/ValueSet/medicationrequest-status-reason
+B	MedicationRequest.intent	required	http://hl7.org/fhir/ValueSet/medicationrequest-intent|4.0.1
+B	MedicationRequest.category	example	http://hl7.org/fhir/ValueSet/medicationrequest-category
+B	MedicationRequest.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+R	MedicationRequest.reported	Patient	Practitioner	PractitionerRole	RelatedPerson	Organization
+B	MedicationRequest.medication	example	http://hl7.org/fhir/ValueSet/medication-codes
+R	MedicationRequest.medication	Medication
+R	MedicationRequest.subject	Patient	Group
+R	MedicationRequest.encounter	Encounter
+R	MedicationRequest.supportingInformation	Resource
+R	MedicationRequest.requester	Practitioner	PractitionerRole	Organization	Patient	RelatedPerson	Device
+R	MedicationRequest.performer	Practitioner	PractitionerRole	Organization	Patient	Device	RelatedPerson	CareTeam
+B	MedicationRequest.performerType	example	http://hl7.org/fhir/ValueSet/performer-role
+R	MedicationRequest.recorder	Practitioner	PractitionerRole
+B	MedicationRequest.reasonCode	example	http://hl7.org/fhir/ValueSet/condition-code
+R	MedicationRequest.reasonReference	Condition	Observation
+R	MedicationRequest.basedOn	CarePlan	MedicationRequest	ServiceRequest	ImmunizationRecommendation
+B	MedicationRequest.courseOfTherapyType	example	http://hl7.org/fhir/ValueSet/medicationrequest-course-of-therapy
+R	MedicationRequest.insurance	Coverage	ClaimResponse
+R	MedicationRequest.dispenseRequest.performer	Organization
+B	MedicationRequest.substitution.allowed	example	http://terminology.hl7.org/ValueSet/v3-ActSubstanceAdminSubstitutionCode
+B	MedicationRequest.substitution.reason	example	http://terminology.hl7.org/ValueSet/v3-SubstanceAdminSubstitutionReason
+R	MedicationRequest.priorPrescription	MedicationRequest
+R	MedicationRequest.detectedIssue	DetectedIssue
+R	MedicationRequest.eventHistory	Provenance
+B	MedicationStatement.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicationStatement.basedOn	MedicationRequest	CarePlan	ServiceRequest
+R	MedicationStatement.partOf	MedicationAdministration	MedicationDispense	MedicationStatement	Procedure	Observation
+B	MedicationStatement.status	required	http://hl7.org/fhir/ValueSet/medication-statement-status|4.0.1
+B	MedicationStatement.statusReason	example	http://hl7.org/fhir/ValueSet/reason-medication-status-codes
+B	MedicationStatement.category	preferred	http://hl7.org/fhir/ValueSet/medication-statement-category
+B	MedicationStatement.medication	example	http://hl7.org/fhir/ValueSet/medication-codes
+R	MedicationStatement.medication	Medication
+R	MedicationStatement.subject	Patient	Group
+R	MedicationStatement.context	Encounter	EpisodeOfCare
+R	MedicationStatement.informationSource	Patient	Practitioner	PractitionerRole	RelatedPerson	Organization
+R	MedicationStatement.derivedFrom	Resource
+B	MedicationStatement.reasonCode	example	http://hl7.org/fhir/ValueSet/condition-code
+R	MedicationStatement.reasonReference	Condition	Observation	DiagnosticReport
+B	MedicinalProduct.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProduct.pharmaceuticalProduct	MedicinalProductPharmaceutical
+R	MedicinalProduct.packagedMedicinalProduct	MedicinalProductPackaged
+R	MedicinalProduct.attachedDocument	DocumentReference
+R	MedicinalProduct.masterFile	DocumentReference
+R	MedicinalProduct.contact	Organization	PractitionerRole
+R	MedicinalProduct.clinicalTrial	ResearchStudy
+R	MedicinalProduct.manufacturingBusinessOperation.manufacturer	Organization
+R	MedicinalProduct.manufacturingBusinessOperation.regulator	Organization
+R	MedicinalProduct.specialDesignation.indication	MedicinalProductIndication
+B	MedicinalProductAuthorization.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductAuthorization.subject	MedicinalProduct	MedicinalProductPackaged
+R	MedicinalProductAuthorization.holder	Organization
+R	MedicinalProductAuthorization.regulator	Organization
+B	MedicinalProductContraindication.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductContraindication.subject	MedicinalProduct	Medication
+R	MedicinalProductContraindication.therapeuticIndication	MedicinalProductIndication
+R	MedicinalProductContraindication.otherTherapy.medication	MedicinalProduct	Medication	Substance	SubstanceSpecification
+B	MedicinalProductIndication.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductIndication.subject	MedicinalProduct	Medication
+R	MedicinalProductIndication.otherTherapy.medication	MedicinalProduct	Medication	Substance	SubstanceSpecification
+R	MedicinalProductIndication.undesirableEffect	MedicinalProductUndesirableEffect
+B	MedicinalProductIngredient.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductIngredient.manufacturer	Organization
+B	MedicinalProductInteraction.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductInteraction.subject	MedicinalProduct	Medication	Substance
+R	MedicinalProductInteraction.interactant.item	MedicinalProduct	Medication	Substance	ObservationDefinition
+B	MedicinalProductManufactured.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductManufactured.manufacturer	Organization
+R	MedicinalProductManufactured.ingredient	MedicinalProductIngredient
+B	MedicinalProductPackaged.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductPackaged.subject	MedicinalProduct
+R	MedicinalProductPackaged.marketingAuthorization	MedicinalProductAuthorization
+R	MedicinalProductPackaged.manufacturer	Organization
+R	MedicinalProductPackaged.packageItem.device	DeviceDefinition
+R	MedicinalProductPackaged.packageItem.manufacturedItem	MedicinalProductManufactured
+R	MedicinalProductPackaged.packageItem.manufacturer	Organization
+B	MedicinalProductPharmaceutical.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductPharmaceutical.ingredient	MedicinalProductIngredient
+R	MedicinalProductPharmaceutical.device	DeviceDefinition
+B	MedicinalProductUndesirableEffect.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	MedicinalProductUndesirableEffect.subject	MedicinalProduct	Medication
+K	MessageDefinition	msd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	MessageDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	MessageDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	MessageDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	MessageDefinition.event	example	http://hl7.org/fhir/ValueSet/message-events
+B	MessageDefinition.category	required	http://hl7.org/fhir/ValueSet/message-significance-category|4.0.1
+K	MessageDefinition.focus	md-1	error	max='*' or (max.toInteger() > 0)	Max must be postive int or *
+B	MessageDefinition.focus.code	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	MessageDefinition.responseRequired	required	http://hl7.org/fhir/ValueSet/messageheader-response-request|4.0.1
+B	MessageHeader.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	MessageHeader.event	example	http://hl7.org/fhir/ValueSet/message-events
+R	MessageHeader.destination.target	Device
+R	MessageHeader.destination.receiver	Practitioner	PractitionerRole	Organization
+R	MessageHeader.sender	Practitioner	PractitionerRole	Organization
+R	MessageHeader.enterer	Practitioner	PractitionerRole
+R	MessageHeader.author	Practitioner	PractitionerRole
+R	MessageHeader.responsible	Practitioner	PractitionerRole	Organization
+B	MessageHeader.reason	example	http://hl7.org/fhir/ValueSet/message-reason-encounter
+B	MessageHeader.response.code	required	http://hl7.org/fhir/ValueSet/response-code|4.0.1
+R	MessageHeader.response.details	OperationOutcome
+R	MessageHeader.focus	Resource
+B	Meta.security	extensible	http://hl7.org/fhir/ValueSet/security-labels
+B	Meta.tag	example	http://hl7.org/fhir/ValueSet/common-tags
+K	MolecularSequence	msq-3	error	coordinateSystem = 1 or coordinateSystem = 0	Only 0 and 1 are valid for coordinateSystem
+B	MolecularSequence.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	MolecularSequence.type	required	http://hl7.org/fhir/ValueSet/sequence-type|4.0.1
+R	MolecularSequence.patient	Patient
+R	MolecularSequence.specimen	Specimen
+R	MolecularSequence.device	Device
+R	MolecularSequence.performer	Organization
+K	MolecularSequence.referenceSeq	msq-5	error	(chromosome.empty() and genomeBuild.empty()) or (chromosome.exists() and genomeBuild.exists())	GenomeBuild and chromosome must be both contained if either one of them is contained
+K	MolecularSequence.referenceSeq	msq-6	error	(genomeBuild.count()+referenceSeqId.count()+ referenceSeqPointer.count()+ referenceSeqString.count()) = 1	Have and only have one of the following elements in referenceSeq : 1. genomeBuild ; 2 referenceSeqId; 3. referenceSeqPointer;  4. referenceSeqString;
+B	MolecularSequence.referenceSeq.chromosome	example	http://hl7.org/fhir/ValueSet/chromosome-human
+B	MolecularSequence.referenceSeq.orientation	required	http://hl7.org/fhir/ValueSet/orientation-type|4.0.1
+B	MolecularSequence.referenceSeq.referenceSeqId	example	http://hl7.org/fhir/ValueSet/sequence-referenceSeq
+R	MolecularSequence.referenceSeq.referenceSeqPointer	MolecularSequence
+B	MolecularSequence.referenceSeq.strand	required	http://hl7.org/fhir/ValueSet/strand-type|4.0.1
+R	MolecularSequence.variant.variantPointer	Observation
+B	MolecularSequence.quality.type	required	http://hl7.org/fhir/ValueSet/quality-type|4.0.1
+B	MolecularSequence.quality.standardSequence	example	http://hl7.org/fhir/ValueSet/sequence-quality-standardSequence
+B	MolecularSequence.quality.method	example	http://hl7.org/fhir/ValueSet/sequence-quality-method
+B	MolecularSequence.repository.type	required	http://hl7.org/fhir/ValueSet/repository-type|4.0.1
+R	MolecularSequence.pointer	MolecularSequence
+B	MolecularSequence.structureVariant.variantType	required	http://loinc.org/vs/LL379-9|4.0.1
+B	Money.currency	required	http://hl7.org/fhir/ValueSet/currencies|4.0.1
+K	NamingSystem	nsd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	NamingSystem	nsd-1	error	kind != 'root' or uniqueId.all(type != 'uuid')	Root systems cannot have uuid identifiers
+K	NamingSystem	nsd-2	error	uniqueId.where(preferred = true).select(type).isDistinct()	Can't have more than one preferred identifier for a type
+B	NamingSystem.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	NamingSystem.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	NamingSystem.kind	required	http://hl7.org/fhir/ValueSet/namingsystem-type|4.0.1
+B	NamingSystem.type	extensible	http://hl7.org/fhir/ValueSet/identifier-type
+B	NamingSystem.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	NamingSystem.uniqueId.type	required	http://hl7.org/fhir/ValueSet/namingsystem-identifier-type|4.0.1
+B	Narrative.status	required	http://hl7.org/fhir/ValueSet/narrative-status|4.0.1
+K	Narrative.div	txt-1	error	htmlChecks()	The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes
+K	Narrative.div	txt-2	error	htmlChecks()	The narrative SHALL have some non-whitespace content
+K	NutritionOrder	nor-1	warning	oralDiet.exists() or supplement.exists() or enteralFormula.exists()	Nutrition Order SHALL contain either Oral Diet , Supplement, or Enteral Formula class
+B	NutritionOrder.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	NutritionOrder.status	required	http://hl7.org/fhir/ValueSet/request-status|4.0.1
+B	NutritionOrder.intent	required	http://hl7.org/fhir/ValueSet/request-intent|4.0.1
+R	NutritionOrder.patient	Patient
+R	NutritionOrder.encounter	Encounter
+R	NutritionOrder.orderer	Practitioner	PractitionerRole
+R	NutritionOrder.allergyIntolerance	AllergyIntolerance
+B	NutritionOrder.foodPreferenceModifier	example	http://hl7.org/fhir/ValueSet/encounter-diet
+B	NutritionOrder.excludeFoodModifier	example	http://hl7.org/fhir/ValueSet/food-type
+B	NutritionOrder.oralDiet.type	example	http://hl7.org/fhir/ValueSet/diet-type
+B	NutritionOrder.oralDiet.nutrient.modifier	example	http://hl7.org/fhir/ValueSet/nutrient-code
+B	NutritionOrder.oralDiet.texture.modifier	example	http://hl7.org/fhir/ValueSet/texture-code
+B	NutritionOrder.oralDiet.texture.foodType	example	http://hl7.org/fhir/ValueSet/modified-foodtype
+B	NutritionOrder.oralDiet.fluidConsistencyType	example	http://hl7.org/fhir/ValueSet/consistency-type
+B	NutritionOrder.supplement.type	example	http://hl7.org/fhir/ValueSet/supplement-type
+B	NutritionOrder.enteralFormula.baseFormulaType	example	http://hl7.org/fhir/ValueSet/entformula-type
+B	NutritionOrder.enteralFormula.additiveType	example	http://hl7.org/fhir/ValueSet/entformula-additive
+B	NutritionOrder.enteralFormula.routeofAdministration	extensible	http://hl7.org/fhir/ValueSet/enteral-route
+K	Observation	obs-6	error	dataAbsentReason.empty() or value.empty()	dataAbsentReason SHALL only be present if Observation.value[x] is not present
+K	Observation	obs-7	error	value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()	If Observation.code is the same as an Observation.component.code then the value element associated with the code SHALL NOT be present
+B	Observation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Observation.basedOn	CarePlan	DeviceRequest	ImmunizationRecommendation	MedicationRequest	NutritionOrder	ServiceRequest
+R	Observation.partOf	MedicationAdministration	MedicationDispense	MedicationStatement	Procedure	Immunization	ImagingStudy
+B	Observation.status	required	http://hl7.org/fhir/ValueSet/observation-status|4.0.1
+B	Observation.category	preferred	http://hl7.org/fhir/ValueSet/observation-category
+B	Observation.code	example	http://hl7.org/fhir/ValueSet/observation-codes
+R	Observation.subject	Patient	Group	Device	Location
+R	Observation.focus	Resource
+R	Observation.encounter	Encounter
+R	Observation.performer	Practitioner	PractitionerRole	Organization	CareTeam	Patient	RelatedPerson
+B	Observation.dataAbsentReason	extensible	http://hl7.org/fhir/ValueSet/data-absent-reason
+B	Observation.interpretation	extensible	http://hl7.org/fhir/ValueSet/observation-interpretation
+B	Observation.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+B	Observation.method	example	http://hl7.org/fhir/ValueSet/observation-methods
+R	Observation.specimen	Specimen
+R	Observation.device	Device	DeviceMetric
+K	Observation.referenceRange	obs-3	error	low.exists() or high.exists() or text.exists()	Must have at least a low or a high or text
+B	Observation.referenceRange.type	preferred	http://hl7.org/fhir/ValueSet/referencerange-meaning
+B	Observation.referenceRange.appliesTo	example	http://hl7.org/fhir/ValueSet/referencerange-appliesto
+R	Observation.hasMember	Observation	QuestionnaireResponse	MolecularSequence
+R	Observation.derivedFrom	DocumentReference	ImagingStudy	Media	QuestionnaireResponse	Observation	MolecularSequence
+B	Observation.component.code	example	http://hl7.org/fhir/ValueSet/observation-codes
+B	Observation.component.dataAbsentReason	extensible	http://hl7.org/fhir/ValueSet/data-absent-reason
+B	Observation.component.interpretation	extensible	http://hl7.org/fhir/ValueSet/observation-interpretation
+B	ObservationDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ObservationDefinition.category	example	http://hl7.org/fhir/ValueSet/observation-category
+B	ObservationDefinition.code	example	http://hl7.org/fhir/ValueSet/observation-codes
+B	ObservationDefinition.permittedDataType	required	http://hl7.org/fhir/ValueSet/permitted-data-type|4.0.1
+B	ObservationDefinition.method	example	http://hl7.org/fhir/ValueSet/observation-methods
+B	ObservationDefinition.quantitativeDetails.customaryUnit	extensible	http://hl7.org/fhir/ValueSet/ucum-units
+B	ObservationDefinition.quantitativeDetails.unit	extensible	http://hl7.org/fhir/ValueSet/ucum-units
+B	ObservationDefinition.qualifiedInterval.category	required	http://hl7.org/fhir/ValueSet/observation-range-category|4.0.1
+B	ObservationDefinition.qualifiedInterval.context	extensible	http://hl7.org/fhir/ValueSet/referencerange-meaning
+B	ObservationDefinition.qualifiedInterval.appliesTo	example	http://hl7.org/fhir/ValueSet/referencerange-appliesto
+B	ObservationDefinition.qualifiedInterval.gender	required	http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1
+R	ObservationDefinition.validCodedValueSet	ValueSet
+R	ObservationDefinition.normalCodedValueSet	ValueSet
+R	ObservationDefinition.abnormalCodedValueSet	ValueSet
+R	ObservationDefinition.criticalCodedValueSet	ValueSet
+K	OperationDefinition	opd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	OperationDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	OperationDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	OperationDefinition.kind	required	http://hl7.org/fhir/ValueSet/operation-kind|4.0.1
+B	OperationDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	OperationDefinition.resource	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+K	OperationDefinition.parameter	opd-1	error	type.exists() or part.exists()	Either a type must be provided, or parts
+K	OperationDefinition.parameter	opd-2	error	searchType.exists() implies type = 'string'	A search type can only be specified for parameters of type string
+K	OperationDefinition.parameter	opd-3	error	targetProfile.exists() implies (type = 'Reference' or type = 'canonical')	A targetProfile can only be specified for parameters of type Reference or Canonical
+B	OperationDefinition.parameter.use	required	http://hl7.org/fhir/ValueSet/operation-parameter-use|4.0.1
+B	OperationDefinition.parameter.type	required	http://hl7.org/fhir/ValueSet/all-types|4.0.1
+B	OperationDefinition.parameter.searchType	required	http://hl7.org/fhir/ValueSet/search-param-type|4.0.1
+B	OperationDefinition.parameter.binding.strength	required	http://hl7.org/fhir/ValueSet/binding-strength|4.0.1
+B	OperationOutcome.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	OperationOutcome.issue.severity	required	http://hl7.org/fhir/ValueSet/issue-severity|4.0.1
+B	OperationOutcome.issue.code	required	http://hl7.org/fhir/ValueSet/issue-type|4.0.1
+B	OperationOutcome.issue.details	example	http://hl7.org/fhir/ValueSet/operation-outcome
+K	Organization	org-1	error	(identifier.count() + name.count()) > 0	The organization SHALL at least have a name or an identifier, and possibly more than one
+B	Organization.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Organization.type	example	http://hl7.org/fhir/ValueSet/organization-type
+K	Organization.telecom	org-3	error	where(use = 'home').empty()	The telecom of an organization can never be of use 'home'
+K	Organization.address	org-2	error	where(use = 'home').empty()	An address of an organization can never be of use 'home'
+R	Organization.partOf	Organization
+B	Organization.contact.purpose	extensible	http://hl7.org/fhir/ValueSet/contactentity-type
+R	Organization.endpoint	Endpoint
+B	OrganizationAffiliation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	OrganizationAffiliation.organization	Organization
+R	OrganizationAffiliation.participatingOrganization	Organization
+R	OrganizationAffiliation.network	Organization
+B	OrganizationAffiliation.code	example	http://hl7.org/fhir/ValueSet/organization-role
+B	OrganizationAffiliation.specialty	preferred	http://hl7.org/fhir/ValueSet/c80-practice-codes
+R	OrganizationAffiliation.location	Location
+R	OrganizationAffiliation.healthcareService	HealthcareService
+R	OrganizationAffiliation.endpoint	Endpoint
+B	ParameterDefinition.use	required	http://hl7.org/fhir/ValueSet/operation-parameter-use|4.0.1
+B	ParameterDefinition.type	required	http://hl7.org/fhir/ValueSet/all-types|4.0.1
+B	Parameters.language	preferred	http://hl7.org/fhir/ValueSet/languages
+K	Parameters.parameter	inv-1	error	(part.exists() and value.empty() and resource.empty()) or (part.empty() and (value.exists() xor resource.exists()))	A parameter must have one and only one of (value, resource, part)
+B	Patient.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Patient.gender	required	http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1
+B	Patient.maritalStatus	extensible	http://hl7.org/fhir/ValueSet/marital-status
+K	Patient.contact	pat-1	error	name.exists() or telecom.exists() or address.exists() or organization.exists()	SHALL at least contain a contact's details or a reference to an organization
+B	Patient.contact.relationship	extensible	http://hl7.org/fhir/ValueSet/patient-contactrelationship
+B	Patient.contact.gender	required	http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1
+R	Patient.contact.organization	Organization
+B	Patient.communication.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Patient.generalPractitioner	Organization	Practitioner	PractitionerRole
+R	Patient.managingOrganization	Organization
+R	Patient.link.other	Patient	RelatedPerson
+B	Patient.link.type	required	http://hl7.org/fhir/ValueSet/link-type|4.0.1
+B	PaymentNotice.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	PaymentNotice.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+R	PaymentNotice.request	Resource
+R	PaymentNotice.response	Resource
+R	PaymentNotice.provider	Practitioner	PractitionerRole	Organization
+R	PaymentNotice.payment	PaymentReconciliation
+R	PaymentNotice.payee	Practitioner	PractitionerRole	Organization
+R	PaymentNotice.recipient	Organization
+B	PaymentNotice.paymentStatus	example	http://hl7.org/fhir/ValueSet/payment-status
+B	PaymentReconciliation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	PaymentReconciliation.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+R	PaymentReconciliation.paymentIssuer	Organization
+R	PaymentReconciliation.request	Task
+R	PaymentReconciliation.requestor	Practitioner	PractitionerRole	Organization
+B	PaymentReconciliation.outcome	required	http://hl7.org/fhir/ValueSet/remittance-outcome|4.0.1
+B	PaymentReconciliation.detail.type	example	http://hl7.org/fhir/ValueSet/payment-type
+R	PaymentReconciliation.detail.request	Resource
+R	PaymentReconciliation.detail.submitter	Practitioner	PractitionerRole	Organization
+R	PaymentReconciliation.detail.response	Resource
+R	PaymentReconciliation.detail.responsible	PractitionerRole
+R	PaymentReconciliation.detail.payee	Practitioner	PractitionerRole	Organization
+B	PaymentReconciliation.formCode	example	http://hl7.org/fhir/ValueSet/forms
+B	PaymentReconciliation.processNote.type	required	http://hl7.org/fhir/ValueSet/note-type|4.0.1
+K	Period	per-1	error	start.hasValue().not() or end.hasValue().not() or (start <= end)	If present, start SHALL have a lower value than end
+B	Person.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Person.gender	required	http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1
+R	Person.managingOrganization	Organization
+R	Person.link.target	Patient	Practitioner	RelatedPerson	Person
+B	Person.link.assurance	required	http://hl7.org/fhir/ValueSet/identity-assuranceLevel|4.0.1
+K	PlanDefinition	pdf-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	PlanDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	PlanDefinition.type	extensible	http://hl7.org/fhir/ValueSet/plan-definition-type
+B	PlanDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	PlanDefinition.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	PlanDefinition.subject	Group
+B	PlanDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	PlanDefinition.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+B	PlanDefinition.goal.category	example	http://hl7.org/fhir/ValueSet/goal-category
+B	PlanDefinition.goal.description	example	http://hl7.org/fhir/ValueSet/clinical-findings
+B	PlanDefinition.goal.priority	preferred	http://hl7.org/fhir/ValueSet/goal-priority
+B	PlanDefinition.goal.start	example	http://hl7.org/fhir/ValueSet/goal-start-event
+B	PlanDefinition.goal.addresses	example	http://hl7.org/fhir/ValueSet/condition-code
+B	PlanDefinition.goal.target.measure	example	http://hl7.org/fhir/ValueSet/observation-codes
+B	PlanDefinition.action.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	PlanDefinition.action.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	PlanDefinition.action.subject	Group
+B	PlanDefinition.action.condition.kind	required	http://hl7.org/fhir/ValueSet/action-condition-kind|4.0.1
+B	PlanDefinition.action.relatedAction.relationship	required	http://hl7.org/fhir/ValueSet/action-relationship-type|4.0.1
+B	PlanDefinition.action.participant.type	required	http://hl7.org/fhir/ValueSet/action-participant-type|4.0.1
+B	PlanDefinition.action.participant.role	example	http://hl7.org/fhir/ValueSet/action-participant-role
+B	PlanDefinition.action.type	extensible	http://hl7.org/fhir/ValueSet/action-type
+B	PlanDefinition.action.groupingBehavior	required	http://hl7.org/fhir/ValueSet/action-grouping-behavior|4.0.1
+B	PlanDefinition.action.selectionBehavior	required	http://hl7.org/fhir/ValueSet/action-selection-behavior|4.0.1
+B	PlanDefinition.action.requiredBehavior	required	http://hl7.org/fhir/ValueSet/action-required-behavior|4.0.1
+B	PlanDefinition.action.precheckBehavior	required	http://hl7.org/fhir/ValueSet/action-precheck-behavior|4.0.1
+B	PlanDefinition.action.cardinalityBehavior	required	http://hl7.org/fhir/ValueSet/action-cardinality-behavior|4.0.1
+B	Practitioner.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Practitioner.gender	required	http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1
+B	Practitioner.qualification.code	example	http://terminology.hl7.org/ValueSet/v2-2.7-0360
+R	Practitioner.qualification.issuer	Organization
+B	Practitioner.communication	preferred	http://hl7.org/fhir/ValueSet/languages
+B	PractitionerRole.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	PractitionerRole.practitioner	Practitioner
+R	PractitionerRole.organization	Organization
+B	PractitionerRole.code	example	http://hl7.org/fhir/ValueSet/practitioner-role
+B	PractitionerRole.specialty	preferred	http://hl7.org/fhir/ValueSet/c80-practice-codes
+R	PractitionerRole.location	Location
+R	PractitionerRole.healthcareService	HealthcareService
+B	PractitionerRole.availableTime.daysOfWeek	required	http://hl7.org/fhir/ValueSet/days-of-week|4.0.1
+R	PractitionerRole.endpoint	Endpoint
+B	Procedure.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Procedure.basedOn	CarePlan	ServiceRequest
+R	Procedure.partOf	Procedure	Observation	MedicationAdministration
+B	Procedure.status	required	http://hl7.org/fhir/ValueSet/event-status|4.0.1
+B	Procedure.statusReason	example	http://hl7.org/fhir/ValueSet/procedure-not-performed-reason
+B	Procedure.category	example	http://hl7.org/fhir/ValueSet/procedure-category
+B	Procedure.code	example	http://hl7.org/fhir/ValueSet/procedure-code
+R	Procedure.subject	Patient	Group
+R	Procedure.encounter	Encounter
+R	Procedure.recorder	Patient	RelatedPerson	Practitioner	PractitionerRole
+R	Procedure.asserter	Patient	RelatedPerson	Practitioner	PractitionerRole
+B	Procedure.performer.function	example	http://hl7.org/fhir/ValueSet/performer-role
+R	Procedure.performer.actor	Practitioner	PractitionerRole	Organization	Patient	RelatedPerson	Device
+R	Procedure.performer.onBehalfOf	Organization
+R	Procedure.location	Location
+B	Procedure.reasonCode	example	http://hl7.org/fhir/ValueSet/procedure-reason
+R	Procedure.reasonReference	Condition	Observation	Procedure	DiagnosticReport	DocumentReference
+B	Procedure.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+B	Procedure.outcome	example	http://hl7.org/fhir/ValueSet/procedure-outcome
+R	Procedure.report	DiagnosticReport	DocumentReference	Composition
+B	Procedure.complication	example	http://hl7.org/fhir/ValueSet/condition-code
+R	Procedure.complicationDetail	Condition
+B	Procedure.followUp	example	http://hl7.org/fhir/ValueSet/procedure-followup
+B	Procedure.focalDevice.action	preferred	http://hl7.org/fhir/ValueSet/device-action
+R	Procedure.focalDevice.manipulated	Device
+R	Procedure.usedReference	Device	Medication	Substance
+B	Procedure.usedCode	example	http://hl7.org/fhir/ValueSet/device-kind
+B	Provenance.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Provenance.target	Resource
+R	Provenance.location	Location
+B	Provenance.reason	extensible	http://terminology.hl7.org/ValueSet/v3-PurposeOfUse
+B	Provenance.activity	extensible	http://hl7.org/fhir/ValueSet/provenance-activity-type
+B	Provenance.agent.type	extensible	http://hl7.org/fhir/ValueSet/provenance-agent-type
+B	Provenance.agent.role	example	http://hl7.org/fhir/ValueSet/security-role-type
+R	Provenance.agent.who	Practitioner	PractitionerRole	RelatedPerson	Patient	Device	Organization
+R	Provenance.agent.onBehalfOf	Practitioner	PractitionerRole	RelatedPerson	Patient	Device	Organization
+B	Provenance.entity.role	required	http://hl7.org/fhir/ValueSet/provenance-entity-role|4.0.1
+R	Provenance.entity.what	Resource
+K	Quantity	qty-3	error	code.empty() or system.exists()	If a code for the unit is present, the system SHALL also be present
+B	Quantity.comparator	required	http://hl7.org/fhir/ValueSet/quantity-comparator|4.0.1
+K	Questionnaire	que-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	Questionnaire	que-2	error	descendants().linkId.isDistinct()	The link ids for groups and questions must be unique within the questionnaire
+B	Questionnaire.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Questionnaire.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	Questionnaire.subjectType	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	Questionnaire.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	Questionnaire.code	example	http://hl7.org/fhir/ValueSet/questionnaire-questions
+K	Questionnaire.item	que-1	error	(type='group' implies item.empty().not()) and (type.trace('type')='display' implies item.trace('item').empty())	Group items must have nested items, display items cannot have nested items
+K	Questionnaire.item	que-3	error	type!='display' or code.empty()	Display items cannot have a "code" asserted
+K	Questionnaire.item	que-4	error	answerOption.empty() or answerValueSet.empty()	A question cannot have both answerOption and answerValueSet
+K	Questionnaire.item	que-5	error	(type ='choice' or type = 'open-choice' or type = 'decimal' or type = 'integer' or type = 'date' or type = 'dateTime' or type = 'time' or type = 'string' or type = 'quantity') or (answerValueSet.empty() and answerOption.empty())	Only 'choice' and 'open-choice' items can have answerValueSet
+K	Questionnaire.item	que-6	error	type!='display' or (required.empty() and repeats.empty())	Required and repeat aren't permitted for display items
+K	Questionnaire.item	que-8	error	(type!='group' and type!='display') or initial.empty()	Initial values can't be specified for groups or display items
+K	Questionnaire.item	que-9	error	type!='display' or readOnly.empty()	Read-only can't be specified for "display" items
+K	Questionnaire.item	que-10	error	(type in ('boolean' | 'decimal' | 'integer' | 'string' | 'text' | 'url' | 'open-choice')) or maxLength.empty()	Maximum length can only be declared for simple question types
+K	Questionnaire.item	que-11	error	answerOption.empty() or initial.empty()	If one or more answerOption is present, initial[x] must be missing
+K	Questionnaire.item	que-12	error	enableWhen.count() > 2 implies enableBehavior.exists()	If there are more than one enableWhen, enableBehavior must be specified
+K	Questionnaire.item	que-13	error	repeats=true or initial.count() <= 1	Can only have multiple initial values for repeating items
+B	Questionnaire.item.code	example	http://hl7.org/fhir/ValueSet/questionnaire-questions
+B	Questionnaire.item.type	required	http://hl7.org/fhir/ValueSet/item-type|4.0.1
+K	Questionnaire.item.enableWhen	que-7	error	operator = 'exists' implies (answer is Boolean)	If the operator is 'exists', the value must be a boolean
+B	Questionnaire.item.enableWhen.operator	required	http://hl7.org/fhir/ValueSet/questionnaire-enable-operator|4.0.1
+B	Questionnaire.item.enableWhen.answer	example	http://hl7.org/fhir/ValueSet/questionnaire-answers
+R	Questionnaire.item.enableWhen.answer	Resource
+B	Questionnaire.item.enableBehavior	required	http://hl7.org/fhir/ValueSet/questionnaire-enable-behavior|4.0.1
+B	Questionnaire.item.answerOption.value	example	http://hl7.org/fhir/ValueSet/questionnaire-answers
+R	Questionnaire.item.answerOption.value	Resource
+B	Questionnaire.item.initial.value	example	http://hl7.org/fhir/ValueSet/questionnaire-answers
+R	Questionnaire.item.initial.value	Resource
+B	QuestionnaireResponse.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	QuestionnaireResponse.basedOn	CarePlan	ServiceRequest
+R	QuestionnaireResponse.partOf	Observation	Procedure
+B	QuestionnaireResponse.status	required	http://hl7.org/fhir/ValueSet/questionnaire-answers-status|4.0.1
+R	QuestionnaireResponse.subject	Resource
+R	QuestionnaireResponse.encounter	Encounter
+R	QuestionnaireResponse.author	Device	Practitioner	PractitionerRole	Patient	RelatedPerson	Organization
+R	QuestionnaireResponse.source	Patient	Practitioner	PractitionerRole	RelatedPerson
+K	QuestionnaireResponse.item	qrs-1	error	(answer.exists() and item.exists()).not()	Nested item can't be beneath both item and answer
+B	QuestionnaireResponse.item.answer.value	example	http://hl7.org/fhir/ValueSet/questionnaire-answers
+R	QuestionnaireResponse.item.answer.value	Resource
+K	Range	rng-2	error	low.empty() or high.empty() or (low <= high)	If present, low SHALL have a lower value than high
+K	Ratio	rat-1	error	(numerator.empty() xor denominator.exists()) and (numerator.exists() or extension.exists())	Numerator and denominator SHALL both be present, or both are absent. If both are absent, there SHALL be some extension present
+K	Reference	ref-1	error	reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))	SHALL have a contained resource if a local reference is provided
+B	Reference.type	extensible	http://hl7.org/fhir/ValueSet/resource-types
+B	RelatedArtifact.type	required	http://hl7.org/fhir/ValueSet/related-artifact-type|4.0.1
+B	RelatedPerson.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	RelatedPerson.patient	Patient
+B	RelatedPerson.relationship	preferred	http://hl7.org/fhir/ValueSet/relatedperson-relationshiptype
+B	RelatedPerson.gender	required	http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1
+B	RelatedPerson.communication.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	RequestGroup.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	RequestGroup.basedOn	Resource
+R	RequestGroup.replaces	Resource
+B	RequestGroup.status	required	http://hl7.org/fhir/ValueSet/request-status|4.0.1
+B	RequestGroup.intent	required	http://hl7.org/fhir/ValueSet/request-intent|4.0.1
+B	RequestGroup.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+R	RequestGroup.subject	Patient	Group
+R	RequestGroup.encounter	Encounter
+R	RequestGroup.author	Device	Practitioner	PractitionerRole
+R	RequestGroup.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+K	RequestGroup.action	rqg-1	error	resource.exists() != action.exists()	Must have resource or action but not both
+B	RequestGroup.action.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	RequestGroup.action.condition.kind	required	http://hl7.org/fhir/ValueSet/action-condition-kind|4.0.1
+B	RequestGroup.action.relatedAction.relationship	required	http://hl7.org/fhir/ValueSet/action-relationship-type|4.0.1
+R	RequestGroup.action.participant	Patient	Practitioner	PractitionerRole	RelatedPerson	Device
+B	RequestGroup.action.type	extensible	http://hl7.org/fhir/ValueSet/action-type
+B	RequestGroup.action.groupingBehavior	required	http://hl7.org/fhir/ValueSet/action-grouping-behavior|4.0.1
+B	RequestGroup.action.selectionBehavior	required	http://hl7.org/fhir/ValueSet/action-selection-behavior|4.0.1
+B	RequestGroup.action.requiredBehavior	required	http://hl7.org/fhir/ValueSet/action-required-behavior|4.0.1
+B	RequestGroup.action.precheckBehavior	required	http://hl7.org/fhir/ValueSet/action-precheck-behavior|4.0.1
+B	RequestGroup.action.cardinalityBehavior	required	http://hl7.org/fhir/ValueSet/action-cardinality-behavior|4.0.1
+R	RequestGroup.action.resource	Resource
+K	ResearchDefinition	rsd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	ResearchDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ResearchDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ResearchDefinition.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	ResearchDefinition.subject	Group
+B	ResearchDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	ResearchDefinition.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+R	ResearchDefinition.population	ResearchElementDefinition
+R	ResearchDefinition.exposure	ResearchElementDefinition
+R	ResearchDefinition.exposureAlternative	ResearchElementDefinition
+R	ResearchDefinition.outcome	ResearchElementDefinition
+K	ResearchElementDefinition	red-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	ResearchElementDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ResearchElementDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ResearchElementDefinition.subject	extensible	http://hl7.org/fhir/ValueSet/subject-type
+R	ResearchElementDefinition.subject	Group
+B	ResearchElementDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	ResearchElementDefinition.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+B	ResearchElementDefinition.type	required	http://hl7.org/fhir/ValueSet/research-element-type|4.0.1
+B	ResearchElementDefinition.variableType	required	http://hl7.org/fhir/ValueSet/variable-type|4.0.1
+B	ResearchElementDefinition.characteristic.unitOfMeasure	required	http://hl7.org/fhir/ValueSet/ucum-units|4.0.1
+B	ResearchElementDefinition.characteristic.studyEffectiveGroupMeasure	required	http://hl7.org/fhir/ValueSet/group-measure|4.0.1
+B	ResearchElementDefinition.characteristic.participantEffectiveGroupMeasure	required	http://hl7.org/fhir/ValueSet/group-measure|4.0.1
+B	ResearchStudy.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	ResearchStudy.protocol	PlanDefinition
+R	ResearchStudy.partOf	ResearchStudy
+B	ResearchStudy.status	required	http://hl7.org/fhir/ValueSet/research-study-status|4.0.1
+B	ResearchStudy.primaryPurposeType	extensible	http://hl7.org/fhir/ValueSet/research-study-prim-purp-type
+B	ResearchStudy.phase	example	http://hl7.org/fhir/ValueSet/research-study-phase
+B	ResearchStudy.condition	example	http://hl7.org/fhir/ValueSet/condition-code
+B	ResearchStudy.location	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+R	ResearchStudy.enrollment	Group
+R	ResearchStudy.sponsor	Organization
+R	ResearchStudy.principalInvestigator	Practitioner	PractitionerRole
+R	ResearchStudy.site	Location
+B	ResearchStudy.reasonStopped	example	http://hl7.org/fhir/ValueSet/research-study-reason-stopped
+B	ResearchStudy.objective.type	preferred	http://hl7.org/fhir/ValueSet/research-study-objective-type
+B	ResearchSubject.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ResearchSubject.status	required	http://hl7.org/fhir/ValueSet/research-subject-status|4.0.1
+R	ResearchSubject.study	ResearchStudy
+R	ResearchSubject.individual	Patient
+R	ResearchSubject.consent	Consent
+B	Resource.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	RiskAssessment.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	RiskAssessment.basedOn	Resource
+R	RiskAssessment.parent	Resource
+B	RiskAssessment.status	required	http://hl7.org/fhir/ValueSet/observation-status|4.0.1
+R	RiskAssessment.subject	Patient	Group
+R	RiskAssessment.encounter	Encounter
+R	RiskAssessment.condition	Condition
+R	RiskAssessment.performer	Practitioner	PractitionerRole	Device
+R	RiskAssessment.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+R	RiskAssessment.basis	Resource
+K	RiskAssessment.prediction	ras-2	error	probability is decimal implies (probability as decimal) <= 100	Must be <= 100
+K	RiskAssessment.prediction.probability	ras-1	error	(low.empty() or ((low.code = '%') and (low.system = %ucum))) and (high.empty() or ((high.code = '%') and (high.system = %ucum)))	low and high must be percentages, if present
+B	RiskAssessment.prediction.qualitativeRisk	example	http://hl7.org/fhir/ValueSet/risk-probability
+K	RiskEvidenceSynthesis	rvs-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	RiskEvidenceSynthesis.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	RiskEvidenceSynthesis.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	RiskEvidenceSynthesis.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	RiskEvidenceSynthesis.topic	example	http://hl7.org/fhir/ValueSet/definition-topic
+B	RiskEvidenceSynthesis.synthesisType	extensible	http://hl7.org/fhir/ValueSet/synthesis-type
+B	RiskEvidenceSynthesis.studyType	extensible	http://hl7.org/fhir/ValueSet/study-type
+R	RiskEvidenceSynthesis.population	EvidenceVariable
+R	RiskEvidenceSynthesis.exposure	EvidenceVariable
+R	RiskEvidenceSynthesis.outcome	EvidenceVariable
+B	RiskEvidenceSynthesis.riskEstimate.type	extensible	http://hl7.org/fhir/ValueSet/risk-estimate-type
+B	RiskEvidenceSynthesis.riskEstimate.unitOfMeasure	required	http://hl7.org/fhir/ValueSet/ucum-units|4.0.1
+B	RiskEvidenceSynthesis.riskEstimate.precisionEstimate.type	extensible	http://hl7.org/fhir/ValueSet/precision-estimate-type
+B	RiskEvidenceSynthesis.certainty.rating	extensible	http://hl7.org/fhir/ValueSet/evidence-quality
+B	RiskEvidenceSynthesis.certainty.certaintySubcomponent.type	extensible	http://hl7.org/fhir/ValueSet/certainty-subcomponent-type
+B	RiskEvidenceSynthesis.certainty.certaintySubcomponent.rating	extensible	http://hl7.org/fhir/ValueSet/certainty-subcomponent-rating
+B	Schedule.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Schedule.serviceCategory	example	http://hl7.org/fhir/ValueSet/service-category
+B	Schedule.serviceType	example	http://hl7.org/fhir/ValueSet/service-type
+B	Schedule.specialty	preferred	http://hl7.org/fhir/ValueSet/c80-practice-codes
+R	Schedule.actor	Patient	Practitioner	PractitionerRole	RelatedPerson	Device	HealthcareService	Location
+K	SearchParameter	spd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	SearchParameter	spd-1	error	xpath.empty() or xpathUsage.exists()	If an xpath is present, there SHALL be an xpathUsage
+K	SearchParameter	spd-2	error	chain.empty() or type = 'reference'	Search parameters can only have chain names when the search parameter type is 'reference'
+B	SearchParameter.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	SearchParameter.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	SearchParameter.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	SearchParameter.base	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	SearchParameter.type	required	http://hl7.org/fhir/ValueSet/search-param-type|4.0.1
+B	SearchParameter.xpathUsage	required	http://hl7.org/fhir/ValueSet/search-xpath-usage|4.0.1
+B	SearchParameter.target	required	http://hl7.org/fhir/ValueSet/resource-types|4.0.1
+B	SearchParameter.comparator	required	http://hl7.org/fhir/ValueSet/search-comparator|4.0.1
+B	SearchParameter.modifier	required	http://hl7.org/fhir/ValueSet/search-modifier-code|4.0.1
+K	ServiceRequest	prr-1	error	orderDetail.empty() or code.exists()	orderDetail SHALL only be present if code is present
+B	ServiceRequest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	ServiceRequest.basedOn	CarePlan	ServiceRequest	MedicationRequest
+R	ServiceRequest.replaces	ServiceRequest
+B	ServiceRequest.status	required	http://hl7.org/fhir/ValueSet/request-status|4.0.1
+B	ServiceRequest.intent	required	http://hl7.org/fhir/ValueSet/request-intent|4.0.1
+B	ServiceRequest.category	example	http://hl7.org/fhir/ValueSet/servicerequest-category
+B	ServiceRequest.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	ServiceRequest.code	example	http://hl7.org/fhir/ValueSet/procedure-code
+B	ServiceRequest.orderDetail	example	http://hl7.org/fhir/ValueSet/servicerequest-orderdetail
+R	ServiceRequest.subject	Patient	Group	Location	Device
+R	ServiceRequest.encounter	Encounter
+B	ServiceRequest.asNeeded	example	http://hl7.org/fhir/ValueSet/medication-as-needed-reason
+R	ServiceRequest.requester	Practitioner	PractitionerRole	Organization	Patient	RelatedPerson	Device
+B	ServiceRequest.performerType	example	http://hl7.org/fhir/ValueSet/participant-role
+R	ServiceRequest.performer	Practitioner	PractitionerRole	Organization	CareTeam	HealthcareService	Patient	Device	RelatedPerson
+B	ServiceRequest.locationCode	example	http://terminology.hl7.org/ValueSet/v3-ServiceDeliveryLocationRoleType
+R	ServiceRequest.locationReference	Location
+B	ServiceRequest.reasonCode	example	http://hl7.org/fhir/ValueSet/procedure-reason
+R	ServiceRequest.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+R	ServiceRequest.insurance	Coverage	ClaimResponse
+R	ServiceRequest.supportingInfo	Resource
+R	ServiceRequest.specimen	Specimen
+B	ServiceRequest.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+R	ServiceRequest.relevantHistory	Provenance
+B	Signature.type	preferred	http://hl7.org/fhir/ValueSet/signature-type
+R	Signature.who	Practitioner	PractitionerRole	RelatedPerson	Patient	Device	Organization
+R	Signature.onBehalfOf	Practitioner	PractitionerRole	RelatedPerson	Patient	Device	Organization
+B	Signature.targetFormat	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	Signature.sigFormat	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	Slot.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Slot.serviceCategory	example	http://hl7.org/fhir/ValueSet/service-category
+B	Slot.serviceType	example	http://hl7.org/fhir/ValueSet/service-type
+B	Slot.specialty	preferred	http://hl7.org/fhir/ValueSet/c80-practice-codes
+B	Slot.appointmentType	preferred	http://terminology.hl7.org/ValueSet/v2-0276
+R	Slot.schedule	Schedule
+B	Slot.status	required	http://hl7.org/fhir/ValueSet/slotstatus|4.0.1
+B	Specimen.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Specimen.status	required	http://hl7.org/fhir/ValueSet/specimen-status|4.0.1
+B	Specimen.type	example	http://terminology.hl7.org/ValueSet/v2-0487
+R	Specimen.subject	Patient	Group	Device	Substance	Location
+R	Specimen.parent	Specimen
+R	Specimen.request	ServiceRequest
+R	Specimen.collection.collector	Practitioner	PractitionerRole
+B	Specimen.collection.method	example	http://hl7.org/fhir/ValueSet/specimen-collection-method
+B	Specimen.collection.bodySite	example	http://hl7.org/fhir/ValueSet/body-site
+B	Specimen.collection.fastingStatus	extensible	http://terminology.hl7.org/ValueSet/v2-0916
+B	Specimen.processing.procedure	example	http://hl7.org/fhir/ValueSet/specimen-processing-procedure
+R	Specimen.processing.additive	Substance
+B	Specimen.container.type	example	http://hl7.org/fhir/ValueSet/specimen-container-type
+B	Specimen.container.additive	example	http://terminology.hl7.org/ValueSet/v2-0371
+R	Specimen.container.additive	Substance
+B	Specimen.condition	extensible	http://terminology.hl7.org/ValueSet/v2-0493
+B	SpecimenDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	SpecimenDefinition.typeCollected	example	http://terminology.hl7.org/ValueSet/v2-0487
+B	SpecimenDefinition.patientPreparation	example	http://hl7.org/fhir/ValueSet/prepare-patient-prior-specimen-collection
+B	SpecimenDefinition.collection	example	http://hl7.org/fhir/ValueSet/specimen-collection
+B	SpecimenDefinition.typeTested.type	example	http://terminology.hl7.org/ValueSet/v2-0487
+B	SpecimenDefinition.typeTested.preference	required	http://hl7.org/fhir/ValueSet/specimen-contained-preference|4.0.1
+B	SpecimenDefinition.typeTested.container.material	example	http://hl7.org/fhir/ValueSet/container-material
+B	SpecimenDefinition.typeTested.container.type	example	http://hl7.org/fhir/ValueSet/specimen-container-type
+B	SpecimenDefinition.typeTested.container.cap	example	http://hl7.org/fhir/ValueSet/container-cap
+B	SpecimenDefinition.typeTested.container.additive.additive	example	http://terminology.hl7.org/ValueSet/v2-0371
+R	SpecimenDefinition.typeTested.container.additive.additive	Substance
+B	SpecimenDefinition.typeTested.rejectionCriterion	example	http://hl7.org/fhir/ValueSet/rejection-criteria
+B	SpecimenDefinition.typeTested.handling.temperatureQualifier	example	http://hl7.org/fhir/ValueSet/handling-condition
+K	StructureDefinition	sdf-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	StructureDefinition	sdf-1	error	derivation = 'constraint' or snapshot.element.select(path).isDistinct()	Element paths must be unique unless the structure is a constraint
+K	StructureDefinition	sdf-15a	error	(kind!='logical'  and differential.element.first().path.contains('.').not()) implies differential.element.first().type.empty()	If the first element in a differential has no "." in the path and it's not a logical model, it has no type
+K	StructureDefinition	sdf-4	error	abstract = true or baseDefinition.exists()	If the structure is not abstract, then there SHALL be a baseDefinition
+K	StructureDefinition	sdf-5	error	type != 'Extension' or derivation = 'specialization' or (context.exists())	If the structure defines an extension then the structure must have context information
+K	StructureDefinition	sdf-6	error	snapshot.exists() or differential.exists()	A structure must have either a differential, or a snapshot (or both)
+K	StructureDefinition	sdf-9	error	children().element.where(path.contains('.').not()).label.empty() and children().element.where(path.contains('.').not()).code.empty() and children().element.where(path.contains('.').not()).requirements.empty()	In any snapshot or differential, no label, code or requirements on an element without a "." in the path (e.g. the first element)
+K	StructureDefinition	sdf-11	error	kind != 'logical' implies snapshot.empty() or snapshot.element.first().path = type	If there's a type, its content must match the path name in the first element of a snapshot
+K	StructureDefinition	sdf-14	error	snapshot.element.all(id.exists()) and differential.element.all(id.exists())	All element definitions must have an id
+K	StructureDefinition	sdf-15	error	kind!='logical' implies snapshot.element.first().type.empty()	The first element in a snapshot has no type unless model is a logical model.
+K	StructureDefinition	sdf-16	error	snapshot.element.all(id.exists()) and snapshot.element.id.trace('ids').isDistinct()	All element definitions must have unique ids (snapshot)
+K	StructureDefinition	sdf-17	error	differential.element.all(id.exists()) and differential.element.id.trace('ids').isDistinct()	All element definitions must have unique ids (diff)
+K	StructureDefinition	sdf-18	error	contextInvariant.exists() implies type = 'Extension'	Context Invariants can only be used for extensions
+K	StructureDefinition	sdf-19	error	url.startsWith('http://hl7.org/fhir/StructureDefinition') implies (differential.element.type.code.all(matches('^[a-zA-Z0-9]+$') or matches('^http:\\\\/\\\\/hl7\\\\.org\\\\/fhirpath\\\\/System\\\\.[A-Z][A-Za-z]+$')) and snapshot.element.type.code.all(matches('^[a-zA-Z0-9\\\\.]+$') or matches('^http:\\\\/\\\\/hl7\\\\.org\\\\/fhirpath\\\\/System\\\\.[A-Z][A-Za-z]+$')))	FHIR Specification models only use FHIR defined types
+K	StructureDefinition	sdf-21	error	differential.element.defaultValue.exists() implies (derivation = 'specialization')	Default values can only be specified on specializations
+K	StructureDefinition	sdf-22	error	url.startsWith('http://hl7.org/fhir/StructureDefinition') implies (snapshot.element.defaultValue.empty() and differential.element.defaultValue.empty())	FHIR Specification models never have default values
+K	StructureDefinition	sdf-23	error	(snapshot | differential).element.all(path.contains('.').not() implies sliceName.empty())	No slice name on root
+B	StructureDefinition.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	StructureDefinition.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	StructureDefinition.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	StructureDefinition.keyword	extensible	http://hl7.org/fhir/ValueSet/definition-use
+B	StructureDefinition.fhirVersion	required	http://hl7.org/fhir/ValueSet/FHIR-version|4.0.1
+K	StructureDefinition.mapping	sdf-2	error	name.exists() or uri.exists()	Must have at least a name or a uri (or both)
+B	StructureDefinition.kind	required	http://hl7.org/fhir/ValueSet/structure-definition-kind|4.0.1
+B	StructureDefinition.context.type	required	http://hl7.org/fhir/ValueSet/extension-context-type|4.0.1
+B	StructureDefinition.type	extensible	http://hl7.org/fhir/ValueSet/defined-types
+B	StructureDefinition.derivation	required	http://hl7.org/fhir/ValueSet/type-derivation-rule|4.0.1
+K	StructureDefinition.snapshot	sdf-3	error	element.all(definition.exists() and min.exists() and max.exists())	Each element definition in a snapshot must have a formal definition and cardinalities
+K	StructureDefinition.snapshot	sdf-8	error	(%resource.kind = 'logical' or element.first().path = %resource.type) and element.tail().all(path.startsWith(%resource.snapshot.element.first().path&'.'))	All snapshot elements must start with the StructureDefinition's specified type for non-logical models, or with the same type name for logical models
+K	StructureDefinition.snapshot	sdf-8b	error	element.all(base.exists())	All snapshot elements must have a base definition
+K	StructureDefinition.snapshot.element	sdf-10	error	binding.empty() or binding.valueSet.exists() or binding.description.exists()	provide either a binding reference or a description (or both)
+K	StructureDefinition.differential	sdf-20	error	element.where(path.contains('.').not()).slicing.empty()	No slicing on the root element
+K	StructureDefinition.differential	sdf-8a	error	(%resource.kind = 'logical' or element.first().path.startsWith(%resource.type)) and (element.tail().empty() or element.tail().all(path.startsWith(%resource.differential.element.first().path.replaceMatches('\\\\..*','')&'.')))	In any differential, all the elements must start with the StructureDefinition's specified type for non-logical models, or with the same type name for logical models
+K	StructureMap	smp-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	StructureMap.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	StructureMap.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	StructureMap.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	StructureMap.structure.mode	required	http://hl7.org/fhir/ValueSet/map-model-mode|4.0.1
+B	StructureMap.group.typeMode	required	http://hl7.org/fhir/ValueSet/map-group-type-mode|4.0.1
+B	StructureMap.group.input.mode	required	http://hl7.org/fhir/ValueSet/map-input-mode|4.0.1
+B	StructureMap.group.rule.source.listMode	required	http://hl7.org/fhir/ValueSet/map-source-list-mode|4.0.1
+K	StructureMap.group.rule.target	smp-1	error	element.exists() implies context.exists()	Can only have an element if you have a context
+K	StructureMap.group.rule.target	smp-2	error	context.exists() implies contextType.exists()	Must have a contextType if you have a context
+B	StructureMap.group.rule.target.contextType	required	http://hl7.org/fhir/ValueSet/map-context-type|4.0.1
+B	StructureMap.group.rule.target.listMode	required	http://hl7.org/fhir/ValueSet/map-target-list-mode|4.0.1
+B	StructureMap.group.rule.target.transform	required	http://hl7.org/fhir/ValueSet/map-transform|4.0.1
+B	Subscription.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Subscription.status	required	http://hl7.org/fhir/ValueSet/subscription-status|4.0.1
+B	Subscription.channel.type	required	http://hl7.org/fhir/ValueSet/subscription-channel-type|4.0.1
+B	Subscription.channel.payload	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	Substance.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	Substance.status	required	http://hl7.org/fhir/ValueSet/substance-status|4.0.1
+B	Substance.category	extensible	http://hl7.org/fhir/ValueSet/substance-category
+B	Substance.code	example	http://hl7.org/fhir/ValueSet/substance-code
+B	Substance.ingredient.substance	example	http://hl7.org/fhir/ValueSet/substance-code
+R	Substance.ingredient.substance	Substance
+B	SubstanceNucleicAcid.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	SubstancePolymer.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	SubstanceProtein.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	SubstanceReferenceInformation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	SubstanceReferenceInformation.gene.source	DocumentReference
+R	SubstanceReferenceInformation.geneElement.source	DocumentReference
+R	SubstanceReferenceInformation.classification.source	DocumentReference
+R	SubstanceReferenceInformation.target.source	DocumentReference
+B	SubstanceSourceMaterial.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	SubstanceSpecification.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	SubstanceSpecification.source	DocumentReference
+R	SubstanceSpecification.property.definingSubstance	SubstanceSpecification	Substance
+R	SubstanceSpecification.referenceInformation	SubstanceReferenceInformation
+R	SubstanceSpecification.structure.source	DocumentReference
+R	SubstanceSpecification.code.source	DocumentReference
+R	SubstanceSpecification.name.source	DocumentReference
+R	SubstanceSpecification.relationship.substance	SubstanceSpecification
+R	SubstanceSpecification.relationship.source	DocumentReference
+R	SubstanceSpecification.nucleicAcid	SubstanceNucleicAcid
+R	SubstanceSpecification.polymer	SubstancePolymer
+R	SubstanceSpecification.protein	SubstanceProtein
+R	SubstanceSpecification.sourceMaterial	SubstanceSourceMaterial
+B	SupplyDelivery.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	SupplyDelivery.basedOn	SupplyRequest
+R	SupplyDelivery.partOf	SupplyDelivery	Contract
+B	SupplyDelivery.status	required	http://hl7.org/fhir/ValueSet/supplydelivery-status|4.0.1
+R	SupplyDelivery.patient	Patient
+B	SupplyDelivery.type	required	http://hl7.org/fhir/ValueSet/supplydelivery-type|4.0.1
+B	SupplyDelivery.suppliedItem.item	example	http://hl7.org/fhir/ValueSet/supply-item
+R	SupplyDelivery.suppliedItem.item	Medication	Substance	Device
+R	SupplyDelivery.supplier	Practitioner	PractitionerRole	Organization
+R	SupplyDelivery.destination	Location
+R	SupplyDelivery.receiver	Practitioner	PractitionerRole
+B	SupplyRequest.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	SupplyRequest.status	required	http://hl7.org/fhir/ValueSet/supplyrequest-status|4.0.1
+B	SupplyRequest.category	example	http://hl7.org/fhir/ValueSet/supplyrequest-kind
+B	SupplyRequest.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	SupplyRequest.item	example	http://hl7.org/fhir/ValueSet/supply-item
+R	SupplyRequest.item	Medication	Substance	Device
+R	SupplyRequest.requester	Practitioner	PractitionerRole	Organization	Patient	RelatedPerson	Device
+R	SupplyRequest.supplier	Organization	HealthcareService
+B	SupplyRequest.reasonCode	example	http://hl7.org/fhir/ValueSet/supplyrequest-reason
+R	SupplyRequest.reasonReference	Condition	Observation	DiagnosticReport	DocumentReference
+R	SupplyRequest.deliverFrom	Organization	Location
+R	SupplyRequest.deliverTo	Organization	Location	Patient
+K	Task	inv-1	error	lastModified.exists().not() or authoredOn.exists().not() or lastModified >= authoredOn	Last modified date must be greater than or equal to authored-on date.
+B	Task.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	Task.basedOn	Resource
+R	Task.partOf	Task
+B	Task.status	required	http://hl7.org/fhir/ValueSet/task-status|4.0.1
+B	Task.intent	required	http://hl7.org/fhir/ValueSet/task-intent|4.0.1
+B	Task.priority	required	http://hl7.org/fhir/ValueSet/request-priority|4.0.1
+B	Task.code	example	http://hl7.org/fhir/ValueSet/task-code
+R	Task.focus	Resource
+R	Task.for	Resource
+R	Task.encounter	Encounter
+R	Task.requester	Device	Organization	Patient	Practitioner	PractitionerRole	RelatedPerson
+B	Task.performerType	preferred	http://hl7.org/fhir/ValueSet/performer-role
+R	Task.owner	Practitioner	PractitionerRole	Organization	CareTeam	HealthcareService	Patient	Device	RelatedPerson
+R	Task.location	Location
+R	Task.reasonReference	Resource
+R	Task.insurance	Coverage	ClaimResponse
+R	Task.relevantHistory	Provenance
+R	Task.restriction.recipient	Patient	Practitioner	PractitionerRole	RelatedPerson	Group	Organization
+K	TerminologyCapabilities	tcp-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+K	TerminologyCapabilities	tcp-2	error	(description.count() + software.count() + implementation.count()) > 0	A Capability Statement SHALL have at least one of description, software, or implementation element.
+K	TerminologyCapabilities	tcp-3	error	(kind != 'instance') or implementation.exists()	If kind = instance, implementation must be present and software may be present
+K	TerminologyCapabilities	tcp-4	error	(kind != 'capability') or (implementation.exists().not() and software.exists())	If kind = capability, implementation must be absent, software must be present
+K	TerminologyCapabilities	tcp-5	error	(kind!='requirements') or (implementation.exists().not() and software.exists().not())	If kind = requirements, implementation and software must be absent
+B	TerminologyCapabilities.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	TerminologyCapabilities.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	TerminologyCapabilities.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	TerminologyCapabilities.kind	required	http://hl7.org/fhir/ValueSet/capability-statement-kind|4.0.1
+K	TerminologyCapabilities.codeSystem	tcp-1	error	version.count() > 1 implies version.all(code.exists())	If there is more than one version, a version code must be defined
+B	TerminologyCapabilities.codeSearch	required	http://hl7.org/fhir/ValueSet/code-search-support|4.0.1
+B	TestReport.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	TestReport.status	required	http://hl7.org/fhir/ValueSet/report-status-codes|4.0.1
+R	TestReport.testScript	TestScript
+B	TestReport.result	required	http://hl7.org/fhir/ValueSet/report-result-codes|4.0.1
+B	TestReport.participant.type	required	http://hl7.org/fhir/ValueSet/report-participant-type|4.0.1
+K	TestReport.setup.action	inv-1	error	operation.exists() xor assert.exists()	Setup action SHALL contain either an operation or assert but not both.
+B	TestReport.setup.action.operation.result	required	http://hl7.org/fhir/ValueSet/report-action-result-codes|4.0.1
+B	TestReport.setup.action.assert.result	required	http://hl7.org/fhir/ValueSet/report-action-result-codes|4.0.1
+K	TestReport.test.action	inv-2	error	operation.exists() xor assert.exists()	Test action SHALL contain either an operation or assert but not both.
+K	TestScript	tst-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	TestScript.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	TestScript.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	TestScript.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+B	TestScript.origin.profile	extensible	http://hl7.org/fhir/ValueSet/testscript-profile-origin-types
+B	TestScript.destination.profile	extensible	http://hl7.org/fhir/ValueSet/testscript-profile-destination-types
+K	TestScript.metadata	tst-4	error	capability.required.exists() or capability.validated.exists()	TestScript metadata capability SHALL contain required or validated or both.
+R	TestScript.fixture.resource	Resource
+R	TestScript.profile	Resource
+K	TestScript.variable	tst-3	error	expression.empty() or headerField.empty() or path.empty()	Variable can only contain one of expression, headerField or path.
+K	TestScript.setup.action	tst-1	error	operation.exists() xor assert.exists()	Setup action SHALL contain either an operation or assert but not both.
+K	TestScript.setup.action.operation	tst-7	error	sourceId.exists() or (targetId.count() + url.count() + params.count() = 1) or (type.code in ('capabilities' |'search' | 'transaction' | 'history'))	Setup operation SHALL contain either sourceId or targetId or params or url.
+B	TestScript.setup.action.operation.type	extensible	http://hl7.org/fhir/ValueSet/testscript-operation-codes
+B	TestScript.setup.action.operation.resource	required	http://hl7.org/fhir/ValueSet/defined-types|4.0.1
+B	TestScript.setup.action.operation.accept	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	TestScript.setup.action.operation.contentType	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	TestScript.setup.action.operation.method	required	http://hl7.org/fhir/ValueSet/http-operations|4.0.1
+K	TestScript.setup.action.assert	tst-5	error	extension.exists() or (contentType.count() + expression.count() + headerField.count() + minimumId.count() + navigationLinks.count() + path.count() + requestMethod.count() + resource.count() + responseCode.count() + response.count()  + validateProfileId.count() <=1)	Only a single assertion SHALL be present within setup action assert element.
+K	TestScript.setup.action.assert	tst-10	error	compareToSourceId.empty() xor (compareToSourceExpression.exists() or compareToSourcePath.exists())	Setup action assert SHALL contain either compareToSourceId and compareToSourceExpression, compareToSourceId and compareToSourcePath or neither.
+K	TestScript.setup.action.assert	tst-12	error	(response.empty() and responseCode.empty() and direction = 'request') or direction.empty() or direction = 'response'	Setup action assert response and responseCode SHALL be empty when direction equals request
+B	TestScript.setup.action.assert.direction	required	http://hl7.org/fhir/ValueSet/assert-direction-codes|4.0.1
+B	TestScript.setup.action.assert.contentType	required	http://hl7.org/fhir/ValueSet/mimetypes|4.0.1
+B	TestScript.setup.action.assert.operator	required	http://hl7.org/fhir/ValueSet/assert-operator-codes|4.0.1
+B	TestScript.setup.action.assert.requestMethod	required	http://hl7.org/fhir/ValueSet/http-operations|4.0.1
+B	TestScript.setup.action.assert.resource	required	http://hl7.org/fhir/ValueSet/defined-types|4.0.1
+B	TestScript.setup.action.assert.response	required	http://hl7.org/fhir/ValueSet/assert-response-code-types|4.0.1
+K	TestScript.test.action	tst-2	error	operation.exists() xor assert.exists()	Test action SHALL contain either an operation or assert but not both.
+K	TestScript.test.action.operation	tst-8	error	sourceId.exists() or (targetId.count() + url.count() + params.count() = 1) or (type.code in ('capabilities' | 'search' | 'transaction' | 'history'))	Test operation SHALL contain either sourceId or targetId or params or url.
+K	TestScript.test.action.assert	tst-6	error	extension.exists() or (contentType.count() + expression.count() + headerField.count() + minimumId.count() + navigationLinks.count() + path.count() + requestMethod.count() + resource.count() + responseCode.count() + response.count() + validateProfileId.count() <=1)	Only a single assertion SHALL be present within test action assert element.
+K	TestScript.test.action.assert	tst-11	error	compareToSourceId.empty() xor (compareToSourceExpression.exists() or compareToSourcePath.exists())	Test action assert SHALL contain either compareToSourceId and compareToSourceExpression, compareToSourceId and compareToSourcePath or neither.
+K	TestScript.test.action.assert	tst-13	error	(response.empty() and responseCode.empty() and direction = 'request') or direction.empty() or direction = 'response'	Test action assert response and response and responseCode SHALL be empty when direction equals request
+K	TestScript.teardown.action.operation	tst-9	error	sourceId.exists() or (targetId.count() + url.count() + params.count() = 1) or (type.code in ('capabilities' | 'search' | 'transaction' | 'history'))	Teardown operation SHALL contain either sourceId or targetId or params or url.
+K	Timing.repeat	tim-1	error	duration.empty() or durationUnit.exists()	if there's a duration, there needs to be duration units
+K	Timing.repeat	tim-2	error	period.empty() or periodUnit.exists()	if there's a period, there needs to be period units
+K	Timing.repeat	tim-4	error	duration.exists() implies duration >= 0	duration SHALL be a non-negative value
+K	Timing.repeat	tim-5	error	period.exists() implies period >= 0	period SHALL be a non-negative value
+K	Timing.repeat	tim-6	error	periodMax.empty() or period.exists()	If there's a periodMax, there must be a period
+K	Timing.repeat	tim-7	error	durationMax.empty() or duration.exists()	If there's a durationMax, there must be a duration
+K	Timing.repeat	tim-8	error	countMax.empty() or count.exists()	If there's a countMax, there must be a count
+K	Timing.repeat	tim-9	error	offset.empty() or (when.exists() and ((when in ('C' | 'CM' | 'CD' | 'CV')).not()))	If there's an offset, there must be a when (and not C, CM, CD, CV)
+K	Timing.repeat	tim-10	error	timeOfDay.empty() or when.empty()	If there's a timeOfDay, there cannot be a when, or vice versa
+B	Timing.repeat.durationUnit	required	http://hl7.org/fhir/ValueSet/units-of-time|4.0.1
+B	Timing.repeat.periodUnit	required	http://hl7.org/fhir/ValueSet/units-of-time|4.0.1
+B	Timing.repeat.dayOfWeek	required	http://hl7.org/fhir/ValueSet/days-of-week|4.0.1
+B	Timing.repeat.when	required	http://hl7.org/fhir/ValueSet/event-timing|4.0.1
+B	Timing.code	preferred	http://hl7.org/fhir/ValueSet/timing-abbreviation
+K	TriggerDefinition	trd-1	error	data.empty() or timing.empty()	Either timing, or a data requirement, but not both
+K	TriggerDefinition	trd-2	error	condition.exists() implies data.exists()	A condition only if there is a data requirement
+K	TriggerDefinition	trd-3	error	(type = 'named-event' implies name.exists()) and (type = 'periodic' implies timing.exists()) and (type.startsWith('data-') implies data.exists())	A named event requires a name, a periodic event requires timing, and a data event requires data
+B	TriggerDefinition.type	required	http://hl7.org/fhir/ValueSet/trigger-type|4.0.1
+R	TriggerDefinition.timing	Schedule
+B	UsageContext.code	extensible	http://hl7.org/fhir/ValueSet/usage-context-type
+B	UsageContext.value	example	http://hl7.org/fhir/ValueSet/use-context
+R	UsageContext.value	PlanDefinition	ResearchStudy	InsurancePlan	HealthcareService	Group	Location	Organization
+K	ValueSet	vsd-0	warning	name.matches('[A-Z]([A-Za-z0-9_]){0,254}')	Name should be usable as an identifier for the module by machine processing applications such as code generation
+B	ValueSet.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ValueSet.status	required	http://hl7.org/fhir/ValueSet/publication-status|4.0.1
+B	ValueSet.jurisdiction	extensible	http://hl7.org/fhir/ValueSet/jurisdiction
+K	ValueSet.compose.include	vsd-1	error	valueSet.exists() or system.exists()	A value set include/exclude SHALL have a value set or a system
+K	ValueSet.compose.include	vsd-2	error	(concept.exists() or filter.exists()) implies system.exists()	A value set with concepts or filters SHALL include a system
+K	ValueSet.compose.include	vsd-3	error	concept.empty() or filter.empty()	Cannot have both concept and filter
+B	ValueSet.compose.include.concept.designation.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	ValueSet.compose.include.concept.designation.use	extensible	http://hl7.org/fhir/ValueSet/designation-use
+B	ValueSet.compose.include.filter.op	required	http://hl7.org/fhir/ValueSet/filter-operator|4.0.1
+K	ValueSet.expansion.contains	vsd-6	error	code.exists() or display.exists()	SHALL have a code or a display
+K	ValueSet.expansion.contains	vsd-9	error	code.exists() or abstract = true	Must have a code if not abstract
+K	ValueSet.expansion.contains	vsd-10	error	code.empty() or system.exists()	Must have a system if a code is present
+B	VerificationResult.language	preferred	http://hl7.org/fhir/ValueSet/languages
+R	VerificationResult.target	Resource
+B	VerificationResult.need	preferred	http://hl7.org/fhir/ValueSet/verificationresult-need
+B	VerificationResult.status	required	http://hl7.org/fhir/ValueSet/verificationresult-status|4.0.1
+B	VerificationResult.validationType	preferred	http://hl7.org/fhir/ValueSet/verificationresult-validation-type
+B	VerificationResult.validationProcess	example	http://hl7.org/fhir/ValueSet/verificationresult-validation-process
+B	VerificationResult.failureAction	preferred	http://hl7.org/fhir/ValueSet/verificationresult-failure-action
+R	VerificationResult.primarySource.who	Organization	Practitioner	PractitionerRole
+B	VerificationResult.primarySource.type	example	http://hl7.org/fhir/ValueSet/verificationresult-primary-source-type
+B	VerificationResult.primarySource.communicationMethod	example	http://hl7.org/fhir/ValueSet/verificationresult-communication-method
+B	VerificationResult.primarySource.validationStatus	preferred	http://hl7.org/fhir/ValueSet/verificationresult-validation-status
+B	VerificationResult.primarySource.canPushUpdates	preferred	http://hl7.org/fhir/ValueSet/verificationresult-can-push-updates
+B	VerificationResult.primarySource.pushTypeAvailable	preferred	http://hl7.org/fhir/ValueSet/verificationresult-push-type-available
+R	VerificationResult.attestation.who	Practitioner	PractitionerRole	Organization
+R	VerificationResult.attestation.onBehalfOf	Organization	Practitioner	PractitionerRole
+B	VerificationResult.attestation.communicationMethod	example	http://hl7.org/fhir/ValueSet/verificationresult-communication-method
+R	VerificationResult.validator.organization	Organization
+B	VisionPrescription.language	preferred	http://hl7.org/fhir/ValueSet/languages
+B	VisionPrescription.status	required	http://hl7.org/fhir/ValueSet/fm-status|4.0.1
+R	VisionPrescription.patient	Patient
+R	VisionPrescription.encounter	Encounter
+R	VisionPrescription.prescriber	Practitioner	PractitionerRole
+B	VisionPrescription.lensSpecification.product	example	http://hl7.org/fhir/ValueSet/vision-product
+B	VisionPrescription.lensSpecification.eye	required	http://hl7.org/fhir/ValueSet/vision-eye-codes|4.0.1
+B	VisionPrescription.lensSpecification.prism.base	required	http://hl7.org/fhir/ValueSet/vision-base-codes|4.0.1
+`

@@ -68,6 +68,17 @@ type elementDefinition struct {
 		} `json:"extension"`
 		TargetProfile []string `json:"targetProfile"`
 	} `json:"type"`
+	Constraint []struct {
+		Key        string `json:"key"`
+		Severity   string `json:"severity"`
+		Human      string `json:"human"`
+		Expression string `json:"expression"`
+		Source     string `json:"source"`
+	} `json:"constraint"`
+	Binding *struct {
+		Strength string `json:"strength"`
+		ValueSet string `json:"valueSet"`
+	} `json:"binding"`
 }
 
 type searchParameter struct {
@@ -143,6 +154,7 @@ func generate(dir string) ([]byte, error) {
 	writeConst(&b, "typeData", types)
 	writeConst(&b, "searchData", searchTable(sps))
 	writeConst(&b, "compartmentData", compartmentTable(cds))
+	writeConst(&b, "ruleData", ruleTable(sds))
 	return format.Source(b.Bytes())
 }
 
