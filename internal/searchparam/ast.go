@@ -83,6 +83,9 @@ const (
 // Value is one search value; which fields are set depends on the kind of
 // the parameter.
 type Value struct {
+	// Kind is the kind of the parameter the value was parsed for (for a
+	// composite component, the component's kind).
+	Kind   Kind
 	Prefix Prefix
 	// String is the normalised value for string, _text and _content
 	// (unless :exact, when it is the value as sent), the value for uri.

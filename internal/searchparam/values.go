@@ -34,8 +34,7 @@ func (p *parser) values(f *Filter, raw string) error {
 
 // value parses one value of def (with escapes still in place).
 func (p *parser) value(key string, def *Def, mod Modifier, target, raw string) (Value, error) {
-	var v Value
-	v.Prefix = PrefixEq
+	v := Value{Kind: def.Kind, Prefix: PrefixEq}
 	switch def.Kind {
 	case KindString:
 		s := unescape(raw)

@@ -1,0 +1,123 @@
+package search_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nhs-junction/junction/internal/index"
+	"github.com/nhs-junction/junction/internal/search"
+	"github.com/nhs-junction/junction/internal/search/searchtest"
+	"github.com/nhs-junction/junction/internal/searchparam"
+	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/store/postgres"
+	"github.com/nhs-junction/junction/internal/store/sqlite"
+	"github.com/nhs-junction/junction/internal/store/storesql"
+)
+
+var indexer = index.New(searchparam.R4(), "")
+
+func openSQLite(t *testing.T) searchtest.Backend {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, s := range search.Schema(storesql.SQLite) {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	execOf := func(tx store.Tx) search.Execer {
+		stx := tx.(*sqlite.Tx)
+		return search.ExecFunc(func(ctx context.Context, q string, args ...any) error {
+			_, err := stx.Exec(ctx, q, args...)
+			return err
+		})
+	}
+	return searchtest.Backend{Store: search.Indexed(st, indexer, execOf), DB: search.SQLDB(db, storesql.SQLite)}
+}
+
+func TestSQLite(t *testing.T) {
+	searchtest.Run(t, openSQLite)
+}
+
+func TestPostgres(t *testing.T) {
+	base := os.Getenv("JUNCTION_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("JUNCTION_TEST_POSTGRES is not set")
+	}
+	searchtest.Run(t, func(t *testing.T) searchtest.Backend {
+		ctx := context.Background()
+		u := freshSchema(t, base)
+		st, err := postgres.Open(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		pool, err := pgxpool.New(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		for _, s := range search.Schema(storesql.Postgres) {
+			if _, err := pool.Exec(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+		execOf := func(tx store.Tx) search.Execer {
+			ptx := tx.(*postgres.Tx)
+			return search.ExecFunc(func(ctx context.Context, q string, args ...any) error {
+				_, err := ptx.Exec(ctx, storesql.Rebind(storesql.Postgres, q), args...)
+				return err
+			})
+		}
+		return searchtest.Backend{Store: search.Indexed(st, indexer, execOf), DB: search.PgxDB(pool)}
+	})
+}
+
+func freshSchema(t *testing.T, base string) string {
+	ctx := context.Background()
+	name := "junction_search_" + strings.ToLower(rand.Text()[:12])
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+ident); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		conn.Exec(ctx, "DROP SCHEMA "+ident+" CASCADE")
+	})
+	pu, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := pu.Query()
+	q.Set("search_path", name)
+	pu.RawQuery = q.Encode()
+	return pu.String()
+}

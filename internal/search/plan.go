@@ -1,0 +1,210 @@
+package search
+
+import (
+	"fmt"
+
+	"github.com/nhs-junction/junction/internal/searchparam"
+)
+
+// planner turns a parsed query into SQL over the index tables. Every
+// query reads resource versions current at one snapshot (a seq), so
+// a chain or _has sees the same moment as the outer query.
+type planner struct {
+	snap  int64
+	alias int
+}
+
+func (p *planner) next(prefix string) string {
+	p.alias++
+	return fmt.Sprintf("%s%d", prefix, p.alias)
+}
+
+// current is the condition that version alias v was the current,
+// undeleted version of its resource at the snapshot: it was written at
+// or before it and its successor was not.
+func (p *planner) current(v string) frag {
+	return f(v+".seq <= ? AND NOT "+v+".deleted AND NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = "+v+".type AND n.id = "+v+".id AND n.version = "+v+".version + 1 AND n.seq <= ?)",
+		p.snap, p.snap)
+}
+
+// where is the full condition for resources of types (alias v) matching
+// every filter.
+func (p *planner) where(v string, types []string, filters []*searchparam.Filter) (frag, error) {
+	parts := []frag{}
+	if len(types) > 0 {
+		parts = append(parts, in(v+".type", types))
+	}
+	parts = append(parts, p.current(v))
+	for _, fl := range filters {
+		c, err := p.filter(v, fl)
+		if err != nil {
+			return frag{}, err
+		}
+		parts = append(parts, c)
+	}
+	return and(parts...), nil
+}
+
+// filter is the condition one filter puts on version alias v.
+func (p *planner) filter(v string, fl *searchparam.Filter) (frag, error) {
+	switch {
+	case fl.Has != nil:
+		return p.has(v, fl)
+	case fl.Chain != nil:
+		return p.chain(v, fl)
+	}
+	d := fl.Def
+	switch d.Name {
+	case "_id":
+		if fl.Modifier == searchparam.ModNone || fl.Modifier == searchparam.ModNot {
+			ids := make([]string, len(fl.Values))
+			for i, x := range fl.Values {
+				ids[i] = x.Token.Code
+			}
+			c := in(v+".id", ids)
+			if fl.Modifier == searchparam.ModNot {
+				return wrap("NOT (", c, ")"), nil
+			}
+			return c, nil
+		}
+		if fl.Modifier == searchparam.ModMissing {
+			// every resource has an id
+			if fl.MissingValue {
+				return f("1=0"), nil
+			}
+			return f("1=1"), nil
+		}
+	case "_lastUpdated":
+		// The version row holds meta.lastUpdated exactly (to the
+		// microsecond), so the index is not needed.
+		if fl.Modifier == searchparam.ModMissing {
+			if fl.MissingValue {
+				return f("1=0"), nil
+			}
+			return f("1=1"), nil
+		}
+		c := cols{low: v + ".last_updated", high: "(" + v + ".last_updated + 1)"}
+		var ors []frag
+		for _, x := range fl.Values {
+			ors = append(ors, datePredicate(x, c))
+		}
+		return or(ors...), nil
+	case "_text", "_content":
+		col := "text"
+		if d.Name == "_content" {
+			col = "content"
+		}
+		var ors []frag
+		for _, x := range fl.Values {
+			ors = append(ors, f("x."+col+` LIKE ? ESCAPE '\'`, "%"+likeEscape(x.String)+"%"))
+		}
+		return wrap(v+".seq IN (SELECT x.seq FROM search_text x WHERE ", or(ors...), ")"), nil
+	}
+	table := tableOf(d.Kind)
+	if table == "" {
+		return frag{}, fmt.Errorf("search: parameter %s of kind %s has no index", d.Name, d.Kind)
+	}
+	t := p.next("t")
+	scope := and(in(t+".type", fl.Types), f(t+".param = ?", d.Name))
+	if fl.Modifier == searchparam.ModMissing {
+		exists := join("", f("EXISTS (SELECT 1 FROM "+table+" "+t+" WHERE "+t+".seq = "+v+".seq AND "+t+".param = ?)", d.Name))
+		if fl.MissingValue {
+			return wrap("NOT ", exists, ""), nil
+		}
+		return exists, nil
+	}
+	var ors []frag
+	for _, x := range fl.Values {
+		if d.Kind == searchparam.KindComposite {
+			var parts []frag
+			for i, cv := range x.Components {
+				parts = append(parts, valuePredicate(cv.Kind, searchparam.ModNone, cv, compositeColsOf(t, i)))
+			}
+			ors = append(ors, and(parts...))
+			continue
+		}
+		mod := fl.Modifier
+		if mod == searchparam.ModType {
+			mod = searchparam.ModNone
+		}
+		ors = append(ors, valuePredicate(d.Kind, mod, x, tableCols(t)))
+	}
+	if fl.Modifier == searchparam.ModType {
+		ors = []frag{and(f(t+".target_type = ?", fl.TargetType), or(ors...))}
+	}
+	sub := join("", f(v+".seq IN (SELECT "+t+".seq FROM "+table+" "+t+" WHERE "), and(scope, or(ors...)), f(")"))
+	if fl.Modifier == searchparam.ModNot {
+		// search.html 3.1.1.5.7: :not matches resources with no value
+		// equal to the code, including those with no value at all.
+		return wrap("NOT ", sub, ""), nil
+	}
+	return sub, nil
+}
+
+// chain: resources whose reference parameter points to a current
+// resource of one of the chain's types that matches the chained filter
+// (search.html 3.1.1.4.13).
+func (p *planner) chain(v string, fl *searchparam.Filter) (frag, error) {
+	r, w := p.next("r"), p.next("v")
+	inner, err := p.where(w, fl.Chain.Types, []*searchparam.Filter{fl.Chain})
+	if err != nil {
+		return frag{}, err
+	}
+	targets := fl.Chain.Types
+	return join("",
+		f(v+".seq IN (SELECT "+r+".seq FROM search_ref "+r+" WHERE "),
+		and(in(r+".type", fl.Types), f(r+".param = ?", fl.Def.Name), in(r+".target_type", targets)),
+		f(" AND EXISTS (SELECT 1 FROM resource_version "+w+" WHERE "+w+".type = "+r+".target_type AND "+w+".id = "+r+".target_id AND "),
+		inner, f("))"),
+	), nil
+}
+
+// has: resources that a current resource of Has.Type refers to through
+// Has.Ref, where that resource matches Has.Filter (search.html
+// 3.1.1.4.14).
+func (p *planner) has(v string, fl *searchparam.Filter) (frag, error) {
+	r, w := p.next("r"), p.next("v")
+	inner, err := p.where(w, []string{fl.Has.Type}, []*searchparam.Filter{fl.Has.Filter})
+	if err != nil {
+		return frag{}, err
+	}
+	return join("",
+		f("EXISTS (SELECT 1 FROM search_ref "+r+" WHERE "+r+".target_type = "+v+".type AND "+r+".target_id = "+v+".id AND "+r+".type = ? AND "+r+".param = ? AND "+r+".seq IN (SELECT "+w+".seq FROM resource_version "+w+" WHERE ", fl.Has.Type, fl.Has.Ref.Name),
+		inner, f("))"),
+	), nil
+}
+
+// sortExpr is the value resource version v sorts by for key k: the
+// smallest of its values ascending, the largest descending (search.html
+// 3.2.1.6.2 leaves the choice to the server for repeating elements).
+func sortExpr(v string, k searchparam.SortKey) frag {
+	agg := "min"
+	if k.Descending {
+		agg = "max"
+	}
+	col := ""
+	switch k.Def.Name {
+	case "_id":
+		return f(v + ".id")
+	case "_lastUpdated":
+		return f(v + ".last_updated")
+	}
+	switch k.Def.Kind {
+	case searchparam.KindString:
+		col = "norm"
+	case searchparam.KindToken:
+		col = "code"
+	case searchparam.KindDate:
+		col = "low"
+		if k.Descending {
+			col = "high"
+		}
+	case searchparam.KindNumber, searchparam.KindQuantity:
+		col = "value"
+	case searchparam.KindReference:
+		col = "target_id"
+	case searchparam.KindURI:
+		col = "uri"
+	}
+	return f("(SELECT "+agg+"(s."+col+") FROM "+tableOf(k.Def.Kind)+" s WHERE s.seq = "+v+".seq AND s.param = ?)", k.Def.Name)
+}

@@ -1,0 +1,349 @@
+// Package search answers FHIR searches from the index tables that
+// WriteRows fills: it plans a parsed query (searchparam.Query) into SQL
+// that runs unchanged on SQLite and PostgreSQL, pages through the matches
+// at a pinned snapshot, and gathers _include and _revinclude resources in
+// a bounded number of statements.
+package search
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/searchparam"
+	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/store/storesql"
+)
+
+// DB is the read access search needs from a backend.
+type DB interface {
+	// Query runs query, written with '?' placeholders (the implementation
+	// rebinds them for its database), and calls row once per result row
+	// with a function that scans it.
+	Query(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error
+}
+
+// Condition is an extra SQL condition on the candidate resource version,
+// which the statement names v (columns v.type, v.id, v.seq, v.body ...),
+// with '?' placeholders for Args. It is ANDed to every statement that
+// returns resources, matches and includes alike, so a resource it hides
+// is neither counted nor included: access control plugs in here.
+type Condition struct {
+	SQL  string
+	Args []any
+}
+
+// Compartment restricts a search to one compartment (R4
+// compartmentdefinition.html): resources whose Params (reference
+// parameters of the searched type) refer to Type/ID.
+type Compartment struct {
+	Type, ID string
+	Params   []string
+}
+
+// Options are the inputs of a search besides the query.
+type Options struct {
+	// Where, when not nil, is ANDed to every statement (see Condition).
+	Where *Condition
+	// Compartment, when not nil, limits matches to the compartment.
+	Compartment *Compartment
+	// Cursor continues a search from a next or previous link; nil for the
+	// first page.
+	Cursor *Cursor
+}
+
+// Result is one page of a search.
+type Result struct {
+	// Matches are the page's resources, search.mode "match".
+	Matches []store.Version
+	// Included are _include and _revinclude resources, search.mode
+	// "include"; none of them is also in Matches.
+	Included []store.Version
+	// Total is the number of matches at the snapshot, or -1 when _total=none
+	// (or the total was not asked for and not computed).
+	Total int
+	// Next and Prev are the cursors of the neighbouring pages, nil when
+	// there is none.
+	Next, Prev *Cursor
+	// Snapshot is the seq the search is pinned to.
+	Snapshot int64
+}
+
+// Cursor is the position of a page: the snapshot every page reads, and
+// either a keyset position (After / Before a seq, for the default order)
+// or an offset (with _sort). Total carries the count from the first page,
+// which cannot change at a fixed snapshot.
+type Cursor struct {
+	Snapshot int64 `json:"s"`
+	Total    int   `json:"t"`
+	Offset   int   `json:"o,omitempty"`
+	After    int64 `json:"a,omitempty"`
+	Before   int64 `json:"b,omitempty"`
+}
+
+// Encode renders c for a page link (the _cursor parameter).
+func (c *Cursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor parses the _cursor parameter of a page link. A cursor the
+// client altered is a 400, never a wider search.
+func DecodeCursor(s string) (*Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c Cursor
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.Snapshot < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 {
+		return nil, fhir.Errorf(400, fhir.IssueInvalid, "search parameter \"_cursor\": not a cursor this server issued")
+	}
+	return &c, nil
+}
+
+// MaxIncluded bounds the resources _include and _revinclude may add to
+// one page; a search that would add more fails with too-costly rather
+// than return a partial set as if complete.
+const MaxIncluded = 5000
+
+// MaxIterate bounds the rounds of _include:iterate and _revinclude:iterate.
+const MaxIterate = 4
+
+// Search runs one page of q.
+func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Result, error) {
+	cur := opt.Cursor
+	res := &Result{Total: -1}
+	if cur == nil {
+		var snap int64
+		err := db.Query(ctx, storesql.MaxSeq, nil, func(scan func(...any) error) error { return scan(&snap) })
+		if err != nil {
+			return nil, fmt.Errorf("search: snapshot: %w", err)
+		}
+		cur = &Cursor{Snapshot: snap, Total: -1}
+	}
+	res.Snapshot = cur.Snapshot
+	p := &planner{snap: cur.Snapshot}
+	where, err := p.where("v", q.Types, q.Filters)
+	if err != nil {
+		return nil, err
+	}
+	conds := []frag{where}
+	if opt.Compartment != nil {
+		c := opt.Compartment
+		conds = append(conds, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "),
+			and(in("cr.param", c.Params), f("cr.target_type = ? AND cr.target_id = ?", c.Type, c.ID)), f(")")))
+	}
+	if opt.Where != nil {
+		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))
+	}
+	all := and(conds...)
+
+	res.Total = cur.Total
+	if res.Total < 0 && (q.Total != searchparam.TotalNone || q.Count == 0 || q.Summary == searchparam.SummaryCount) {
+		c := join("", f("SELECT count(*) FROM resource_version v WHERE "), all)
+		if err := db.Query(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
+			return nil, fmt.Errorf("search: total: %w", err)
+		}
+	}
+	if q.Count == 0 || q.Summary == searchparam.SummaryCount {
+		return res, nil
+	}
+
+	page := all
+	var order []frag
+	keyset := len(q.Sort) == 0
+	reverse := false
+	if keyset {
+		switch {
+		case cur.Before > 0:
+			page = and(page, f("v.seq < ?", cur.Before))
+			order = []frag{f("v.seq DESC")}
+			reverse = true
+		case cur.After > 0:
+			page = and(page, f("v.seq > ?", cur.After))
+			order = []frag{f("v.seq")}
+		default:
+			order = []frag{f("v.seq")}
+		}
+	} else {
+		for _, k := range q.Sort {
+			dir := " ASC NULLS LAST"
+			if k.Descending {
+				dir = " DESC NULLS LAST"
+			}
+			order = append(order, wrap("", sortExpr("v", k), dir))
+		}
+		order = append(order, f("v.seq"))
+	}
+	stmt := join("", f("SELECT "+storesql.VersionColumns+" FROM resource_version v WHERE "), page, f(" ORDER BY "), join(", ", order...),
+		f(fmt.Sprintf(" LIMIT %d", q.Count+1)))
+	if !keyset && cur.Offset > 0 {
+		stmt = join("", stmt, f(fmt.Sprintf(" OFFSET %d", cur.Offset)))
+	}
+	matches, err := versions(ctx, db, stmt)
+	if err != nil {
+		return nil, fmt.Errorf("search: page: %w", err)
+	}
+	more := len(matches) > q.Count
+	if more {
+		matches = matches[:q.Count]
+	}
+	if reverse {
+		slices.Reverse(matches)
+	}
+	res.Matches = matches
+	next := func() *Cursor { c := *cur; c.Total = res.Total; c.Offset, c.After, c.Before = 0, 0, 0; return &c }
+	switch {
+	case keyset && len(matches) > 0:
+		first, last := matches[0].Seq, matches[len(matches)-1].Seq
+		if reverse {
+			// Paging backwards: the page after is the one we came from,
+			// and "more" means more before this one.
+			n := next()
+			n.After = last
+			res.Next = n
+			if more {
+				pr := next()
+				pr.Before = first
+				res.Prev = pr
+			}
+			break
+		}
+		if more {
+			n := next()
+			n.After = last
+			res.Next = n
+		}
+		if cur.After > 0 {
+			pr := next()
+			pr.Before = first
+			res.Prev = pr
+		}
+	case !keyset:
+		if more {
+			n := next()
+			n.Offset = cur.Offset + q.Count
+			res.Next = n
+		}
+		if cur.Offset > 0 {
+			pr := next()
+			pr.Offset = max(0, cur.Offset-q.Count)
+			res.Prev = pr
+		}
+	}
+	if len(q.Include)+len(q.RevInclude) > 0 && len(matches) > 0 {
+		inc, err := includes(ctx, db, p, q, opt, matches)
+		if err != nil {
+			return nil, err
+		}
+		res.Included = inc
+	}
+	return res, nil
+}
+
+func versions(ctx context.Context, db DB, stmt frag) ([]store.Version, error) {
+	var out []store.Version
+	err := db.Query(ctx, stmt.sql, stmt.args, func(scan func(...any) error) error {
+		var v store.Version
+		var lu int64
+		if err := scan(&v.Seq, &v.Type, &v.ID, &v.Version, &lu, &v.Deleted, &v.Body); err != nil {
+			return err
+		}
+		v.LastUpdated = storesql.FromMicros(lu)
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+var errTooMany = fhir.Errorf(400, fhir.IssueTooCostly, "_include and _revinclude would add more than %d resources to one page; narrow the search or lower _count", MaxIncluded)
+
+// includes gathers the _include and _revinclude resources of a page: one
+// statement per direction per round, the first round from the matches and
+// each :iterate round from what the previous round added.
+func includes(ctx context.Context, db DB, p *planner, q *searchparam.Query, opt Options, matches []store.Version) ([]store.Version, error) {
+	seen := map[int64]bool{}
+	for _, m := range matches {
+		seen[m.Seq] = true
+	}
+	var out []store.Version
+	from := matches
+	for round := 0; round < MaxIterate && len(from) > 0; round++ {
+		var added []store.Version
+		for _, rev := range []bool{false, true} {
+			incs := q.Include
+			if rev {
+				incs = q.RevInclude
+			}
+			var use []searchparam.Include
+			for _, inc := range incs {
+				if round == 0 || inc.Iterate {
+					use = append(use, inc)
+				}
+			}
+			if len(use) == 0 {
+				continue
+			}
+			stmt := includeStmt(p, rev, use, from, opt)
+			vs, err := versions(ctx, db, stmt)
+			if err != nil {
+				return nil, fmt.Errorf("search: include: %w", err)
+			}
+			for _, v := range vs {
+				if !seen[v.Seq] {
+					seen[v.Seq] = true
+					added = append(added, v)
+				}
+			}
+		}
+		out = append(out, added...)
+		if len(out) > MaxIncluded {
+			return nil, errTooMany
+		}
+		from = added
+	}
+	return out, nil
+}
+
+func includeStmt(p *planner, rev bool, incs []searchparam.Include, from []store.Version, opt Options) frag {
+	var which []frag
+	for _, inc := range incs {
+		var c []frag
+		if inc.Source != "*" {
+			c = append(c, f("r.type = ?", inc.Source))
+		}
+		if inc.Param != nil {
+			c = append(c, f("r.param = ?", inc.Param.Name))
+		}
+		if inc.Target != "" {
+			c = append(c, f("r.target_type = ?", inc.Target))
+		}
+		which = append(which, and(c...))
+	}
+	var cond frag
+	if !rev {
+		// Resources the page's references point to.
+		seqs := make([]frag, len(from))
+		for i, v := range from {
+			seqs[i] = f("?", v.Seq)
+		}
+		cond = join("", f("EXISTS (SELECT 1 FROM search_ref r WHERE r.target_type = v.type AND r.target_id = v.id AND r.seq IN ("),
+			join(", ", seqs...), f(") AND "), or(which...), f(")"))
+	} else {
+		// Resources whose references point to the page's resources.
+		var pairs []frag
+		for _, v := range from {
+			pairs = append(pairs, f("(r.target_id = ? AND r.target_type = ?)", v.ID, v.Type))
+		}
+		cond = join("", f("v.seq IN (SELECT r.seq FROM search_ref r WHERE "), or(pairs...), f(" AND "), or(which...), f(")"))
+	}
+	parts := []frag{p.current("v"), cond}
+	if opt.Where != nil {
+		parts = append(parts, f("("+opt.Where.SQL+")", opt.Where.Args...))
+	}
+	return join("", f("SELECT "+storesql.VersionColumns+" FROM resource_version v WHERE "), and(parts...),
+		f(fmt.Sprintf(" ORDER BY v.seq LIMIT %d", MaxIncluded+1)))
+}

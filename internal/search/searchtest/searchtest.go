@@ -1,0 +1,315 @@
+// Package searchtest is the behavioural suite every search backend must
+// pass: the same resources, the same queries, the same answers, on SQLite
+// and on PostgreSQL.
+package searchtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nhs-junction/junction/internal/search"
+	"github.com/nhs-junction/junction/internal/searchparam"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// Backend is an empty store whose writes are indexed (search.Indexed),
+// and the read access search needs to the same database.
+type Backend struct {
+	Store store.Store
+	DB    search.DB
+}
+
+// Run runs the suite; open returns a new, empty backend for each test.
+func Run(t *testing.T, open func(t *testing.T) Backend) {
+	t.Run("Cases", func(t *testing.T) { testCases(t, open(t)) })
+	t.Run("Paging", func(t *testing.T) { testPaging(t, open(t)) })
+	t.Run("Include", func(t *testing.T) { testInclude(t, open(t)) })
+	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
+	t.Run("Condition", func(t *testing.T) { testCondition(t, open(t)) })
+}
+
+// put writes body as the next version of its resource.
+func put(t *testing.T, st store.Store, body string) store.Version {
+	t.Helper()
+	var h struct{ ResourceType, ID string }
+	if err := json.Unmarshal([]byte(body), &h); err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	var out store.Version
+	ctx := context.Background()
+	err := st.Write(ctx, func(tx store.Tx) error {
+		cur, err := tx.Current(ctx, h.ResourceType, h.ID)
+		if err != nil && err != store.ErrNotFound {
+			return err
+		}
+		out, err = tx.Put(ctx, store.Version{Type: h.ResourceType, ID: h.ID, Version: cur.Version + 1, Body: []byte(body)})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("put %s/%s: %v", h.ResourceType, h.ID, err)
+	}
+	return out
+}
+
+func del(t *testing.T, st store.Store, typ, id string) {
+	t.Helper()
+	ctx := context.Background()
+	err := st.Write(ctx, func(tx store.Tx) error {
+		cur, err := tx.Current(ctx, typ, id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Put(ctx, store.Version{Type: typ, ID: id, Version: cur.Version + 1, Deleted: true})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("delete %s/%s: %v", typ, id, err)
+	}
+}
+
+func load(t *testing.T, b Backend) {
+	for _, f := range fixtures {
+		put(t, b.Store, f)
+	}
+}
+
+func parse(t *testing.T, typ, qs string) *searchparam.Query {
+	t.Helper()
+	params, err := searchparam.ParseQueryString(qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := searchparam.Parse(searchparam.R4(), typ, params, searchparam.Options{Now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatalf("%s?%s: %v", typ, qs, err)
+	}
+	return q
+}
+
+func ids(vs []store.Version) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.ID
+	}
+	return out
+}
+
+func keys(vs []store.Version) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Type + "/" + v.ID
+	}
+	sort.Strings(out)
+	return out
+}
+
+func run(t *testing.T, b Backend, typ, qs string, opt search.Options) *search.Result {
+	t.Helper()
+	res, err := search.Search(context.Background(), b.DB, parse(t, typ, qs), opt)
+	if err != nil {
+		t.Fatalf("%s?%s: %v", typ, qs, err)
+	}
+	return res
+}
+
+func testCases(t *testing.T, b Backend) {
+	load(t, b)
+	for _, c := range cases {
+		t.Run(c.typ+"?"+c.query, func(t *testing.T) {
+			res := run(t, b, c.typ, c.query, search.Options{})
+			got := ids(res.Matches)
+			want := slices.Clone(c.want)
+			if !c.ordered {
+				sort.Strings(got)
+				sort.Strings(want)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("got %v, want %v", got, want)
+			}
+			if res.Total != len(c.want) {
+				t.Errorf("total %d, want %d", res.Total, len(c.want))
+			}
+		})
+	}
+}
+
+// testPaging pages through a result in both orders while the data
+// changes, and checks every page agrees with the first page's total.
+func testPaging(t *testing.T, b Backend) {
+	for i := 0; i < 25; i++ {
+		put(t, b.Store, fmt.Sprintf(`{"resourceType":"Observation","id":"q%02d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"valueQuantity":{"value":%d}}`, i, i))
+	}
+	for _, qs := range []string{"code=8867-4&_count=10", "code=8867-4&_count=10&_sort=-value-quantity"} {
+		t.Run(qs, func(t *testing.T) {
+			q := parse(t, "Observation", qs)
+			ctx := context.Background()
+			var got []string
+			var pages []*search.Result
+			opt := search.Options{}
+			for n := 0; ; n++ {
+				res, err := search.Search(ctx, b.DB, q, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Total != 25 {
+					t.Fatalf("page %d: total %d", n, res.Total)
+				}
+				pages = append(pages, res)
+				got = append(got, ids(res.Matches)...)
+				if n == 0 {
+					// Changes after the first page must not show in the
+					// later pages: one match deleted, one updated so it no
+					// longer matches, one new match.
+					del(t, b.Store, "Observation", "q20")
+					put(t, b.Store, `{"resourceType":"Observation","id":"q21","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"0000-0"}]}}`)
+					put(t, b.Store, `{"resourceType":"Observation","id":"q99","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]}}`)
+				}
+				if res.Next == nil {
+					break
+				}
+				// The cursor survives the trip through a link.
+				c, err := search.DecodeCursor(res.Next.Encode())
+				if err != nil {
+					t.Fatal(err)
+				}
+				opt.Cursor = c
+				if n > 5 {
+					t.Fatal("too many pages")
+				}
+			}
+			if len(pages) != 3 || len(got) != 25 {
+				t.Fatalf("%d pages, %d matches: %v", len(pages), len(got), got)
+			}
+			seen := map[string]bool{}
+			for _, id := range got {
+				if seen[id] {
+					t.Fatalf("%s twice", id)
+				}
+				seen[id] = true
+			}
+			if !seen["q20"] || !seen["q21"] || seen["q99"] {
+				t.Errorf("pages did not keep the first page's snapshot: %v", got)
+			}
+			if strings.Contains(qs, "_sort") && (got[0] != "q24" || got[24] != "q00") {
+				t.Errorf("sorted pages %v", got)
+			}
+			// Back from the last page to the first.
+			prev := pages[2].Prev
+			var back []string
+			for prev != nil {
+				res, err := search.Search(ctx, b.DB, q, search.Options{Cursor: prev})
+				if err != nil {
+					t.Fatal(err)
+				}
+				back = append(ids(res.Matches), back...)
+				prev = res.Prev
+			}
+			if !slices.Equal(back, got[:20]) {
+				t.Errorf("previous pages %v, want %v", back, got[:20])
+			}
+			// A new search sees the changes.
+			res, err := search.Search(ctx, b.DB, q, search.Options{})
+			if err != nil || res.Total != 24 {
+				t.Errorf("fresh total %d, %v", res.Total, err)
+			}
+		})
+		// reset for the second query
+		put(t, b.Store, `{"resourceType":"Observation","id":"q21","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"valueQuantity":{"value":21}}`)
+		put(t, b.Store, `{"resourceType":"Observation","id":"q20","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"valueQuantity":{"value":20}}`)
+		del(t, b.Store, "Observation", "q99")
+	}
+	res := run(t, b, "Observation", "code=8867-4&_summary=count", search.Options{})
+	if res.Total != 25 || len(res.Matches) != 0 {
+		t.Errorf("_summary=count: total %d, %d matches", res.Total, len(res.Matches))
+	}
+	res = run(t, b, "Observation", "code=8867-4&_total=none&_count=5", search.Options{})
+	if res.Total != -1 || len(res.Matches) != 5 {
+		t.Errorf("_total=none: total %d, %d matches", res.Total, len(res.Matches))
+	}
+}
+
+func testInclude(t *testing.T, b Backend) {
+	load(t, b)
+	for _, c := range []struct {
+		typ, qs        string
+		match, include []string
+	}{
+		{"Observation", "_id=ob1&_include=Observation:subject", []string{"Observation/ob1"}, []string{"Patient/p1"}},
+		{"Observation", "_id=ob1&_include=Observation:subject:Group", []string{"Observation/ob1"}, nil},
+		{"Observation", "_id=ob1,ob3&_include=Observation:patient&_include=Observation:performer", []string{"Observation/ob1", "Observation/ob3"}, []string{"Patient/p1", "Patient/p2", "Practitioner/pr1"}},
+		{"Observation", "_id=ob1&_include=*", []string{"Observation/ob1"}, []string{"Patient/p1", "Practitioner/pr1"}},
+		{"Patient", "_id=p1&_revinclude=Observation:subject", []string{"Patient/p1"}, []string{"Observation/ob1", "Observation/ob2"}},
+		{"Patient", "_id=p1&_revinclude=*", []string{"Patient/p1"}, []string{"List/l1", "Observation/ob1", "Observation/ob2", "RiskAssessment/ra1"}},
+		{"Observation", "_id=ob1&_include=Observation:patient&_include:iterate=Patient:organization&_include:iterate=Organization:partof", []string{"Observation/ob1"}, []string{"Organization/o1", "Organization/o3", "Patient/p1"}},
+		{"Observation", "_id=ob3&_include=Observation:patient&_revinclude:iterate=Observation:patient", []string{"Observation/ob3"}, []string{"Observation/ob4", "Patient/p2"}},
+		{"Patient", "_id=p1&_include=Patient:organization&_revinclude=Observation:patient", []string{"Patient/p1"}, []string{"Observation/ob1", "Observation/ob2", "Organization/o1"}},
+	} {
+		t.Run(c.typ+"?"+c.qs, func(t *testing.T) {
+			res := run(t, b, c.typ, c.qs, search.Options{})
+			if got := keys(res.Matches); !slices.Equal(got, c.match) {
+				t.Errorf("matches %v, want %v", got, c.match)
+			}
+			if got := keys(res.Included); !slices.Equal(got, c.include) && !(len(got) == 0 && len(c.include) == 0) {
+				t.Errorf("included %v, want %v", got, c.include)
+			}
+		})
+	}
+	// A compartment search.
+	res := run(t, b, "Observation", "", search.Options{Compartment: &search.Compartment{Type: "Patient", ID: "p1", Params: []string{"subject", "performer"}}})
+	if got := keys(res.Matches); !slices.Equal(got, []string{"Observation/ob1", "Observation/ob2"}) {
+		t.Errorf("compartment %v", got)
+	}
+}
+
+// testChanges checks that searches see only current versions.
+func testChanges(t *testing.T, b Backend) {
+	load(t, b)
+	put(t, b.Store, `{"resourceType":"Patient","id":"p3","name":[{"family":"Taylor"}],"gender":"other"}`)
+	del(t, b.Store, "Observation", "ob5")
+	for _, c := range []struct {
+		typ, qs string
+		want    []string
+	}{
+		{"Patient", "family=muller", nil},
+		{"Patient", "family=taylor", []string{"p3"}},
+		{"Patient", "gender=female", []string{"p1"}},
+		{"Observation", "patient=p3", nil},
+		{"Observation", "code=8310-5", nil},
+		{"Patient", "_has:Observation:patient:code=8310-5", nil},
+		{"Observation", "subject:Patient.gender=other", nil},
+		{"Observation", "subject:Patient.gender=female", []string{"ob1", "ob2"}},
+	} {
+		res := run(t, b, c.typ, c.qs, search.Options{})
+		got := ids(res.Matches)
+		sort.Strings(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s?%s: got %v, want %v", c.typ, c.qs, got, c.want)
+		}
+	}
+	// The deleted resource can come back, and is found again.
+	put(t, b.Store, fixtures[11])
+	if res := run(t, b, "Observation", "code=8310-5", search.Options{}); len(res.Matches) != 1 {
+		t.Errorf("recreated resource not found: %v", ids(res.Matches))
+	}
+}
+
+// testCondition checks that an extra condition (access control) hides
+// resources from matches, totals and includes alike.
+func testCondition(t *testing.T, b Backend) {
+	load(t, b)
+	hide := &search.Condition{SQL: "v.id <> ?", Args: []any{"p1"}}
+	res := run(t, b, "Patient", "gender=female&_revinclude=Observation:subject", search.Options{Where: hide})
+	if got := ids(res.Matches); !slices.Equal(got, []string{"p3"}) || res.Total != 1 {
+		t.Errorf("matches %v total %d", got, res.Total)
+	}
+	res = run(t, b, "Observation", "_id=ob1,ob2&_include=Observation:subject", search.Options{Where: hide})
+	if len(res.Included) != 0 || len(res.Matches) != 2 {
+		t.Errorf("hidden patient included: %v", keys(res.Included))
+	}
+}
