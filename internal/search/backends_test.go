@@ -43,14 +43,14 @@ func openSQLite(t *testing.T) searchtest.Backend {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	execOf := func(tx store.Tx) search.Execer {
+	execOf := func(tx store.Tx) (search.Execer, bool) {
 		stx := tx.(*sqlite.Tx)
 		return search.ExecFunc(func(ctx context.Context, q string, args ...any) error {
 			_, err := stx.Exec(ctx, q, args...)
 			return err
-		})
+		}), true
 	}
-	return searchtest.Backend{Store: search.Indexed(st, indexer, execOf), DB: search.SQLDB(db, storesql.SQLite)}
+	return searchtest.Backend{Engine: search.New(st, search.SQLDB(db, storesql.SQLite), execOf, indexer)}
 }
 
 func TestSQLite(t *testing.T) {
@@ -80,14 +80,14 @@ func TestPostgres(t *testing.T) {
 				t.Fatalf("%s: %v", s, err)
 			}
 		}
-		execOf := func(tx store.Tx) search.Execer {
+		execOf := func(tx store.Tx) (search.Execer, bool) {
 			ptx := tx.(*postgres.Tx)
 			return search.ExecFunc(func(ctx context.Context, q string, args ...any) error {
 				_, err := ptx.Exec(ctx, storesql.Rebind(storesql.Postgres, q), args...)
 				return err
-			})
+			}), true
 		}
-		return searchtest.Backend{Store: search.Indexed(st, indexer, execOf), DB: search.PgxDB(pool)}
+		return searchtest.Backend{Engine: search.New(st, search.PgxDB(pool), execOf, indexer)}
 	})
 }
 

@@ -22,7 +22,7 @@ type sqlDB struct {
 	d storesql.Dialect
 }
 
-func (s sqlDB) Query(ctx context.Context, query string, args []any, row func(scan func(...any) error) error) error {
+func (s sqlDB) QueryShared(ctx context.Context, query string, args []any, row func(scan func(...any) error) error) error {
 	rows, err := s.q.QueryContext(ctx, storesql.Rebind(s.d, query), args...)
 	if err != nil {
 		return err
@@ -45,7 +45,7 @@ func PgxDB(q pgxQueryer) DB { return pgxDB{q} }
 
 type pgxDB struct{ q pgxQueryer }
 
-func (p pgxDB) Query(ctx context.Context, query string, args []any, row func(scan func(...any) error) error) error {
+func (p pgxDB) QueryShared(ctx context.Context, query string, args []any, row func(scan func(...any) error) error) error {
 	rows, err := p.q.Query(ctx, storesql.Rebind(storesql.Postgres, query), args...)
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (p pgxDB) Query(ctx context.Context, query string, args []any, row func(sca
 // ExecFunc adapts a function to Execer.
 type ExecFunc func(ctx context.Context, query string, args ...any) error
 
-// Exec implements Execer.
-func (f ExecFunc) Exec(ctx context.Context, query string, args ...any) error {
+// ExecShared implements Execer.
+func (f ExecFunc) ExecShared(ctx context.Context, query string, args ...any) error {
 	return f(ctx, query, args...)
 }

@@ -20,10 +20,11 @@ import (
 
 // DB is the read access search needs from a backend.
 type DB interface {
-	// Query runs query, written with '?' placeholders (the implementation
-	// rebinds them for its database), and calls row once per result row
-	// with a function that scans it.
-	Query(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error
+	// QueryShared runs query, written in the SQL both backends share
+	// (storesql: '?' placeholders, which the implementation rebinds), on
+	// the read connections and calls row once per result row with a
+	// function that scans it.
+	QueryShared(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error
 }
 
 // Condition is an extra SQL condition on the candidate resource version,
@@ -118,7 +119,7 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	res := &Result{Total: -1}
 	if cur == nil {
 		var snap int64
-		err := db.Query(ctx, storesql.MaxSeq, nil, func(scan func(...any) error) error { return scan(&snap) })
+		err := db.QueryShared(ctx, storesql.MaxSeq, nil, func(scan func(...any) error) error { return scan(&snap) })
 		if err != nil {
 			return nil, fmt.Errorf("search: snapshot: %w", err)
 		}
@@ -144,7 +145,7 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	res.Total = cur.Total
 	if res.Total < 0 && (q.Total != searchparam.TotalNone || q.Count == 0 || q.Summary == searchparam.SummaryCount) {
 		c := join("", f("SELECT count(*) FROM resource_version v WHERE "), all)
-		if err := db.Query(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
+		if err := db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
 			return nil, fmt.Errorf("search: total: %w", err)
 		}
 	}
@@ -246,7 +247,7 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 
 func versions(ctx context.Context, db DB, stmt frag) ([]store.Version, error) {
 	var out []store.Version
-	err := db.Query(ctx, stmt.sql, stmt.args, func(scan func(...any) error) error {
+	err := db.QueryShared(ctx, stmt.sql, stmt.args, func(scan func(...any) error) error {
 		var v store.Version
 		var lu int64
 		if err := scan(&v.Seq, &v.Type, &v.ID, &v.Version, &lu, &v.Deleted, &v.Body); err != nil {

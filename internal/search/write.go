@@ -7,10 +7,11 @@ import (
 	"github.com/nhs-junction/junction/internal/index"
 )
 
-// Execer runs one statement inside a write transaction. The query uses
-// '?' placeholders; the implementation rebinds them for its dialect.
+// Execer runs one statement inside a write transaction. The statement
+// is in the SQL both backends share (storesql): '?' placeholders, which
+// the implementation rebinds for its database.
 type Execer interface {
-	Exec(ctx context.Context, query string, args ...any) error
+	ExecShared(ctx context.Context, query string, args ...any) error
 }
 
 // batchRows bounds one multi-row INSERT, well under SQLite's limit of
@@ -39,7 +40,7 @@ func (in *inserter) flush(ctx context.Context, ex Execer) error {
 			b.WriteString(ph)
 			args = append(args, r...)
 		}
-		if err := ex.Exec(ctx, b.String(), args...); err != nil {
+		if err := ex.ExecShared(ctx, b.String(), args...); err != nil {
 			return err
 		}
 		in.rows = in.rows[n:]
@@ -115,7 +116,7 @@ func WriteRows(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
 		}
 	}
 	if r.Text != "" || r.Content != "" {
-		if err := ex.Exec(ctx, "INSERT INTO search_text (seq, type, text, content) VALUES (?, ?, ?, ?)", seq, t, r.Text, r.Content); err != nil {
+		if err := ex.ExecShared(ctx, "INSERT INTO search_text (seq, type, text, content) VALUES (?, ?, ?, ?)", seq, t, r.Text, r.Content); err != nil {
 			return err
 		}
 	}

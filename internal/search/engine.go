@@ -1,0 +1,164 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nhs-junction/junction/internal/index"
+	"github.com/nhs-junction/junction/internal/searchparam"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// Engine is a store whose writes keep the search index, and the searches
+// over it. It is a store.Store itself: use it in place of the store it
+// wraps, so that no write can bypass the index.
+type Engine struct {
+	store.Store
+	db     DB
+	ix     *index.Indexer
+	execOf func(store.Tx) (Execer, bool)
+}
+
+// Open returns an Engine over a backend store that offers search its SQL
+// access: the store implements DB (QueryShared on its read connections)
+// and the transactions its Write hands out implement Execer
+// (ExecShared). Both store/sqlite and store/postgres do.
+func Open(st store.Store, ix *index.Indexer) (*Engine, error) {
+	db, ok := st.(DB)
+	if !ok {
+		return nil, fmt.Errorf("search: store %T offers no SQL access for search", st)
+	}
+	return New(st, db, func(tx store.Tx) (Execer, bool) { ex, ok := tx.(Execer); return ex, ok }, ix), nil
+}
+
+// New returns an Engine from its parts: st for versions, db to read the
+// index, and execOf to write index rows inside st's transactions.
+func New(st store.Store, db DB, execOf func(store.Tx) (Execer, bool), ix *index.Indexer) *Engine {
+	return &Engine{Store: st, db: db, ix: ix, execOf: execOf}
+}
+
+// Search runs one page of q; see Search.
+func (e *Engine) Search(ctx context.Context, q *searchparam.Query, opt Options) (*Result, error) {
+	return Search(ctx, e.db, q, opt)
+}
+
+// Write runs fn in one transaction of the underlying store; every Put it
+// makes also writes the version's index rows.
+func (e *Engine) Write(ctx context.Context, fn func(store.Tx) error) error {
+	return e.Store.Write(ctx, func(tx store.Tx) error {
+		ex, ok := e.execOf(tx)
+		if !ok {
+			return fmt.Errorf("search: transaction %T cannot write index rows", tx)
+		}
+		return fn(&indexedTx{Tx: tx, ix: e.ix, ex: ex})
+	})
+}
+
+type indexedTx struct {
+	store.Tx
+	ix *index.Indexer
+	ex Execer
+}
+
+// Put stores v and its index rows. A resource whose index cannot be
+// computed is refused: stored unindexed, searches would silently miss it.
+func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, error) {
+	var rows *index.Rows
+	if !v.Deleted {
+		var err error
+		if rows, err = t.ix.Index(v.Body); err != nil {
+			return store.Version{}, fmt.Errorf("search: %w", err)
+		}
+	}
+	v, err := t.Tx.Put(ctx, v)
+	if err != nil || rows == nil {
+		return v, err
+	}
+	if err := WriteRows(ctx, t.ex, v.Seq, rows); err != nil {
+		return store.Version{}, fmt.Errorf("search: write index: %w", err)
+	}
+	return v, nil
+}
+
+// ReindexBatch is how many resources Reindex rewrites per transaction.
+const ReindexBatch = 500
+
+// Reindex recomputes the index rows of every current resource version
+// with seq > after, in seq order and ReindexBatch resources per
+// transaction, after the search parameters (or the indexer) changed.
+// progress, if not nil, is called after each batch with the last seq
+// done; passing that seq as after resumes an interrupted run.
+func (e *Engine) Reindex(ctx context.Context, after int64, progress func(lastSeq int64, done int)) error {
+	done := 0
+	for {
+		stmt := f("SELECT v.seq, v.type, v.id, v.version, v.last_updated, v.deleted, v.body FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE r.seq > ? AND NOT r.deleted ORDER BY r.seq LIMIT ?", after, ReindexBatch)
+		batch, err := versions(ctx, e.db, stmt)
+		if err != nil {
+			return fmt.Errorf("search: reindex: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		err = e.Store.Write(ctx, func(tx store.Tx) error {
+			ex, ok := e.execOf(tx)
+			if !ok {
+				return errors.New("search: transaction cannot write index rows")
+			}
+			for _, v := range batch {
+				rows, err := e.ix.Index(v.Body)
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", v.Type, v.ID, err)
+				}
+				if err := DeleteRows(ctx, ex, v.Seq); err != nil {
+					return err
+				}
+				if err := WriteRows(ctx, ex, v.Seq, rows); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("search: reindex: %w", err)
+		}
+		after = batch[len(batch)-1].Seq
+		done += len(batch)
+		if progress != nil {
+			progress(after, done)
+		}
+	}
+}
+
+// Vacuum removes the index rows of versions that stopped being current at
+// or before seq before: no search pinned to a snapshot at or after before
+// can read them. Callers pass the oldest snapshot a live page link may
+// still carry.
+func (e *Engine) Vacuum(ctx context.Context, before int64) error {
+	return e.Store.Write(ctx, func(tx store.Tx) error {
+		ex, ok := e.execOf(tx)
+		if !ok {
+			return errors.New("search: transaction cannot write index rows")
+		}
+		for _, t := range indexTables {
+			q := "DELETE FROM " + t + " WHERE seq IN (SELECT o.seq FROM resource_version o JOIN resource_version n ON n.type = o.type AND n.id = o.id AND n.version = o.version + 1 WHERE n.seq <= ?)"
+			if err := ex.ExecShared(ctx, q, before); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+var indexTables = []string{"search_string", "search_token", "search_ref", "search_date", "search_number",
+	"search_quantity", "search_uri", "search_composite", "search_compartment", "search_text"}
+
+// DeleteRows removes the index rows of the version at seq.
+func DeleteRows(ctx context.Context, ex Execer, seq int64) error {
+	for _, t := range indexTables {
+		if err := ex.ExecShared(ctx, "DELETE FROM "+t+" WHERE seq = ?", seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
