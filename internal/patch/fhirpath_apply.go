@@ -3,6 +3,8 @@ package patch
 import (
 	"strings"
 
+	"github.com/nhs-junction/junction/internal/fhirpath"
+
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
 )
@@ -63,6 +65,9 @@ func applyFHIRPathOp(doc *node, op fpOp) *fhir.Error {
 	// The locations are rebuilt for every operation, since the previous
 	// one may have moved or removed what they point at.
 	t := newTree(doc)
+	if err := t.checkPrimitiveChildren(op.path); err != nil {
+		return err
+	}
 	targets, err := t.locate(expr)
 	if err != nil {
 		return err
@@ -406,4 +411,58 @@ func (t *tree) prune(obj *node) {
 		}
 		obj = l.parent
 	}
+}
+
+// checkPrimitiveChildren refuses a path that navigates to the id or
+// extension of a primitive ("Patient.birthDate.extension"). The FHIRPath
+// engine does not yet navigate into a primitive's "_" companion, so such a
+// path would select nothing, and a delete of nothing would silently
+// succeed. The extension('url') function does reach them and is allowed.
+func (t *tree) checkPrimitiveChildren(path string) *fhir.Error {
+	depth := 0
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; c {
+		case '\'', '`':
+			for i++; i < len(path) && path[i] != c; i++ {
+				if path[i] == '\\' {
+					i++
+				}
+			}
+		case '(', '[':
+			depth++
+		case ')', ']':
+			depth--
+		case '.':
+			if depth != 0 {
+				continue
+			}
+			rest := path[i+1:]
+			name := rest
+			if j := strings.IndexFunc(rest, func(r rune) bool {
+				return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+			}); j >= 0 {
+				name = rest[:j]
+				if rest[j] == '(' {
+					continue
+				}
+			}
+			if name != "extension" && name != "id" {
+				continue
+			}
+			expr, err := fhirpath.Compile(path[:i])
+			if err != nil {
+				continue
+			}
+			targets, ferr := t.locate(expr)
+			if ferr != nil {
+				continue
+			}
+			for _, g := range targets {
+				if g.obj == nil {
+					return unprocessable(fhir.IssueNotSupported, "navigating to %q of a primitive element is not supported; use extension('url') to select its extensions", name)
+				}
+			}
+		}
+	}
+	return nil
 }

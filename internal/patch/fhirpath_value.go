@@ -78,7 +78,7 @@ func fit(el spec.Element, pv *pvalue) (placed, *fhir.Error) {
 	wrong := func() (placed, *fhir.Error) {
 		return placed{}, unprocessable(fhir.IssueValue, "element %s has type %s; a value of type %s does not fit", el.Path, strings.Join(el.Types, "|"), pv.typ)
 	}
-	if pv.primitive() != prim {
+	if !el.Choice && pv.primitive() != prim {
 		return wrong()
 	}
 	switch {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
 )
 
 // Helpers that write FHIRPath Patch Parameters compactly.
