@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"context"
 	"sync"
 	"testing"
 )
@@ -41,3 +42,17 @@ func BenchmarkPatientParallel(b *testing.B) {
 }
 
 func atomicAdd(p *int64, n int64) { mu.Lock(); *p += n; mu.Unlock() }
+
+// BenchmarkWrite measures Write end to end (generation on every core,
+// ordering, NDJSON files) for 200 patients per iteration.
+func BenchmarkWrite(b *testing.B) {
+	var resources int64
+	for i := 0; i < b.N; i++ {
+		st, err := Write(context.Background(), Options{Patients: 200, Seed: int64(i)}, b.TempDir(), FormatNDJSON, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resources += st.Resources
+	}
+	b.ReportMetric(float64(resources)/b.Elapsed().Seconds(), "resources/s")
+}

@@ -22,6 +22,11 @@ var (
 
 // encounter emits an Encounter and returns its id.
 func (b *rec) encounter(class coding, typ concept, o *org, siteIdx int, who *staffMember, start, end time.Time, reason *concept, basedOn string) string {
+	// Nothing in a record ends after the record's window: the Epoch, or
+	// the patient's death.
+	if end.After(b.end) {
+		end = b.end
+	}
 	id := b.newID()
 	e := encounter{
 		ResourceType: "Encounter", ID: id, Status: "finished", Class: class,
@@ -323,6 +328,9 @@ func (b *rec) referral(t time.Time) {
 	}
 	if !first.Before(b.end) {
 		sr.Status = "active"
+		if b.p.deceased {
+			sr.Status = "revoked"
+		}
 		b.add("ServiceRequest", id, sr)
 		return
 	}
