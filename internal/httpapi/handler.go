@@ -1,3 +1,6 @@
+// Package httpapi is the HTTP face of Junction: it routes FHIR REST URLs
+// to interaction requests, negotiates formats, and renders every error as
+// an OperationOutcome in exactly one place (writeError).
 package httpapi
 
 import (
@@ -17,6 +20,11 @@ import (
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/interaction"
 )
+
+// Doer carries out interactions; *interaction.Service is one.
+type Doer interface {
+	Do(ctx context.Context, req *interaction.Request) (*interaction.Response, error)
+}
 
 // Options configure the HTTP handler.
 type Options struct {
@@ -108,7 +116,7 @@ func (h *handler) request(w http.ResponseWriter, r *http.Request) (*interaction.
 	if path != "" {
 		segs = strings.Split(path, "/")
 	}
-	req, err := route(r.Method, segs)
+	req, err := interaction.Route(r.Method, segs)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,7 +27,7 @@ func newServer(t testing.TB, st store.Store, maxBody int64) *httptest.Server {
 		SoftwareName:   "Junction",
 		Validate:       func(raw []byte) []fhir.Issue { return validate.Structure(raw) },
 	})
-	h := httpapi.New(httpapi.Options{Service: svc, Metrics: httpapi.NewMetrics(), MaxBodyBytes: maxBody, Ready: st.Ping})
+	h := httpapi.New(httpapi.Options{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: httpapi.NewMetrics(), MaxBodyBytes: maxBody, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv

@@ -56,8 +56,9 @@ func (s *Service) buildCapabilities() []byte {
 	r := rest{
 		Mode: "server",
 		Documentation: "Every R4 resource type is stored as JSON with every version kept. " +
-			"XML is not supported (406). Search, conditional interactions, batch/transaction and PATCH are not implemented yet.",
-		Interaction: []code{{"history-system"}},
+			"XML is not supported (406). Transactions are atomic; batch entries are independent. " +
+			"Search, conditional interactions, conditional references and PATCH are not implemented yet.",
+		Interaction: []code{{"transaction"}, {"batch"}, {"history-system"}},
 	}
 	for _, t := range s.opts.ResourceTypes {
 		r.Resource = append(r.Resource, resource{

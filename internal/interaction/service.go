@@ -142,14 +142,12 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 		return s.read(ctx, req)
 	case VRead:
 		return s.vread(ctx, req)
-	case Create:
-		return s.create(ctx, req)
-	case Update:
-		return s.update(ctx, req)
-	case Delete:
-		return s.delete(ctx, req)
+	case Create, Update, Delete:
+		return s.writeOne(ctx, req)
 	case HistoryInstance, HistoryType, HistorySystem:
 		return s.history(ctx, req)
+	case Transaction, Batch:
+		return s.bundle(ctx, req)
 	case Capabilities:
 		return &Response{Status: 200, Body: s.capabilities}, nil
 	}

@@ -15,6 +15,20 @@ import (
 // parseBody checks that body is a JSON object of resource type typ that
 // passes validation, and returns it ready for stamping.
 func (s *Service) parseBody(body []byte, typ string) (*fhir.Object, error) {
+	obj, err := parseResource(body, typ)
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.Validate != nil {
+		if issues := fhir.ErrorsOf(s.opts.Validate(body)); len(issues) > 0 {
+			return nil, &fhir.Error{Status: 400, Issues: issues}
+		}
+	}
+	return obj, nil
+}
+
+// parseResource checks that body is a JSON object with resourceType typ.
+func parseResource(body []byte, typ string) (*fhir.Object, error) {
 	if len(body) == 0 {
 		return nil, fhir.Errorf(400, fhir.IssueRequired, "A %s resource is required in the request body", typ)
 	}
@@ -31,11 +45,6 @@ func (s *Service) parseBody(body []byte, typ string) (*fhir.Object, error) {
 	}
 	if rt != typ {
 		return nil, fhir.Errorf(400, fhir.IssueInvalid, "The body is a %s but the URL names %s", clip(rt), typ).At("resourceType")
-	}
-	if s.opts.Validate != nil {
-		if issues := fhir.ErrorsOf(s.opts.Validate(body)); len(issues) > 0 {
-			return nil, &fhir.Error{Status: 400, Issues: issues}
-		}
 	}
 	return obj, nil
 }
@@ -62,111 +71,142 @@ func NewID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-func (s *Service) create(ctx context.Context, req *Request) (*Response, error) {
-	if req.IfNoneExist != "" {
-		return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional create (If-None-Exist) is not supported yet")
-	}
-	obj, err := s.parseBody(req.Body, req.Type)
-	if err != nil {
-		return nil, err
-	}
-	// The server assigns the id of a created resource and ignores any id
-	// in the body (R4 http.html#create).
-	id := NewID()
-	var out store.Version
-	err = s.store.Write(ctx, func(tx store.Tx) error {
-		now := tx.Now()
-		body, err := fhir.Stamp(obj, id, 1, now)
-		if err != nil {
-			return err
-		}
-		out, err = tx.Put(ctx, store.Version{Type: req.Type, ID: id, Version: 1, LastUpdated: now, Body: body})
-		return err
-	})
-	if err != nil {
-		return nil, writeError(err, req)
-	}
-	return s.written(req, out, http.StatusCreated), nil
+// writeOp is a create, update or delete that has been checked outside
+// the database transaction (parsing, validation, id assignment) and is
+// applied inside one. Transactions apply many in one store.Write.
+type writeOp struct {
+	req *Request
+	typ string
+	id  string
+	obj *fhir.Object // the resource, for create and update
+
+	// Set by apply.
+	out    *store.Version
+	status int
 }
 
-func (s *Service) update(ctx context.Context, req *Request) (*Response, error) {
-	obj, err := s.parseBody(req.Body, req.Type)
-	if err != nil {
-		return nil, err
-	}
-	bodyID, hasID := obj.GetString("id")
-	if !hasID {
-		return nil, fhir.Errorf(400, fhir.IssueRequired, "The resource must carry id %q to match the URL", req.ID).At(req.Type + ".id")
-	}
-	if bodyID != req.ID {
-		return nil, fhir.Errorf(400, fhir.IssueInvalid, "The id in the body (%q) differs from the id in the URL (%q)", clip(bodyID), req.ID).At(req.Type + ".id")
-	}
-	var out store.Version
-	status := http.StatusOK
-	err = s.write(ctx, req, func(tx store.Tx) error {
-		status = http.StatusOK
-		cur, err := tx.Current(ctx, req.Type, req.ID)
-		exists := err == nil
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+// prepare checks a create, update or delete request.
+func (s *Service) prepare(req *Request) (*writeOp, error) {
+	op := &writeOp{req: req, typ: req.Type, id: req.ID}
+	switch req.Kind {
+	case Create:
+		if req.IfNoneExist != "" {
+			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional create (If-None-Exist) is not supported yet")
 		}
-		if err := checkIfMatch(req, cur, exists); err != nil {
-			return err
-		}
-		next := int64(1)
-		if exists {
-			next = cur.Version + 1
-		}
-		if !exists || cur.Deleted {
-			status = http.StatusCreated
-		}
-		now := tx.Now()
-		body, err := fhir.Stamp(obj, req.ID, next, now)
+		obj, err := s.parseBody(req.Body, req.Type)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out, err = tx.Put(ctx, store.Version{Type: req.Type, ID: req.ID, Version: next, LastUpdated: now, Body: body})
-		return err
-	})
-	if err != nil {
-		return nil, writeError(err, req)
+		// The server assigns the id of a created resource and ignores any
+		// id in the body (R4 http.html#create).
+		op.obj, op.id = obj, NewID()
+	case Update:
+		if req.ID == "" {
+			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional update (PUT with search criteria) is not supported yet")
+		}
+		obj, err := s.parseBody(req.Body, req.Type)
+		if err != nil {
+			return nil, err
+		}
+		bodyID, hasID := obj.GetString("id")
+		if !hasID {
+			return nil, fhir.Errorf(400, fhir.IssueRequired, "The resource must carry id %q to match the URL", req.ID).At(req.Type + ".id")
+		}
+		if bodyID != req.ID {
+			return nil, fhir.Errorf(400, fhir.IssueInvalid, "The id in the body (%q) differs from the id in the URL (%q)", clip(bodyID), req.ID).At(req.Type + ".id")
+		}
+		op.obj = obj
+	case Delete:
+		if req.ID == "" {
+			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional delete (DELETE with search criteria) is not supported yet")
+		}
+	default:
+		return nil, fhir.Errorf(405, fhir.IssueNotSupported, "The %s interaction is not a write", req.Kind)
 	}
-	return s.written(req, out, status), nil
+	return op, nil
 }
 
-func (s *Service) delete(ctx context.Context, req *Request) (*Response, error) {
-	var out *store.Version
-	err := s.write(ctx, req, func(tx store.Tx) error {
-		out = nil
-		cur, err := tx.Current(ctx, req.Type, req.ID)
-		exists := err == nil
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err := checkIfMatch(req, cur, exists); err != nil {
-			return err
-		}
+// apply carries out a prepared write inside tx. It may run more than once
+// (a retried transaction), so it sets every result field afresh.
+func (op *writeOp) apply(ctx context.Context, tx store.Tx) error {
+	op.out, op.status = nil, 0
+	cur, err := tx.Current(ctx, op.typ, op.id)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if op.req.Kind == Create && exists {
+		// A server-assigned UUID that is already taken: vanishingly
+		// unlikely, and reported rather than overwritten.
+		return fhir.Errorf(409, fhir.IssueDuplicate, "%s/%s already exists", op.typ, op.id)
+	}
+	if err := checkIfMatch(op.req, cur, exists); err != nil {
+		return err
+	}
+	if op.req.Kind == Delete {
+		op.status = http.StatusNoContent
 		// Deleting what does not exist, or is already deleted, succeeds
 		// without a new version (R4 http.html#delete).
 		if !exists || cur.Deleted {
 			return nil
 		}
-		v, err := tx.Put(ctx, store.Version{Type: req.Type, ID: req.ID, Version: cur.Version + 1, LastUpdated: tx.Now(), Deleted: true})
-		out = &v
-		return err
-	})
-	if err != nil {
-		return nil, writeError(err, req)
+		v, err := tx.Put(ctx, store.Version{Type: op.typ, ID: op.id, Version: cur.Version + 1, LastUpdated: tx.Now(), Deleted: true})
+		if err != nil {
+			return err
+		}
+		op.out = &v
+		return nil
 	}
-	resp := &Response{Status: http.StatusNoContent, Version: out}
-	if req.Return == ReturnOutcome {
-		resp.Status = http.StatusOK
-		resp.Outcome = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: fhir.IssueInformational, Diagnostics: fmt.Sprintf("%s/%s deleted", req.Type, req.ID)}}
-		if out == nil {
-			resp.Outcome[0].Diagnostics = fmt.Sprintf("%s/%s did not exist or was already deleted", req.Type, req.ID)
+	next := int64(1)
+	op.status = http.StatusCreated
+	if exists {
+		next = cur.Version + 1
+		if !cur.Deleted {
+			op.status = http.StatusOK
 		}
 	}
-	return resp, nil
+	now := tx.Now()
+	body, err := fhir.Stamp(op.obj, op.id, next, now)
+	if err != nil {
+		return err
+	}
+	v, err := tx.Put(ctx, store.Version{Type: op.typ, ID: op.id, Version: next, LastUpdated: now, Body: body})
+	if err != nil {
+		return err
+	}
+	op.out = &v
+	return nil
+}
+
+// writeOne carries out a single create, update or delete in its own
+// transaction.
+func (s *Service) writeOne(ctx context.Context, req *Request) (*Response, error) {
+	op, err := s.prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.write(ctx, req, func(tx store.Tx) error { return op.apply(ctx, tx) }); err != nil {
+		return nil, writeError(err, req)
+	}
+	return s.opResponse(op), nil
+}
+
+// opResponse builds the response to an applied write.
+func (s *Service) opResponse(op *writeOp) *Response {
+	req := op.req
+	if req.Kind == Delete {
+		resp := &Response{Status: http.StatusNoContent, Version: op.out}
+		if req.Return == ReturnOutcome {
+			resp.Status = http.StatusOK
+			msg := fmt.Sprintf("%s/%s deleted", op.typ, op.id)
+			if op.out == nil {
+				msg = fmt.Sprintf("%s/%s did not exist or was already deleted", op.typ, op.id)
+			}
+			resp.Outcome = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: fhir.IssueInformational, Diagnostics: msg}}
+		}
+		return resp
+	}
+	return s.written(req, *op.out, op.status)
 }
 
 // write runs fn in a store transaction. A write that the client did not

@@ -1,28 +1,18 @@
-// Package httpapi is the HTTP face of Junction: it routes FHIR REST URLs
-// to interaction requests, negotiates formats, and renders every error as
-// an OperationOutcome in exactly one place (writeError).
-package httpapi
+package interaction
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
 	"github.com/nhs-junction/junction/internal/fhir"
-	"github.com/nhs-junction/junction/internal/interaction"
 )
 
-// Doer carries out interactions; *interaction.Service is one.
-type Doer interface {
-	Do(ctx context.Context, req *interaction.Request) (*interaction.Response, error)
-}
-
-// route maps a method and the path below the FHIR base to an interaction
+// Route maps a method and the path below the FHIR base to an interaction
 // (R4 http.html). It fills Kind, Type, ID, VersionID, Operation and
 // Compartment, and returns a 404/405 *fhir.Error for URLs that are not
 // FHIR interactions.
-func route(method string, segs []string) (*interaction.Request, error) {
-	r := &interaction.Request{}
+func Route(method string, segs []string) (*Request, error) {
+	r := &Request{}
 	get := method == http.MethodGet || method == http.MethodHead
 	bad := func(allow ...string) error {
 		e := fhir.Errorf(405, fhir.IssueNotSupported, "%s is not allowed on this URL (allowed: %s)", method, strings.Join(allow, ", "))
@@ -34,9 +24,9 @@ func route(method string, segs []string) (*interaction.Request, error) {
 	case 0:
 		switch {
 		case get:
-			r.Kind = interaction.SearchSystem
+			r.Kind = SearchSystem
 		case method == http.MethodPost:
-			r.Kind = interaction.Transaction // batch or transaction, decided by the body
+			r.Kind = Transaction // batch or transaction, decided by the body
 		default:
 			return nil, bad("GET", "HEAD", "POST")
 		}
@@ -47,32 +37,32 @@ func route(method string, segs []string) (*interaction.Request, error) {
 			if !get {
 				return nil, bad("GET", "HEAD")
 			}
-			r.Kind = interaction.Capabilities
+			r.Kind = Capabilities
 		case s == "_history":
 			if !get {
 				return nil, bad("GET", "HEAD")
 			}
-			r.Kind = interaction.HistorySystem
+			r.Kind = HistorySystem
 		case s == "_search":
 			if method != http.MethodPost {
 				return nil, bad("POST")
 			}
-			r.Kind = interaction.SearchSystem
+			r.Kind = SearchSystem
 		case isOp(s):
-			r.Kind, r.Operation = interaction.Operation, s
+			r.Kind, r.Operation = Operation, s
 		default:
 			r.Type = s
 			switch method {
 			case http.MethodGet, http.MethodHead:
-				r.Kind = interaction.SearchType
+				r.Kind = SearchType
 			case http.MethodPost:
-				r.Kind = interaction.Create
+				r.Kind = Create
 			case http.MethodPut:
-				r.Kind = interaction.Update // conditional update: criteria in the query
+				r.Kind = Update // conditional update: criteria in the query
 			case http.MethodDelete:
-				r.Kind = interaction.Delete // conditional delete
+				r.Kind = Delete // conditional delete
 			case http.MethodPatch:
-				r.Kind = interaction.Patch
+				r.Kind = Patch
 			default:
 				return nil, bad("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
 			}
@@ -85,25 +75,25 @@ func route(method string, segs []string) (*interaction.Request, error) {
 			if !get {
 				return nil, bad("GET", "HEAD")
 			}
-			r.Kind = interaction.HistoryType
+			r.Kind = HistoryType
 		case s == "_search":
 			if method != http.MethodPost {
 				return nil, bad("POST")
 			}
-			r.Kind = interaction.SearchType
+			r.Kind = SearchType
 		case isOp(s):
-			r.Kind, r.Operation = interaction.Operation, s
+			r.Kind, r.Operation = Operation, s
 		default:
 			r.ID = s
 			switch method {
 			case http.MethodGet, http.MethodHead:
-				r.Kind = interaction.Read
+				r.Kind = Read
 			case http.MethodPut:
-				r.Kind = interaction.Update
+				r.Kind = Update
 			case http.MethodDelete:
-				r.Kind = interaction.Delete
+				r.Kind = Delete
 			case http.MethodPatch:
-				r.Kind = interaction.Patch
+				r.Kind = Patch
 			default:
 				return nil, bad("GET", "HEAD", "PUT", "DELETE", "PATCH")
 			}
@@ -116,14 +106,14 @@ func route(method string, segs []string) (*interaction.Request, error) {
 			if !get {
 				return nil, bad("GET", "HEAD")
 			}
-			r.Kind = interaction.HistoryInstance
+			r.Kind = HistoryInstance
 		case isOp(s):
-			r.Kind, r.Operation = interaction.Operation, s
+			r.Kind, r.Operation = Operation, s
 		default:
 			if !get {
 				return nil, bad("GET", "HEAD")
 			}
-			r.Kind, r.Compartment = interaction.SearchCompartment, s
+			r.Kind, r.Compartment = SearchCompartment, s
 		}
 	case 4:
 		r.Type, r.ID = segs[0], segs[1]
@@ -132,9 +122,9 @@ func route(method string, segs []string) (*interaction.Request, error) {
 			if !get {
 				return nil, bad("GET", "HEAD")
 			}
-			r.Kind, r.VersionID = interaction.VRead, segs[3]
+			r.Kind, r.VersionID = VRead, segs[3]
 		case segs[3] == "_search" && method == http.MethodPost:
-			r.Kind, r.Compartment = interaction.SearchCompartment, segs[2]
+			r.Kind, r.Compartment = SearchCompartment, segs[2]
 		default:
 			return nil, fhir.Errorf(404, fhir.IssueNotFound, "No FHIR interaction at this URL")
 		}

@@ -1,0 +1,371 @@
+package interaction
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// txEntry is one entry of a batch or transaction Bundle.
+type txEntry struct {
+	index   int
+	fullURL string
+	req     *Request // nil when the entry could not be understood
+	err     error    // why it could not
+	method  string
+	op      *writeOp
+	resp    *Response
+}
+
+type rawEntry struct {
+	FullURL  string          `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+	Request  *struct {
+		Method          string `json:"method"`
+		URL             string `json:"url"`
+		IfNoneMatch     string `json:"ifNoneMatch"`
+		IfModifiedSince string `json:"ifModifiedSince"`
+		IfMatch         string `json:"ifMatch"`
+		IfNoneExist     string `json:"ifNoneExist"`
+	} `json:"request"`
+}
+
+// bundle processes a batch or transaction Bundle posted to the base
+// (R4 http.html#transaction).
+func (s *Service) bundle(ctx context.Context, req *Request) (*Response, error) {
+	if len(req.Body) == 0 {
+		return nil, fhir.Errorf(400, fhir.IssueRequired, "POST to the base needs a Bundle of type batch or transaction")
+	}
+	// The Bundle itself is checked as a shell only: each entry's resource
+	// is validated on its own, so one bad entry of a batch fails alone.
+	obj, err := parseResource(req.Body, "Bundle")
+	if err != nil {
+		return nil, err
+	}
+	bt, _ := obj.GetString("type")
+	if bt != "batch" && bt != "transaction" {
+		return nil, fhir.Errorf(400, fhir.IssueInvalid, "Bundle.type must be batch or transaction to be processed, not %q", clip(bt)).At("Bundle.type")
+	}
+	var raws []rawEntry
+	if raw, ok := obj.Get("entry"); ok {
+		if err := json.Unmarshal(raw, &raws); err != nil {
+			return nil, fhir.Errorf(400, fhir.IssueStructure, "Bundle.entry is malformed").At("Bundle.entry")
+		}
+	}
+	entries := make([]*txEntry, len(raws))
+	for i, r := range raws {
+		entries[i] = s.entryRequest(i, r, req)
+	}
+	if bt == "batch" {
+		return s.batch(ctx, req, entries)
+	}
+	return s.transaction(ctx, req, entries)
+}
+
+// entryRequest turns an entry into a Request by routing its request.url.
+func (s *Service) entryRequest(i int, r rawEntry, outer *Request) *txEntry {
+	e := &txEntry{index: i, fullURL: r.FullURL}
+	at := fmt.Sprintf("Bundle.entry[%d]", i)
+	if r.Request == nil || r.Request.Method == "" || r.Request.URL == "" {
+		e.err = fhir.Errorf(400, fhir.IssueRequired, "Entry %d has no request.method and request.url", i).At(at + ".request")
+		return e
+	}
+	e.method = r.Request.Method
+	u := r.Request.URL
+	if outer.BaseURL != "" {
+		u = strings.TrimPrefix(u, outer.BaseURL+"/")
+	}
+	pu, err := url.Parse(u)
+	if err != nil || pu.IsAbs() {
+		e.err = fhir.Errorf(400, fhir.IssueValue, "Entry %d: request.url %q is not a URL relative to this server", i, clip(r.Request.URL)).At(at + ".request.url")
+		return e
+	}
+	var segs []string
+	if p := strings.Trim(pu.Path, "/"); p != "" {
+		segs = strings.Split(p, "/")
+	}
+	method := r.Request.Method
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH":
+	default:
+		e.err = fhir.Errorf(400, fhir.IssueValue, "Entry %d: request.method %q is not an HTTP verb FHIR uses", i, clip(method)).At(at + ".request.method")
+		return e
+	}
+	sub, err := Route(method, segs)
+	if err != nil {
+		e.err = err
+		return e
+	}
+	switch sub.Kind {
+	case Transaction, Batch, Capabilities:
+		e.err = fhir.Errorf(400, fhir.IssueNotSupported, "Entry %d: %s %s cannot be nested in a bundle", i, method, clip(u)).At(at + ".request")
+		return e
+	}
+	if sub.Type != "" && !s.opts.IsResourceType(sub.Type) {
+		e.err = fhir.Errorf(404, fhir.IssueNotSupported, "Entry %d: unknown resource type %q", i, clip(sub.Type)).At(at + ".request.url")
+		return e
+	}
+	sub.Query = pu.Query()
+	sub.Body = r.Resource
+	sub.IfMatch = r.Request.IfMatch
+	sub.IfNoneMatch = r.Request.IfNoneMatch
+	sub.IfNoneExist = r.Request.IfNoneExist
+	if r.Request.IfModifiedSince != "" {
+		lo, _, err := ParseDateRange(r.Request.IfModifiedSince)
+		if err != nil {
+			e.err = fhir.Errorf(400, fhir.IssueValue, "Entry %d: request.ifModifiedSince: %v", i, err).At(at + ".request.ifModifiedSince")
+			return e
+		}
+		sub.IfModifiedSince = lo
+	}
+	sub.Return = outer.Return
+	sub.Lenient = outer.Lenient
+	sub.BaseURL = outer.BaseURL
+	if (sub.Kind == Create || sub.Kind == Update || sub.Kind == Patch) && len(r.Resource) == 0 {
+		e.err = fhir.Errorf(400, fhir.IssueRequired, "Entry %d: %s needs a resource", i, method).At(at + ".resource")
+		return e
+	}
+	e.req = sub
+	return e
+}
+
+// batch runs every entry on its own: one entry's failure does not affect
+// the others, and each gets its own status (R4 http.html#brules).
+func (s *Service) batch(ctx context.Context, req *Request, entries []*txEntry) (*Response, error) {
+	for _, e := range entries {
+		if e.err != nil {
+			continue
+		}
+		e.resp, e.err = s.Do(ctx, e.req)
+		if e.err != nil {
+			var fe *fhir.Error
+			if !errors.As(e.err, &fe) {
+				return nil, e.err // internal: the whole request fails with 500
+			}
+		}
+	}
+	return s.bundleResponse(req, "batch-response", entries), nil
+}
+
+// transaction runs all entries as one unit (R4 http.html#trules): ids are
+// assigned and references between entries rewritten first, then every
+// write is applied in one database transaction in the order DELETE, POST,
+// PUT/PATCH; reads (GET/HEAD) run after the writes. Any failure fails the
+// whole transaction and nothing is kept.
+func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEntry) (*Response, error) {
+	for _, e := range entries {
+		if e.err != nil {
+			return nil, entryError(e)
+		}
+	}
+	// Assign the identity of every entry that creates or updates, so that
+	// references to its fullUrl can be rewritten.
+	ids := map[string]string{} // fullUrl -> Type/id
+	targets := map[string]int{}
+	for _, e := range entries {
+		r := e.req
+		switch r.Kind {
+		case Create:
+			if r.IfNoneExist != "" {
+				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotSupported, "Conditional create (ifNoneExist) is not supported yet")})
+			}
+			r.ID = NewID()
+		case Update, Delete, Patch:
+			if r.ID == "" {
+				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotSupported, "Conditional %s is not supported yet", r.Kind)})
+			}
+		}
+		if r.ID != "" && (r.Kind == Create || r.Kind == Update || r.Kind == Delete || r.Kind == Patch) {
+			key := r.Type + "/" + r.ID
+			if prev, dup := targets[key]; dup {
+				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueDuplicate,
+					"Entries %d and %d both change %s; a transaction may change a resource only once", prev, e.index, key)})
+			}
+			targets[key] = e.index
+			if e.fullURL != "" && r.Kind != Delete {
+				ids[e.fullURL] = key
+			}
+		}
+	}
+	// Rewrite references to other entries, at any depth of each resource.
+	for _, e := range entries {
+		r := e.req
+		if len(r.Body) == 0 || (r.Kind != Create && r.Kind != Update) {
+			continue
+		}
+		var bad string
+		body, _, err := fhir.RewriteReferences(r.Body, func(ref string) (string, bool) {
+			base, frag, hasFrag := strings.Cut(ref, "#")
+			if to, ok := ids[base]; ok {
+				if hasFrag {
+					to += "#" + frag
+				}
+				return to, true
+			}
+			if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
+				bad = ref
+			} else if strings.Contains(base, "?") && !strings.Contains(base, "/") {
+				bad = ref // a conditional reference (Type?criteria)
+			}
+			return "", false
+		})
+		if err != nil {
+			return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueStructure, "The resource is not valid JSON")})
+		}
+		if bad != "" {
+			if strings.Contains(bad, "?") {
+				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotSupported, "Conditional reference %q cannot be resolved: search is not supported yet", clip(bad))})
+			}
+			return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotFound, "Reference %q names no entry of this transaction", clip(bad))})
+		}
+		r.Body = body
+	}
+	// Prepare (validate) every write before touching the database.
+	var writes []*txEntry
+	for _, e := range entries {
+		switch e.req.Kind {
+		case Create, Update, Delete:
+			id := e.req.ID
+			op, err := s.prepare(e.req)
+			if err != nil {
+				e.err = err
+				return nil, entryError(e)
+			}
+			if e.req.Kind == Create {
+				op.id = id // keep the id the references were rewritten to
+			}
+			e.op = op
+			writes = append(writes, e)
+		case Patch:
+			e.err = fhir.Errorf(405, fhir.IssueNotSupported, "PATCH is not supported yet")
+			return nil, entryError(e)
+		}
+	}
+	order := map[Kind]int{Delete: 0, Create: 1, Update: 2}
+	sort.SliceStable(writes, func(i, j int) bool { return order[writes[i].req.Kind] < order[writes[j].req.Kind] })
+	var failed *txEntry
+	err := s.store.Write(ctx, func(tx store.Tx) error {
+		failed = nil
+		for _, e := range writes {
+			if err := e.op.apply(ctx, tx); err != nil {
+				failed = e
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var fe *fhir.Error
+		if failed != nil && (errors.As(err, &fe) || errors.Is(err, store.ErrVersionConflict)) {
+			failed.err = writeError(err, failed.req)
+			return nil, entryError(failed)
+		}
+		return nil, err
+	}
+	for _, e := range writes {
+		e.resp = s.opResponse(e.op)
+	}
+	// Reads run after the writes, so they see them.
+	for _, e := range entries {
+		if e.op != nil {
+			continue
+		}
+		e.resp, e.err = s.Do(ctx, e.req)
+		if e.err != nil {
+			var fe *fhir.Error
+			if !errors.As(e.err, &fe) {
+				return nil, e.err
+			}
+		}
+	}
+	return s.bundleResponse(req, "transaction-response", entries), nil
+}
+
+// entryError reports a failed transaction entry: the entry's own status,
+// with the entry named in the OperationOutcome.
+func entryError(e *txEntry) error {
+	var fe *fhir.Error
+	if !errors.As(e.err, &fe) {
+		return e.err
+	}
+	out := &fhir.Error{Status: fe.Status, Header: fe.Header}
+	for _, is := range fe.Issues {
+		is.Diagnostics = fmt.Sprintf("Bundle.entry[%d]: %s", e.index, is.Diagnostics)
+		prefix := fmt.Sprintf("Bundle.entry[%d].resource", e.index)
+		exprs := make([]string, len(is.Expression))
+		for i, x := range is.Expression {
+			switch {
+			case strings.HasPrefix(x, "Bundle.entry["):
+				exprs[i] = x
+			case e.req != nil && (x == e.req.Type || strings.HasPrefix(x, e.req.Type+".")):
+				// "Observation.code" in the entry's resource.
+				exprs[i] = prefix + strings.TrimPrefix(x, e.req.Type)
+			default:
+				exprs[i] = prefix + "." + x
+			}
+		}
+		is.Expression = exprs
+		if len(is.Expression) == 0 {
+			is.Expression = []string{fmt.Sprintf("Bundle.entry[%d]", e.index)}
+		}
+		out.Issues = append(out.Issues, is)
+	}
+	return out
+}
+
+// bundleResponse renders the batch-response or transaction-response.
+func (s *Service) bundleResponse(req *Request, typ string, entries []*txEntry) *Response {
+	var b bundleWriter
+	b.start(NewID(), typ, fhir.FormatInstant(s.opts.Now()), -1, nil)
+	for _, e := range entries {
+		var out entry
+		if e.err != nil {
+			var fe *fhir.Error
+			errors.As(e.err, &fe)
+			out.Response = struct {
+				Status  string          `json:"status"`
+				Outcome json.RawMessage `json:"outcome"`
+			}{statusLine(fe.Status), fhir.Outcome(fe.Issues)}
+			b.add(out)
+			continue
+		}
+		resp := e.resp
+		br := bundleResponse{Status: statusLine(resp.Status), Location: resp.Location}
+		if v := resp.Version; v != nil {
+			br.Etag = ETag(v.Version)
+			br.LastModified = fhir.FormatInstant(v.LastUpdated)
+			if resp.Body != nil && !v.Deleted {
+				out.FullURL = req.BaseURL + "/" + v.Type + "/" + v.ID
+			}
+		}
+		if resp.Location != "" {
+			// Relative to the base, as the transaction-response examples show.
+			br.Location = strings.TrimPrefix(resp.Location, req.BaseURL+"/")
+		}
+		if resp.Outcome != nil {
+			out.Response = struct {
+				bundleResponse
+				Outcome json.RawMessage `json:"outcome"`
+			}{br, fhir.Outcome(resp.Outcome)}
+		} else {
+			out.Response = br
+		}
+		if resp.Status != http.StatusNotModified {
+			out.Resource = resp.Body
+		}
+		b.add(out)
+	}
+	return &Response{Status: http.StatusOK, Body: b.finish()}
+}
+
+func statusLine(code int) string {
+	return fmt.Sprintf("%d %s", code, http.StatusText(code))
+}
