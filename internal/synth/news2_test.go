@@ -3,6 +3,7 @@ package synth
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // referenceNEWS2 scores Scale 1 from band tables transcribed from the RCP
@@ -108,6 +109,32 @@ func TestDrawnVitalsAgreeWithReference(t *testing.T) {
 		v := drawVitals(r, r.float())
 		if got, want := scoreNEWS2(v).total(), referenceNEWS2(v); got != want {
 			t.Fatalf("%+v: scoreNEWS2 %d, reference %d", v, got, want)
+		}
+	}
+}
+
+func TestUKTime(t *testing.T) {
+	for _, tc := range []struct {
+		utc  time.Time
+		want string
+	}{
+		{time.Date(2024, 3, 31, 0, 59, 0, 0, time.UTC), "2024-03-31T00:59:00Z"},
+		{time.Date(2024, 3, 31, 1, 0, 0, 0, time.UTC), "2024-03-31T02:00:00+01:00"},
+		{time.Date(2024, 10, 27, 0, 59, 0, 0, time.UTC), "2024-10-27T01:59:00+01:00"},
+		{time.Date(2024, 10, 27, 1, 0, 0, 0, time.UTC), "2024-10-27T01:00:00Z"},
+		{time.Date(2025, 1, 15, 9, 30, 0, 0, time.UTC), "2025-01-15T09:30:00Z"},
+	} {
+		if got := dateTime(tc.utc); got != tc.want {
+			t.Errorf("dateTime(%s) = %s, want %s", tc.utc, got, tc.want)
+		}
+	}
+	r := newRNG(1, 1, 1)
+	for k := 0; k < 1000; k++ {
+		at := officeHours(r, Epoch.AddDate(0, 0, -k*3))
+		s := dateTime(at)
+		hhmm := s[11:16]
+		if hhmm < "08:30" || hhmm > "17:30" || at.Weekday() == time.Saturday || at.Weekday() == time.Sunday {
+			t.Fatalf("officeHours gave %s", s)
 		}
 	}
 }

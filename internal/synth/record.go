@@ -325,13 +325,15 @@ func (b *rec) randomTime(from, to time.Time) time.Time {
 	return from.Truncate(time.Minute).Add(time.Duration(b.r.next()%uint64(span)) * time.Minute)
 }
 
-// officeHours moves t to a weekday morning or afternoon surgery slot.
+// officeHours moves t to a weekday slot between 08:30 and 17:30 UK local
+// time, on a ten-minute boundary.
 func officeHours(r *rng, t time.Time) time.Time {
 	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 	for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
 		d = d.AddDate(0, 0, 1)
 	}
-	return d.Add(time.Duration(8*60+30+r.intn(9*60)/10*10) * time.Minute)
+	local := d.Add(time.Duration(8*60+30+r.intn(9*60)/10*10) * time.Minute)
+	return local.Add(-time.Duration(ukOffset(local)) * time.Second)
 }
 
 func (b *rec) gpStaff() *staffMember {

@@ -88,7 +88,8 @@ func (g *Generator) Shared() [][]byte {
 }
 
 // Patient returns every resource of patient i, 0 <= i < Patients(): the
-// Patient first, then its record in the order the events happened. The
+// Patient first, then the problem list and allergies, then encounters in
+// date order, each followed by what was recorded in it. The
 // result depends only on (Seed, i). A resource refers only to resources
 // in Shared() or in the same Patient(i). Patient panics if i is out of
 // range.
