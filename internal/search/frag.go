@@ -47,7 +47,11 @@ func or(parts ...frag) frag {
 
 // in renders col IN (?, ?, ...) for vals.
 func in(col string, vals []string) frag {
-	if len(vals) == 1 {
+	switch len(vals) {
+	case 0:
+		// No restriction: a system-level search over every type.
+		return f("1=1")
+	case 1:
 		return f(col+" = ?", vals[0])
 	}
 	args := make([]any, len(vals))

@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/fhir/spec"
 	"github.com/nhs-junction/junction/internal/searchparam"
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/storesql"
@@ -43,6 +44,45 @@ type Condition struct {
 type Compartment struct {
 	Type, ID string
 	Params   []string
+}
+
+// CompartmentFor returns the compartment restriction of a search for
+// resourceType inside compartment typ/id (GET [base]/typ/id/resourceType),
+// from the R4 CompartmentDefinitions. A resource type that cannot be in
+// the compartment is a 400 naming both.
+func CompartmentFor(typ, id, resourceType string) (*Compartment, error) {
+	params := spec.CompartmentParams(typ, resourceType)
+	if len(params) == 0 {
+		return nil, fhir.Errorf(400, fhir.IssueNotSupported, "%s resources are not in the %s compartment", resourceType, typ)
+	}
+	if resourceType == typ {
+		// The resource that defines a compartment is in it
+		// (compartmentdefinition.html), whatever its own parameters say.
+		params = append([]string{"{def}"}, params...)
+	}
+	return &Compartment{Type: typ, ID: id, Params: params}, nil
+}
+
+func compartmentCond(c *Compartment) frag {
+	var params []string
+	self := false
+	for _, p := range c.Params {
+		if p == "{def}" {
+			self = true
+			continue
+		}
+		params = append(params, p)
+	}
+	var ors []frag
+	if len(params) > 0 {
+		ors = append(ors, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "),
+			and(in("cr.param", params), f("cr.target_type = ? AND cr.target_id = ?", c.Type, c.ID)), f(")")))
+	}
+	if self {
+		// "{def}": the compartment's own resource is in it.
+		ors = append(ors, f("(v.type = ? AND v.id = ?)", c.Type, c.ID))
+	}
+	return or(ors...)
 }
 
 // Options are the inputs of a search besides the query.
@@ -116,6 +156,13 @@ const MaxIterate = 4
 // Search runs one page of q.
 func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Result, error) {
 	cur := opt.Cursor
+	if cur == nil && q.Cursor != "" {
+		c, err := DecodeCursor(q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		cur = c
+	}
 	res := &Result{Total: -1}
 	if cur == nil {
 		var snap int64
@@ -133,9 +180,7 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	}
 	conds := []frag{where}
 	if opt.Compartment != nil {
-		c := opt.Compartment
-		conds = append(conds, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "),
-			and(in("cr.param", c.Params), f("cr.target_type = ? AND cr.target_id = ?", c.Type, c.ID)), f(")")))
+		conds = append(conds, compartmentCond(opt.Compartment))
 	}
 	if opt.Where != nil {
 		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))

@@ -21,8 +21,11 @@ type Query struct {
 	// or unsupported modifiers), so the self link can leave them out.
 	Ignored []string
 	// Applied is every parameter that was used, in request order, for the
-	// self link.
+	// self link (without _cursor).
 	Applied []Param
+	// Cursor is the _cursor parameter of a page link, as sent; the search
+	// package decodes it.
+	Cursor string
 }
 
 // Param is one name=value pair of a query string, as sent.

@@ -37,6 +37,9 @@ type errIgnorable struct{ err *fhir.Error }
 
 func (e *errIgnorable) Error() string { return e.err.Error() }
 
+// errSkip marks a parameter that is used but not echoed in the self link.
+var errSkip = errors.New("skip")
+
 func badValue(key, format string, args ...any) error {
 	return fhir.Errorf(400, fhir.IssueInvalid, "search parameter %q: %s", key, fmt.Sprintf(format, args...))
 }
@@ -122,6 +125,7 @@ func Parse(reg Registry, resourceType string, params []Param, opt Options) (*Que
 		err := p.param(prm, seen)
 		var ig *errIgnorable
 		switch {
+		case err == errSkip:
 		case err == nil:
 			p.q.Applied = append(p.q.Applied, prm)
 		case errors.As(err, &ig) && opt.Lenient:
@@ -158,6 +162,12 @@ func (p *parser) param(prm Param, seen map[string]bool) error {
 	switch base {
 	case "_format", "_pretty":
 		return nil
+	case "_cursor":
+		if err := p.once(base, seen); err != nil {
+			return err
+		}
+		p.q.Cursor = v
+		return errSkip
 	case "_type":
 		// A system search read _type before the loop; a type-level search
 		// accepts only its own type.

@@ -67,6 +67,7 @@ var cases = []searchCase{
 	{"Patient", "birthdate=sa1975", []string{"p3"}, false},
 	{"Patient", "birthdate=eb1975", []string{"p1", "p2"}, false},
 	{"Patient", "birthdate=ge1974&birthdate=lt1975", []string{"p1", "p2"}, false},
+	{"Patient", "birthdate=ap1974-12-25", []string{"p1", "p2"}, false},
 	{"Observation", "date=2021", []string{"ob3"}, false},
 	{"Observation", "date=ge2021", []string{"ob2", "ob3", "ob4"}, false},
 	{"Observation", "date=gt2030", []string{"ob2"}, false},
@@ -126,6 +127,12 @@ var cases = []searchCase{
 	// full text
 	{"Patient", "_text=penicillin", []string{"p1"}, false},
 	{"Organization", "_content=yorkshire", []string{"o3"}, false},
+
+	// system-level searches
+	{"", "_id=p1,o2", []string{"p1", "o2"}, false},
+	{"", "_type=Patient,Organization&name=leeds", []string{"o1"}, false},
+	{"", "_type=Patient,Practitioner&name=jones", []string{"pr1"}, false},
+	{"", "_tag=vip", []string{"p3"}, false},
 
 	// sorting, several keys, descending
 	{"Patient", "_sort=birthdate", []string{"p2", "p1", "p3"}, true},

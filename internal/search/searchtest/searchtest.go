@@ -259,9 +259,26 @@ func testInclude(t *testing.T, b Backend) {
 		})
 	}
 	// A compartment search.
-	res := run(t, b, "Observation", "", search.Options{Compartment: &search.Compartment{Type: "Patient", ID: "p1", Params: []string{"subject", "performer"}}})
+	comp, err := search.CompartmentFor("Patient", "p1", "Observation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, b, "Observation", "", search.Options{Compartment: comp})
 	if got := keys(res.Matches); !slices.Equal(got, []string{"Observation/ob1", "Observation/ob2"}) {
 		t.Errorf("compartment %v", got)
+	}
+	comp, _ = search.CompartmentFor("Patient", "p1", "Patient")
+	res = run(t, b, "Patient", "", search.Options{Compartment: comp})
+	if got := keys(res.Matches); !slices.Equal(got, []string{"Patient/p1"}) {
+		t.Errorf("Patient/p1/Patient: %v", got)
+	}
+	comp, _ = search.CompartmentFor("Practitioner", "pr1", "Observation")
+	res = run(t, b, "Observation", "code=8867-4", search.Options{Compartment: comp})
+	if got := keys(res.Matches); !slices.Equal(got, []string{"Observation/ob1"}) {
+		t.Errorf("Practitioner/pr1/Observation: %v", got)
+	}
+	if _, err := search.CompartmentFor("Patient", "p1", "Organization"); err == nil {
+		t.Error("Organization is not in the Patient compartment")
 	}
 }
 
