@@ -148,6 +148,9 @@ func (h *handler) request(w http.ResponseWriter, r *http.Request) (*interaction.
 			}
 		} else {
 			req.Body = body
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+				req.ContentType = mt
+			}
 		}
 	}
 	req.IfMatch = r.Header.Get("If-Match")

@@ -212,7 +212,7 @@ func TestErrors(t *testing.T) {
 			{name: "json format", method: "GET", path: "/fhir/metadata?_format=json", status: 200},
 			{name: "accept any", method: "GET", path: "/fhir/metadata", headers: []string{"Accept", "text/html, */*;q=0.8"}, status: 200},
 			{name: "method not allowed", method: "POST", path: "/fhir/metadata", body: `{}`, status: 405, wantHeader: map[string]string{"Allow": "GET, HEAD"}},
-			{name: "patch not supported", method: "PATCH", path: "/fhir/Patient/x", body: `[]`, headers: []string{"Content-Type", "application/json-patch+json"}, status: 405},
+			{name: "patch missing", method: "PATCH", path: "/fhir/Patient/nobody", body: `[]`, headers: []string{"Content-Type", "application/json-patch+json"}, status: 404},
 			{name: "no interaction", method: "GET", path: "/fhir/Patient/x/_history/1/extra", status: 404},
 			{name: "outside base", method: "GET", path: "/nothing", status: 404},
 			{name: "bad if-match", method: "PUT", path: "/fhir/Patient/x", body: `{"resourceType":"Patient","id":"x"}`, headers: []string{"If-Match", "banana"}, status: 400},

@@ -232,7 +232,7 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 	var writes []*txEntry
 	for _, e := range entries {
 		switch e.req.Kind {
-		case Create, Update, Delete:
+		case Create, Update, Delete, Patch:
 			id := e.req.ID
 			op, err := s.prepare(e.req)
 			if err != nil {
@@ -244,12 +244,9 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			}
 			e.op = op
 			writes = append(writes, e)
-		case Patch:
-			e.err = fhir.Errorf(405, fhir.IssueNotSupported, "PATCH is not supported yet")
-			return nil, entryError(e)
 		}
 	}
-	order := map[Kind]int{Delete: 0, Create: 1, Update: 2}
+	order := map[Kind]int{Delete: 0, Create: 1, Update: 2, Patch: 2}
 	sort.SliceStable(writes, func(i, j int) bool { return order[writes[i].req.Kind] < order[writes[j].req.Kind] })
 	var failed *txEntry
 	err := s.store.Write(ctx, func(tx store.Tx) error {

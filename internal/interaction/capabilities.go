@@ -52,12 +52,14 @@ func (s *Service) buildCapabilities() []byte {
 		Software:     software{s.opts.SoftwareName, s.opts.SoftwareVersion},
 		FhirVersion:  "4.0.1",
 		Format:       []string{"application/fhir+json", "json"},
+		PatchFormat:  []string{"application/json-patch+json", "application/fhir+json"},
 	}
 	r := rest{
 		Mode: "server",
 		Documentation: "Every R4 resource type is stored as JSON with every version kept. " +
 			"XML is not supported (406). Transactions are atomic; batch entries are independent. " +
-			"Search, conditional interactions, conditional references and PATCH are not implemented yet.",
+			"PATCH takes JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters). " +
+			"Search, conditional interactions and conditional references are not implemented yet.",
 		Interaction: []code{{"transaction"}, {"batch"}, {"history-system"}},
 	}
 	for _, t := range s.opts.ResourceTypes {
@@ -65,7 +67,7 @@ func (s *Service) buildCapabilities() []byte {
 			Type:    t,
 			Profile: "http://hl7.org/fhir/StructureDefinition/" + t,
 			Interaction: []code{
-				{"read"}, {"vread"}, {"update"}, {"delete"}, {"history-instance"}, {"history-type"}, {"create"},
+				{"read"}, {"vread"}, {"update"}, {"patch"}, {"delete"}, {"history-instance"}, {"history-type"}, {"create"},
 			},
 			Versioning:        "versioned",
 			ReadHistory:       true,

@@ -57,6 +57,9 @@ type Request struct {
 	Compartment string // target type of a compartment search
 	Query       url.Values
 	Body        []byte
+	// ContentType is the media type of Body (without parameters); PATCH
+	// uses it to tell JSON Patch from FHIRPath Patch.
+	ContentType string
 
 	IfMatch         string    // raw If-Match header
 	IfNoneMatch     string    // raw If-None-Match header
@@ -142,7 +145,7 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 		return s.read(ctx, req)
 	case VRead:
 		return s.vread(ctx, req)
-	case Create, Update, Delete:
+	case Create, Update, Delete, Patch:
 		return s.writeOne(ctx, req)
 	case HistoryInstance, HistoryType, HistorySystem:
 		return s.history(ctx, req)

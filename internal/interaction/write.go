@@ -79,6 +79,9 @@ type writeOp struct {
 	typ string
 	id  string
 	obj *fhir.Object // the resource, for create and update
+	// patch turns the current resource into the new one, for patch.
+	patch    func(cur []byte) ([]byte, error)
+	validate func(raw []byte) []fhir.Issue
 
 	// Set by apply.
 	out    *store.Version
@@ -120,6 +123,15 @@ func (s *Service) prepare(req *Request) (*writeOp, error) {
 		if req.ID == "" {
 			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional delete (DELETE with search criteria) is not supported yet")
 		}
+	case Patch:
+		if req.ID == "" {
+			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional patch (PATCH with search criteria) is not supported yet")
+		}
+		fn, err := patchFunc(req)
+		if err != nil {
+			return nil, err
+		}
+		op.patch, op.validate = fn, s.opts.Validate
 	default:
 		return nil, fhir.Errorf(405, fhir.IssueNotSupported, "The %s interaction is not a write", req.Kind)
 	}
@@ -156,6 +168,19 @@ func (op *writeOp) apply(ctx context.Context, tx store.Tx) error {
 		}
 		op.out = &v
 		return nil
+	}
+	if op.req.Kind == Patch {
+		if !exists {
+			return notFound(op.typ, op.id)
+		}
+		if cur.Deleted {
+			return gone(cur)
+		}
+		obj, err := op.patched(cur.Body)
+		if err != nil {
+			return err
+		}
+		op.obj = obj
 	}
 	next := int64(1)
 	op.status = http.StatusCreated
