@@ -48,9 +48,14 @@ type Store interface {
 	ReadVersion(ctx context.Context, typ, id string, version int64) (Version, error)
 	// History lists versions newest first (by Seq), see HistoryQuery.
 	History(ctx context.Context, q HistoryQuery) (HistoryPage, error)
-	// Write runs fn in one database transaction. Writes are serialised; if
-	// fn returns an error nothing it wrote is kept. When Write returns nil
-	// the transaction is durable (it survives a crash or power loss).
+	// Write runs fn in one database transaction. Writes are serialised:
+	// transactions that touch the same resource take effect one after the
+	// other (SQLite runs every write transaction alone; PostgreSQL locks
+	// the resource's row in Current and Put). If fn returns an error or
+	// panics, nothing it wrote is kept. When Write returns nil the
+	// transaction is durable (it survives a crash or power loss). Losing a
+	// race with a concurrent transaction (including a deadlock) returns
+	// ErrVersionConflict; the whole Write may then be retried.
 	Write(ctx context.Context, fn func(Tx) error) error
 	// Ping reports whether the database is reachable and migrated.
 	Ping(ctx context.Context) error
@@ -59,14 +64,26 @@ type Store interface {
 
 // Tx is a write transaction handed to the function passed to Store.Write.
 // It MUST NOT be used after that function returns.
+//
+// A backend's concrete Tx (*sqlite.Tx, *postgres.Tx) can do more than this
+// interface, such as running its own SQL in the same transaction for the
+// rows that search indexes keep beside a version; a layer that needs such
+// a capability finds it by type assertion, as with database/sql/driver.
 type Tx interface {
 	// Current returns the current version (tombstone included) as seen
-	// inside the transaction, or ErrNotFound.
+	// inside the transaction, or ErrNotFound. What it returns stays
+	// current until the transaction ends: no other writer can put a newer
+	// version of that resource in between.
 	Current(ctx context.Context, typ, id string) (Version, error)
 	// Put stores v as the new current version of (v.Type, v.ID). v.Version
 	// MUST be exactly one more than the current version (1 for a new
 	// resource); otherwise Put returns ErrVersionConflict. The store keeps
-	// v.Body byte for byte; it never edits the JSON. It returns v with Seq set.
+	// v.Body byte for byte; it never edits the JSON. It returns v with Seq set
+	// and LastUpdated set to Now(); a non-zero v.LastUpdated other than Now()
+	// is rejected, because the body's meta.lastUpdated must agree with the
+	// version's. A tombstone (Deleted) has a nil Body; any other version a
+	// non-empty one. A Put refused for its version number leaves the
+	// transaction usable, so the caller may go on with something else.
 	Put(ctx context.Context, v Version) (Version, error)
 	// Now is the transaction's clock: every version written in one
 	// transaction shares it, and it never goes backwards between
