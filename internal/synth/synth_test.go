@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nhs-junction/junction/internal/fhir"
@@ -58,6 +59,26 @@ type parsed struct {
 	m       map[string]any
 }
 
+// population returns the parsed resources of the first popSize patients
+// of the test population, generated and parsed once for all the tests
+// that read them.
+const popSize = 80
+
+var (
+	popOnce     sync.Once
+	popShared   []parsed
+	popPatients [][]parsed
+)
+
+func population(t testing.TB) (*Generator, []parsed, [][]parsed) {
+	g := New(Options{Patients: popSize, Seed: testSeed})
+	popOnce.Do(func() { popShared, popPatients = generate(t, g, popSize) })
+	if popPatients == nil {
+		t.Fatal("test population failed to generate")
+	}
+	return g, popShared, popPatients
+}
+
 func generate(t testing.TB, g *Generator, n int) (shared []parsed, patients [][]parsed) {
 	t.Helper()
 	conv := func(items [][]byte) []parsed {
@@ -79,9 +100,7 @@ func generate(t testing.TB, g *Generator, n int) (shared []parsed, patients [][]
 }
 
 func TestReferencesResolveAndIDsUnique(t *testing.T) {
-	const n = 100
-	g := New(Options{Patients: n, Seed: testSeed})
-	shared, patients := generate(t, g, n)
+	_, shared, patients := population(t)
 	known := map[string]bool{}
 	add := func(p parsed) {
 		key := p.typ + "/" + p.id
@@ -146,10 +165,13 @@ func TestReferencesResolveAndIDsUnique(t *testing.T) {
 func TestNHSNumbersValidAndUnique(t *testing.T) {
 	// The emitted Patient resources of a sample, then the demographics of
 	// a larger population, which are cheap to derive without records.
-	const n = 300
-	g := New(Options{Patients: n, Seed: testSeed})
-	for i := 0; i < n; i++ {
-		nhs := nhsNumber(firstPatient(t, g, i))
+	g, _, patients := population(t)
+	for i, rs := range patients {
+		var p patientJSON
+		if err := json.Unmarshal(rs[0].raw, &p); err != nil {
+			t.Fatal(err)
+		}
+		nhs := nhsNumber(p)
 		if _, dup := g.DuplicateOf(i); dup && nhs == "" {
 			continue
 		}
@@ -310,8 +332,7 @@ var (
 // generated resources independently of the validate package: required
 // elements present, dateTimes with a time zone.
 func TestFHIRShape(t *testing.T) {
-	g := New(Options{Patients: 50, Seed: testSeed})
-	shared, patients := generate(t, g, 50)
+	_, shared, patients := population(t)
 	required := map[string][]string{
 		"Observation":        {"status", "code", "subject"},
 		"Encounter":          {"status", "class", "subject", "period", "serviceProvider"},
@@ -376,8 +397,7 @@ func checkTimes(t *testing.T, where string, v any) {
 // TestNEWS2ScoreMatchesInputs recomputes every generated NEWS2 total from
 // the observations it was derived from.
 func TestNEWS2ScoreMatchesInputs(t *testing.T) {
-	g := New(Options{Patients: 60, Seed: testSeed})
-	_, patients := generate(t, g, 60)
+	_, _, patients := population(t)
 	scores := 0
 	for _, rs := range patients {
 		byRef := map[string]map[string]any{}
