@@ -1,7 +1,8 @@
 // Package validate checks resource JSON against the structure of FHIR R4:
 // known elements, cardinality as JSON arrays, JSON types and the lexical
-// forms of primitive values (R4 json.html and datatypes.html). It does
-// not evaluate invariants, bindings or profiles.
+// forms of primitive values (R4 json.html and datatypes.html) with
+// Structure; Validate adds bindings, reference targets, invariants and
+// profiles.
 package validate
 
 import (
@@ -11,15 +12,26 @@ import (
 
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
+	"github.com/nhs-junction/junction/internal/terminology"
 )
 
-// Options tunes Structure.
+// Options tunes Structure and Validate.
 type Options struct {
 	// Required reports elements whose minimum cardinality is not met. It
-	// is off by default because a client may legitimately send partial
-	// resources to some operations (for example $validate with mode
-	// profile, or as the body of a patch base).
+	// is off by default for Structure because a client may legitimately
+	// send partial resources to some operations (for example $validate
+	// with mode profile, or as the body of a patch base); Validate always
+	// sets it.
 	Required bool
+	// Terminology answers required bindings and memberOf() for Validate;
+	// nil means terminology.Default(), the core package.
+	Terminology *terminology.Registry
+	// Profiles holds the profiles Validate checks resources against when
+	// they claim them in meta.profile; nil checks none.
+	Profiles *Profiles
+	// ReportNotEvaluated makes Validate add an information issue for
+	// each invariant it could not evaluate.
+	ReportNotEvaluated bool
 }
 
 // maxIssues bounds the report for hostile or badly broken input.

@@ -1,0 +1,343 @@
+package validate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/fhir/spec"
+	"github.com/nhs-junction/junction/internal/terminology"
+)
+
+// Validate checks raw as a FHIR R4 resource in JSON against the base
+// specification and returns its issues: everything Structure checks,
+// plus minimum cardinality (also inside backbone elements), codes of
+// required bindings (R4 terminologies.html#strength), the resource types
+// that References may point to (ElementDefinition.type.targetProfile),
+// the invariants of every element (ElementDefinition.constraint,
+// evaluated with internal/fhirpath) and, when opts.Profiles is set, the
+// profiles the resource claims in meta.profile.
+//
+// Issues with severity error make the resource invalid. What cannot be
+// checked is never guessed: a code whose value set cannot be expanded
+// (it needs SNOMED CT, say) gives one information issue per value set,
+// and an invariant the engine cannot evaluate is passed over, with an
+// information issue when opts.ReportNotEvaluated is set. Validate never
+// panics.
+func Validate(raw []byte, opts Options) []fhir.Issue {
+	v, err := parse(raw)
+	if err != nil {
+		return []fhir.Issue{{Severity: fhir.SeverityError, Code: fhir.IssueStructure, Diagnostics: err.Error()}}
+	}
+	opts.Required = true
+	c := &checker{opt: opts}
+	c.resource(v, "")
+	var s *semantic
+	if v.kind == jObject && len(c.issues) <= maxIssues {
+		s = newSemantic(c, opts)
+		root, _ := toAny(v).(map[string]any)
+		if rt, _ := root["resourceType"].(string); spec.IsResourceType(rt) {
+			s.resource(root, rt, nil)
+			if opts.Profiles != nil {
+				s.profiles(root, rt)
+			}
+		}
+	}
+	if len(c.issues) > maxIssues {
+		c.issues = append(c.issues[:maxIssues], fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueTooCostly,
+			Diagnostics: fmt.Sprintf("more than %d issues; the rest are not reported", maxIssues)})
+	}
+	if s != nil {
+		c.issues = append(c.issues, s.infos...)
+	}
+	return c.issues
+}
+
+// toAny converts a parsed value to the shape encoding/json gives with
+// UseNumber, which internal/fhirpath evaluates. A duplicate member keeps
+// its last value; Structure has reported it.
+func toAny(v *value) any {
+	switch v.kind {
+	case jBool:
+		return v.b
+	case jNumber:
+		return json.Number(v.s)
+	case jString:
+		return v.s
+	case jArray:
+		out := make([]any, len(v.items))
+		for i, it := range v.items {
+			out[i] = toAny(it)
+		}
+		return out
+	case jObject:
+		out := make(map[string]any, len(v.members))
+		for _, m := range v.members {
+			out[m.key] = toAny(m.val)
+		}
+		return out
+	}
+	return nil
+}
+
+// semantic is the state of the checks beyond structure over one
+// resource and the resources it contains.
+type semantic struct {
+	c     *checker
+	opts  Options
+	terms *terminology.Registry
+	// once keys the information issues reported once per validation,
+	// such as a value set that could not be expanded.
+	once  map[string]bool
+	infos []fhir.Issue
+}
+
+func newSemantic(c *checker, opts Options) *semantic {
+	t := opts.Terminology
+	if t == nil {
+		t = terminology.Default()
+	}
+	return &semantic{c: c, opts: opts, terms: t, once: map[string]bool{}}
+}
+
+// info records an information issue once per key. They are kept apart
+// from the errors so that many of them cannot push an error out of the
+// bounded report.
+func (s *semantic) info(key string, code fhir.IssueType, path, format string, args ...any) {
+	if s.once[key] {
+		return
+	}
+	s.once[key] = true
+	s.note(fhir.SeverityInformation, code, path, format, args...)
+}
+
+// note records a warning or information issue, apart from the errors
+// for the same reason as info; a bundle of a hundred resources without
+// narrative has a hundred dom-6 warnings.
+func (s *semantic) note(sev fhir.Severity, code fhir.IssueType, path, format string, args ...any) {
+	if len(s.infos) >= maxIssues {
+		return
+	}
+	is := fhir.Issue{Severity: sev, Code: code, Diagnostics: fmt.Sprintf(format, args...)}
+	if path != "" {
+		is.Expression = []string{path}
+	}
+	s.infos = append(s.infos, is)
+}
+
+// frame is the resource an element belongs to, for the FHIRPath
+// variables %resource and %rootResource.
+type frame struct {
+	res       map[string]any
+	contained bool
+}
+
+// resource checks a resource object found at path (the resource type at
+// the top level).
+func (s *semantic) resource(res map[string]any, path string, parent *frame) {
+	rt, _ := res["resourceType"].(string)
+	if !spec.IsResourceType(rt) {
+		return
+	}
+	if path == "" {
+		path = rt
+	}
+	f := &frame{res: res, contained: parent != nil && strings.Contains(path, ".contained[")}
+	s.object(res, rt, rt, path, f)
+}
+
+// object checks the members of obj, a value of type typ (a type name or
+// backbone path) held by the element with definition path def.
+func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
+	if len(s.c.issues) > maxIssues {
+		return
+	}
+	if !spec.IsResource(typ) {
+		if _, hasID := obj["id"]; hasID && len(obj) == 1 {
+			s.c.errorf(fhir.IssueInvariant, path, "ele-1: All FHIR elements must have a @value or children (the element has only an id)")
+		}
+	}
+	if typ == "Extension" && hasExtensions(obj) == hasValue(obj) {
+		s.c.errorf(fhir.IssueInvariant, path, "ext-1: Must have either extensions or value[x], not both")
+	}
+	for key, val := range obj {
+		if strings.HasPrefix(key, "_") || key == "resourceType" {
+			continue
+		}
+		e, et, ok := spec.Child(typ, key)
+		if !ok || et == "" {
+			continue
+		}
+		p := elementPath(path, e, et)
+		if items, isArr := val.([]any); isArr {
+			for i, it := range items {
+				s.element(it, e, et, index(p, i), f)
+			}
+			continue
+		}
+		s.element(val, e, et, p, f)
+	}
+	s.invariants(obj, typ, def, path, f)
+}
+
+func hasExtensions(obj map[string]any) bool {
+	_, ok := obj["extension"]
+	return ok
+}
+
+// hasValue reports whether an Extension has a value[x], counting a
+// primitive value that has only extensions ("_valueString").
+func hasValue(obj map[string]any) bool {
+	for k := range obj {
+		if strings.HasPrefix(k, "value") || strings.HasPrefix(k, "_value") {
+			return true
+		}
+	}
+	return false
+}
+
+// element checks one value of element e with concrete type et.
+func (s *semantic) element(v any, e spec.Element, et, path string, f *frame) {
+	if v == nil {
+		return
+	}
+	if b, ok := spec.ElementBinding(e.Path); ok && b.Strength == "required" {
+		s.binding(v, et, b.ValueSet, e.Path, path)
+	}
+	obj, isObj := v.(map[string]any)
+	if !isObj {
+		return
+	}
+	switch {
+	case spec.IsResource(et):
+		s.resource(obj, path, f)
+		return
+	case et == "Reference":
+		s.reference(obj, e.Path, path)
+	}
+	if !spec.IsPrimitive(et) && !strings.HasPrefix(et, "http://hl7.org/fhirpath/System.") {
+		s.object(obj, et, e.Path, path, f)
+	}
+}
+
+// binding checks a value of an element with a required binding: a code
+// (or string or uri), a Coding or a CodeableConcept, which must have at
+// least one Coding from the value set (R4 terminologies.html#required).
+func (s *semantic) binding(v any, typ, valueSet, def, path string) {
+	check := func(system, code string) (bool, string, bool) {
+		res, err := s.terms.ValidateCode(valueSet, system, code, "")
+		if err != nil {
+			reason := err.Error()
+			if errors.Is(err, terminology.ErrUnknownValueSet) {
+				reason = "the value set is not available"
+			}
+			s.info("vs|"+valueSet, fhir.IssueNotSupported, path,
+				"codes of %s were not checked against its required value set %s: %s", def, valueSet, reason)
+			return false, "", false
+		}
+		return res.Valid, res.Message, true
+	}
+	switch typ {
+	case "code", "string", "uri":
+		code, ok := v.(string)
+		if !ok {
+			return
+		}
+		if valid, _, checked := check("", code); checked && !valid {
+			s.c.errorf(fhir.IssueCodeInvalid, path, "%q is not a code of the required value set %s of %s", code, valueSet, def)
+		}
+	case "Coding":
+		m, _ := v.(map[string]any)
+		system, _ := m["system"].(string)
+		code, _ := m["code"].(string)
+		if code == "" {
+			return
+		}
+		if valid, msg, checked := check(system, code); checked && !valid {
+			s.c.errorf(fhir.IssueCodeInvalid, path, "the coding is not in the required value set %s of %s: %s", valueSet, def, msg)
+		}
+	case "CodeableConcept":
+		m, _ := v.(map[string]any)
+		codings, _ := m["coding"].([]any)
+		var tried []string
+		for _, c := range codings {
+			cm, _ := c.(map[string]any)
+			system, _ := cm["system"].(string)
+			code, _ := cm["code"].(string)
+			if code == "" {
+				continue
+			}
+			valid, _, checked := check(system, code)
+			if !checked || valid {
+				return
+			}
+			tried = append(tried, system+"#"+code)
+		}
+		if len(tried) == 0 {
+			s.c.errorf(fhir.IssueCodeInvalid, path, "%s has a required binding to %s but no coding with a code", def, valueSet)
+			return
+		}
+		s.c.errorf(fhir.IssueCodeInvalid, path, "no coding of %s is in its required value set %s (has %s)", def, valueSet, strings.Join(tried, ", "))
+	}
+}
+
+// reference checks that a Reference points to a resource type its
+// element allows (ElementDefinition.type.targetProfile).
+func (s *semantic) reference(ref map[string]any, def, path string) {
+	targets := spec.ReferenceTargets(def)
+	if len(targets) == 0 || containsString(targets, "Resource") {
+		return
+	}
+	allowed := func(t string) bool {
+		return containsString(targets, t)
+	}
+	if t, ok := ref["type"].(string); ok && spec.IsResourceType(t) && !allowed(t) {
+		s.c.errorf(fhir.IssueInvalid, path+".type", "%s may refer to %s, not %s", def, strings.Join(targets, ", "), t)
+	}
+	r, _ := ref["reference"].(string)
+	t, ok := refType(r)
+	switch {
+	case !ok:
+	case !spec.IsResourceType(t):
+		if !strings.Contains(r, "://") {
+			s.c.errorf(fhir.IssueInvalid, path+".reference", "reference %q does not name a resource type", r)
+		}
+	case !allowed(t):
+		s.c.errorf(fhir.IssueInvalid, path+".reference", "%s may refer to %s, not %s (reference %q)", def, strings.Join(targets, ", "), t, r)
+	}
+}
+
+// refType returns the resource type named by a literal reference (R4
+// references.html#literal): "Type/id", "Type/id/_history/v" or an
+// absolute URL ending so. Local ("#id"), urn: and conditional references
+// name no type.
+func refType(r string) (string, bool) {
+	if r == "" || r[0] == '#' || strings.HasPrefix(r, "urn:") || strings.Contains(r, "?") {
+		return "", false
+	}
+	if i := strings.Index(r, "/_history/"); i >= 0 {
+		r = r[:i]
+	}
+	segs := strings.Split(r, "/")
+	if len(segs) < 2 {
+		return "", true
+	}
+	if strings.Contains(r, "://") {
+		return segs[len(segs)-2], true
+	}
+	if len(segs) != 2 {
+		return "", true
+	}
+	return segs[0], true
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

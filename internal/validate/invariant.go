@@ -1,0 +1,163 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/fhir/spec"
+	"github.com/nhs-junction/junction/internal/fhirpath"
+)
+
+// compiled caches the compiled form of each constraint expression, or
+// the error that stops it from compiling.
+var compiled sync.Map // expression -> *compiledExpr
+
+type compiledExpr struct {
+	expr *fhirpath.Expr
+	err  error
+}
+
+func compile(expression string) *compiledExpr {
+	if c, ok := compiled.Load(expression); ok {
+		return c.(*compiledExpr)
+	}
+	e, err := fhirpath.Compile(expression)
+	c, _ := compiled.LoadOrStore(expression, &compiledExpr{e, err})
+	return c.(*compiledExpr)
+}
+
+// nativeInvariants are checked in Go rather than by FHIRPath; see
+// semantic.object. They hold for almost every element, so evaluating
+// their expressions would dominate the cost of validation; and the
+// engine does not see a primitive that has only extensions
+// ("_valueString") through the choice name "value", which ext-1 needs.
+var nativeInvariants = map[string]bool{"ele-1": true, "ext-1": true}
+
+// engineGaps are invariants the engine compiles but would evaluate
+// wrongly, with the reason; they are reported as not evaluated.
+var engineGaps = map[string]string{
+	// FHIRPath resolves Boolean to System.Boolean, and the engine does
+	// not count a FHIR boolean as one, so a valid answerBoolean fails.
+	"que-7": "the engine does not match a FHIR boolean against System.Boolean in `is Boolean`",
+}
+
+// NotEvaluable lists the invariants of the base specification whose
+// expressions internal/fhirpath cannot compile, with the reason. Validate
+// passes over them (with an information issue under
+// Options.ReportNotEvaluated); they are never guessed to hold or fail.
+// Invariants that compile may still not be evaluated on some input,
+// when evaluation fails or gives no boolean.
+func NotEvaluable() []NotEvaluated {
+	var out []NotEvaluated
+	for _, k := range spec.AllConstraints() {
+		if nativeInvariants[k.Key] {
+			continue
+		}
+		if reason, ok := engineGaps[k.Key]; ok {
+			out = append(out, NotEvaluated{Constraint: k, Reason: reason})
+		} else if c := compile(k.Expression); c.err != nil {
+			out = append(out, NotEvaluated{Constraint: k, Reason: c.err.Error()})
+		}
+	}
+	return out
+}
+
+// NotEvaluated is an invariant that could not be evaluated and why.
+type NotEvaluated struct {
+	spec.Constraint
+	Reason string
+}
+
+// invariants evaluates the constraints that apply to obj, a value of
+// type typ held by the element with definition path def: those of the
+// element itself and those of typ and its base types.
+func (s *semantic) invariants(obj map[string]any, typ, def, path string, f *frame) {
+	seen := map[string]bool{}
+	var list []spec.Constraint
+	if def != typ {
+		list = append(list, spec.Constraints(def)...)
+	}
+	for t := typ; t != ""; t = spec.BaseType(t) {
+		list = append(list, spec.Constraints(t)...)
+	}
+	for _, k := range list {
+		if seen[k.Key] || nativeInvariants[k.Key] {
+			continue
+		}
+		seen[k.Key] = true
+		s.invariant(k, obj, typ, path, f)
+	}
+}
+
+func (s *semantic) invariant(k spec.Constraint, obj map[string]any, typ, path string, f *frame) {
+	notEvaluated := func(reason string) {
+		if s.opts.ReportNotEvaluated {
+			s.info("inv|"+k.Key+"|"+reason, fhir.IssueInformational, path, "invariant %s was not evaluated: %s", k.Key, reason)
+		}
+	}
+	// The engine binds %rootResource to %resource, which differs only
+	// inside a contained resource (R4 fhirpath.html#variables).
+	if f.contained && strings.Contains(k.Expression, "%rootResource") {
+		notEvaluated("%rootResource inside a contained resource")
+		return
+	}
+	if reason, ok := engineGaps[k.Key]; ok {
+		notEvaluated(reason)
+		return
+	}
+	c := compile(k.Expression)
+	if c.err != nil {
+		notEvaluated(c.err.Error())
+		return
+	}
+	out, err := c.expr.Evaluate(f.res, &fhirpath.Options{Context: obj, ContextType: typ, MemberOf: s.memberOf})
+	if err != nil {
+		notEvaluated(err.Error())
+		return
+	}
+	ok, isBool := out.Bool()
+	switch {
+	case !isBool && len(out) == 0:
+		notEvaluated("the expression gave no result")
+	case !isBool:
+		notEvaluated("the expression did not give one boolean")
+	case !ok && k.Severity == "warning":
+		s.note(fhir.SeverityWarning, fhir.IssueInvariant, path, "%s: %s", k.Key, k.Human)
+	case !ok:
+		s.c.errorf(fhir.IssueInvariant, path, "%s: %s", k.Key, k.Human)
+	}
+}
+
+// memberOf answers FHIRPath memberOf() from the terminology registry. A
+// value set that cannot be expanded is an error, so the invariant is
+// reported as not evaluated.
+func (s *semantic) memberOf(v any, valueSet string) (bool, error) {
+	try := func(system, code string) (bool, error) {
+		r, err := s.terms.ValidateCode(valueSet, system, code, "")
+		return r.Valid, err
+	}
+	switch v := v.(type) {
+	case string:
+		return try("", v)
+	case map[string]any:
+		if code, ok := v["code"].(string); ok {
+			system, _ := v["system"].(string)
+			return try(system, code)
+		}
+		codings, _ := v["coding"].([]any)
+		for _, c := range codings {
+			m, _ := c.(map[string]any)
+			code, _ := m["code"].(string)
+			system, _ := m["system"].(string)
+			ok, err := try(system, code)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: memberOf() of %T", errors.ErrUnsupported, v)
+}
