@@ -71,7 +71,7 @@ func (s *Store) History(ctx context.Context, q store.HistoryQuery) (store.Histor
 			return page, s.fail("history", err)
 		}
 	}
-	sel, total := storesql.History(q, page.Snapshot)
+	sel, total := storesql.History(q, page.Snapshot, false)
 	query, args := sel.SQL(storesql.Postgres)
 	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {

@@ -86,7 +86,9 @@ func (s *Store) History(ctx context.Context, q store.HistoryQuery) (store.Histor
 			return page, s.fail("history", err)
 		}
 	}
-	sel, total := storesql.History(q, page.Snapshot)
+	// true: Write takes each transaction's time above every stored one
+	// under the write lock, so last_updated never decreases as seq grows.
+	sel, total := storesql.History(q, page.Snapshot, true)
 	query, args := sel.SQL(storesql.SQLite)
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {

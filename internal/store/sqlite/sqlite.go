@@ -138,6 +138,13 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
+	// Refresh the planner's statistics where they are missing or stale,
+	// with the bounded analysis SQLite recommends at start-up, so a process
+	// that was killed before Close does not leave the planner guessing.
+	if _, err := writer.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("store/sqlite: optimize: %w", err)
+	}
 
 	read, err := sql.Open("sqlite", dsn(path, "deferred",
 		"busy_timeout("+busy+")",

@@ -75,20 +75,41 @@ func CheckHistory(q store.HistoryQuery) error {
 // of the same resource, found through the unique key) did not start at or
 // before AtLow. The successor is looked for within the snapshot too, so a
 // page read later answers as of the first page.
-func History(q store.HistoryQuery, snapshot int64) (page, total *Select) {
+//
+// seqFollowsTime tells that last_updated never decreases as seq grows (true
+// on SQLite, whose single writer takes each transaction's time above every
+// stored one; not on PostgreSQL, where concurrent transactions draw seq and
+// time in different orders). Then a time bound is also turned into a seq
+// bound found with one probe of the time index, so a page that starts at a
+// time reads from there instead of scanning every newer version.
+func History(q store.HistoryQuery, snapshot int64, seqFollowsTime bool) (page, total *Select) {
 	s := &Select{Columns: VersionColumns, From: "resource_version v"}
 	if q.Type != "" {
 		s.Where("v.type = ?", q.Type)
 	}
+	// seq is how conditions name v.seq. For one resource the unary plus
+	// (valid in both dialects) keeps the planner from walking the type's
+	// (type, seq) index instead of the few rows under the unique key
+	// (type, id, version), which SQLite does when it has no statistics.
+	seq := "v.seq"
 	if q.ID != "" {
 		s.Where("v.id = ?", q.ID)
+		seq = "+v.seq"
 	}
-	s.Where("v.seq <= ?", snapshot)
+	s.Where(seq+" <= ?", snapshot)
+	// The first seq written at or after a time; past the snapshot if none.
+	const firstSeqAt = "coalesce((SELECT f.seq FROM resource_version f WHERE f.last_updated >= ? ORDER BY f.last_updated, f.seq LIMIT 1), ?)"
 	if !q.Since.IsZero() {
 		s.Where("v.last_updated >= ?", Micros(q.Since))
+		if seqFollowsTime {
+			s.Where(seq+" >= "+firstSeqAt, Micros(q.Since), snapshot+1)
+		}
 	}
 	if !q.AtHigh.IsZero() {
 		s.Where("v.last_updated < ?", Micros(q.AtHigh))
+		if seqFollowsTime {
+			s.Where(seq+" < "+firstSeqAt, Micros(q.AtHigh), snapshot+1)
+		}
 		s.Where("NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = v.type AND n.id = v.id AND n.version = v.version + 1 AND n.seq <= ? AND n.last_updated <= ?)",
 			snapshot, Micros(q.AtLow))
 	}
@@ -96,9 +117,15 @@ func History(q store.HistoryQuery, snapshot int64) (page, total *Select) {
 	total.Columns = "count(*)"
 
 	if q.Before > 0 {
-		s.Where("v.seq < ?", q.Before)
+		s.Where(seq+" < ?", q.Before)
 	}
 	s.OrderBy = "v.seq DESC"
+	if q.ID != "" {
+		// The same order for one resource (its seq grows with its version),
+		// but one the unique key (type, id, version) serves directly, so
+		// the planner cannot prefer walking the whole type by seq.
+		s.OrderBy = "v.version DESC"
+	}
 	s.Limit = q.Count + 1
 	return s, total
 }
