@@ -358,3 +358,14 @@ func TestSyntaxErrors(t *testing.T) {
 		t.Errorf("want *SyntaxError, got %T", err)
 	}
 }
+
+func TestResourceLimits(t *testing.T) {
+	runCases(t, nil, nil, []evalCase{
+		{"(1).repeat($this + 1)", "error"},
+		{"('ab').repeat($this + $this)", "error"},
+		{"2.power(100000000)", ""},
+		{"(-1).power(101)", "System.Integer:-1"},
+		{"1.power(100)", "System.Integer:1"},
+		{"2.power(10)", "System.Integer:1024"},
+	})
+}

@@ -1,6 +1,7 @@
 package fhirpath
 
 import (
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -215,11 +216,21 @@ func fnSelect(c *env, n *callNode, f []Item) ([]Item, error) {
 	return out, nil
 }
 
+// Bounds on repeat(): a projection that keeps producing new values
+// ((1).repeat($this + 1)) would otherwise never finish. Elements of the
+// resource are deduplicated by identity in constant time, so only the
+// bound on computed values, which are compared pairwise, is small.
+const (
+	maxRepeatItems    = 100_000
+	maxRepeatComputed = 1_000
+)
+
 // fnRepeat applies the projection to its own output until no new items
 // appear. Items already seen are not projected again, so cyclic data
 // terminates.
 func fnRepeat(c *env, n *callNode, f []Item) ([]Item, error) {
-	var out []Item
+	var out, computed []Item
+	elems := map[uintptr]bool{}
 	queue := f
 	for len(queue) > 0 {
 		var next []Item
@@ -229,10 +240,26 @@ func fnRepeat(c *env, n *callNode, f []Item) ([]Item, error) {
 				return nil, err
 			}
 			for _, x := range r {
-				if !contains(out, x) {
-					out = append(out, x)
-					next = append(next, x)
+				if m, ok := x.v.(map[string]any); ok {
+					p := reflect.ValueOf(m).Pointer()
+					if elems[p] {
+						continue
+					}
+					elems[p] = true
+				} else {
+					if contains(computed, x) {
+						continue
+					}
+					if len(computed) >= maxRepeatComputed {
+						return nil, evalErr("repeat() produced more than %d values", maxRepeatComputed)
+					}
+					computed = append(computed, x)
 				}
+				if len(out) >= maxRepeatItems {
+					return nil, evalErr("repeat() produced more than %d items", maxRepeatItems)
+				}
+				out = append(out, x)
+				next = append(next, x)
 			}
 		}
 		queue = next

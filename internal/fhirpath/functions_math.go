@@ -57,9 +57,16 @@ var mathFunctions = map[string]fnDef{
 		if ek != kindInt && ek != kindDec {
 			return nil, evalErr("power() needs a number")
 		}
-		if k == kindInt && ek == kindInt && ev.(int64) >= 0 {
+		if k == kindInt && ek == kindInt && ev.(int64) >= 0 && ev.(int64) <= 64 {
 			r := new(big.Int).Exp(big.NewInt(v.(int64)), big.NewInt(ev.(int64)), nil)
 			return intResult(r), nil
+		}
+		if k == kindInt && ek == kindInt && ev.(int64) > 64 {
+			// |base| >= 2 overflows an Integer; 0, 1 and -1 stay small.
+			if b := v.(int64); b < -1 || b > 1 {
+				return nil, nil
+			}
+			return intResult(new(big.Int).Exp(big.NewInt(v.(int64)), big.NewInt(ev.(int64)%2+2), nil)), nil
 		}
 		return floatResult(math.Pow(asDec(v, k).float(), asDec(ev, ek).float())), nil
 	}), false},

@@ -101,7 +101,7 @@ func (n *binaryNode) eval(c *env, in []Item) ([]Item, error) {
 		if len(b) == 1 {
 			sb, _ = b[0].v.(string)
 		}
-		return []Item{sysItem(sa + sb)}, nil
+		return concat(sa, sb)
 	}
 	if len(a) == 0 || len(b) == 0 {
 		return nil, nil
@@ -467,7 +467,7 @@ func arith(op binOp, a, b Item) ([]Item, error) {
 		return dateArith(op, av.(temporal), bv.(quantity))
 	}
 	if ak == kindString && bk == kindString && op == opAdd {
-		return []Item{sysItem(av.(string) + bv.(string))}, nil
+		return concat(av.(string), bv.(string))
 	}
 	if ak == kindQty || bk == kindQty {
 		return quantityArith(op, av, ak, bv, bk)
@@ -529,6 +529,17 @@ func arith(op binOp, a, b Item) ([]Item, error) {
 		t := decimal{r: new(big.Rat).SetInt(x.quo(y).truncInt())}
 		return []Item{sysItem(x.sub(y.mul(t)).withScale(max(x.scale, y.scale)))}, nil
 	}
+}
+
+// maxStringLen bounds strings built by concatenation, so that an
+// expression cannot double a string until memory runs out.
+const maxStringLen = 1 << 20
+
+func concat(a, b string) ([]Item, error) {
+	if len(a)+len(b) > maxStringLen {
+		return nil, evalErr("string longer than %d bytes", maxStringLen)
+	}
+	return []Item{sysItem(a + b)}, nil
 }
 
 func (d decimal) withScale(s int) decimal { d.scale = s; return d }
