@@ -46,7 +46,20 @@ func ApplyJSONPatch(resource []byte, patch []byte) ([]byte, error) {
 	if t := doc.get("resourceType"); t != nil && t.kind == kString {
 		rt = t.s
 	}
+	// copy can double the document with each operation, so a short patch
+	// could build an enormous result; count what the patch adds.
+	budget := maxNodes - size(doc)
 	for i, op := range ops {
+		if op.op == "copy" {
+			if v, ferr := lookup(doc, op.from); ferr == nil {
+				budget -= size(v)
+			}
+		} else if op.value != nil && op.op != "test" {
+			budget -= size(op.value)
+		}
+		if budget < 0 {
+			return nil, opError(unprocessable(fhir.IssueTooCostly, "the patched document would exceed %d JSON values", maxNodes), "JSON Patch operation %d (%s %s)", i, op.op, op.rawPath)
+		}
 		next, ferr := applyJSONOp(doc, op)
 		if ferr != nil {
 			return nil, opError(ferr, "JSON Patch operation %d (%s %s)", i, op.op, op.rawPath).At(pointerExpr(rt, op.path))

@@ -173,3 +173,14 @@ func TestJSONPatchBadResource(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONPatchGrowthIsBounded(t *testing.T) {
+	ops := []string{`{"op":"add","path":"/a","value":[1,2,3,4,5,6,7,8]}`}
+	for range 40 {
+		ops = append(ops, `{"op":"copy","from":"/a","path":"/a/-"}`)
+	}
+	_, err := ApplyJSONPatch([]byte(`{}`), []byte("["+strings.Join(ops, ",")+"]"))
+	if statusOf(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "exceed") {
+		t.Fatalf("got %v", err)
+	}
+}

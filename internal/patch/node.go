@@ -52,6 +52,23 @@ type member struct {
 // FHIR resources nest far less deeply.
 const maxDepth = 500
 
+// maxNodes bounds the number of JSON values a patched document may hold,
+// far above any real resource, so that a patch cannot grow one without
+// limit.
+const maxNodes = 1 << 21
+
+// size counts the JSON values in n.
+func size(n *node) int {
+	c := 1
+	for _, m := range n.mem {
+		c += size(m.val)
+	}
+	for _, e := range n.elems {
+		c += size(e)
+	}
+	return c
+}
+
 var errTrailing = errors.New("unexpected data after the JSON value")
 
 // parseJSON reads b as exactly one JSON value. Duplicate member names are
