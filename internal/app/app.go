@@ -66,7 +66,16 @@ func NewService(st store.Store, cfg config.Config) *interaction.Service {
 	if cfg.Validation != "off" {
 		opts.Validate = func(raw []byte) []fhir.Issue { return validate.Structure(raw) }
 	}
-	return interaction.New(st, opts)
+	svc := interaction.New(st, opts)
+	svc.RegisterValidate(func(raw []byte, profile string) []fhir.Issue {
+		issues := validate.Structure(raw)
+		if profile != "" {
+			issues = append(issues, fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
+				Diagnostics: "Profile " + profile + " is not known to this server, so the resource was not checked against it"})
+		}
+		return issues
+	})
+	return svc
 }
 
 // Serve runs the server until ctx is cancelled, then shuts down

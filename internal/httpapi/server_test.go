@@ -10,23 +10,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nhs-junction/junction/internal/fhir"
-	"github.com/nhs-junction/junction/internal/fhir/spec"
+	"github.com/nhs-junction/junction/internal/app"
+	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/httpapi"
-	"github.com/nhs-junction/junction/internal/interaction"
 	"github.com/nhs-junction/junction/internal/store"
-	"github.com/nhs-junction/junction/internal/validate"
 )
 
-// newServer starts the full HTTP stack over st.
+// newTestServer starts the server as `junction serve` composes it.
+func newTestServer(t testing.TB, st store.Store) *httptest.Server {
+	return newServer(t, st, 1<<20)
+}
+
+// newServer starts the full HTTP stack over st, composed as app does.
 func newServer(t testing.TB, st store.Store, maxBody int64) *httptest.Server {
 	t.Helper()
-	svc := interaction.New(st, interaction.Options{
-		IsResourceType: spec.IsResourceType,
-		ResourceTypes:  spec.ResourceTypes(),
-		SoftwareName:   "Junction",
-		Validate:       func(raw []byte) []fhir.Issue { return validate.Structure(raw) },
-	})
+	svc := app.NewService(st, config.Defaults())
 	h := httpapi.New(httpapi.Options{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: httpapi.NewMetrics(), MaxBodyBytes: maxBody, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -24,11 +24,16 @@ func (s *Service) buildCapabilities() []byte {
 		ConditionalUpdate bool   `json:"conditionalUpdate"`
 		ConditionalDelete string `json:"conditionalDelete"`
 	}
+	type operation struct {
+		Name       string `json:"name"`
+		Definition string `json:"definition"`
+	}
 	type rest struct {
-		Mode          string     `json:"mode"`
-		Documentation string     `json:"documentation"`
-		Resource      []resource `json:"resource"`
-		Interaction   []code     `json:"interaction"`
+		Mode          string      `json:"mode"`
+		Documentation string      `json:"documentation"`
+		Resource      []resource  `json:"resource"`
+		Interaction   []code      `json:"interaction"`
+		Operation     []operation `json:"operation,omitempty"`
 	}
 	type software struct {
 		Name    string `json:"name"`
@@ -75,6 +80,9 @@ func (s *Service) buildCapabilities() []byte {
 			ConditionalRead:   "full-support",
 			ConditionalDelete: "not-supported",
 		})
+	}
+	for _, op := range s.operationNames() {
+		r.Operation = append(r.Operation, operation{op.Name, op.Definition})
 	}
 	cs.Rest = []rest{r}
 	b, _ := json.Marshal(cs)

@@ -12,7 +12,7 @@ import (
 // Compartment, and returns a 404/405 *fhir.Error for URLs that are not
 // FHIR interactions.
 func Route(method string, segs []string) (*Request, error) {
-	r := &Request{}
+	r := &Request{Method: method}
 	get := method == http.MethodGet || method == http.MethodHead
 	bad := func(allow ...string) error {
 		e := fhir.Errorf(405, fhir.IssueNotSupported, "%s is not allowed on this URL (allowed: %s)", method, strings.Join(allow, ", "))

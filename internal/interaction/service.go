@@ -69,6 +69,9 @@ type Request struct {
 	Return  Return
 	Lenient bool // Prefer: handling=lenient
 
+	// Method is the HTTP method (or bundle entry request.method).
+	Method string
+
 	// BaseURL is the service base, e.g. http://127.0.0.1:8080/fhir, used
 	// for fullUrl and paging links.
 	BaseURL string
@@ -110,6 +113,7 @@ type Service struct {
 	store        store.Store
 	opts         Options
 	capabilities []byte
+	ops          map[string]OperationDef
 }
 
 // New returns a Service over st.
@@ -151,6 +155,8 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 		return s.history(ctx, req)
 	case Transaction, Batch:
 		return s.bundle(ctx, req)
+	case Operation:
+		return s.operation(ctx, req)
 	case Capabilities:
 		return &Response{Status: 200, Body: s.capabilities}, nil
 	}
