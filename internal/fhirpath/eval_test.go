@@ -219,6 +219,7 @@ func TestLiteralsAndOperators(t *testing.T) {
 		{"%nope", "error"},
 		{"(1 | 2 | 3)[1]", "System.Integer:2"},
 		{"(1 | 2 | 3)[5]", ""},
+		{"'2020-01-01' = @2020-01-01", "System.Boolean:false"},
 	})
 }
 

@@ -281,7 +281,7 @@ outer:
 func itemsEqual(a, b Item) (eq, ok bool) {
 	av, ak := sysValue(a)
 	bv, bk := sysValue(b)
-	av, ak, bv, bk = promote(av, ak, bv, bk)
+	av, ak, bv, bk = promote(a.typ, av, ak, b.typ, bv, bk)
 	if ak != bk {
 		return false, true
 	}
@@ -310,19 +310,20 @@ func itemsEqual(a, b Item) (eq, ok bool) {
 }
 
 // promote applies the implicit conversions of
-// http://hl7.org/fhirpath/N1/#conversion: Integer to Decimal, and a string
-// read from a resource to a date when compared with one.
-func promote(av any, ak kind, bv any, bk kind) (any, kind, any, kind) {
+// http://hl7.org/fhirpath/N1/#conversion: Integer to Decimal. A string
+// whose element type the model did not know (at, ta == "") is also read
+// as a date when compared with one; a typed string never is.
+func promote(at string, av any, ak kind, bt string, bv any, bk kind) (any, kind, any, kind) {
 	switch {
 	case ak == kindInt && bk == kindDec:
 		return decFromInt(av.(int64)), kindDec, bv, bk
 	case ak == kindDec && bk == kindInt:
 		return av, ak, decFromInt(bv.(int64)), kindDec
-	case ak == kindString && bk == kindTemporal:
+	case ak == kindString && bk == kindTemporal && at == "":
 		if t, ok := stringAsTemporal(av.(string), bv.(temporal).kind); ok {
 			return t, kindTemporal, bv, bk
 		}
-	case ak == kindTemporal && bk == kindString:
+	case ak == kindTemporal && bk == kindString && bt == "":
 		if t, ok := stringAsTemporal(bv.(string), av.(temporal).kind); ok {
 			return av, ak, t, kindTemporal
 		}
@@ -344,7 +345,7 @@ func stringAsTemporal(s string, k temporalKind) (temporal, bool) {
 func itemsEquivalent(a, b Item) bool {
 	av, ak := sysValue(a)
 	bv, bk := sysValue(b)
-	av, ak, bv, bk = promote(av, ak, bv, bk)
+	av, ak, bv, bk = promote(a.typ, av, ak, b.typ, bv, bk)
 	if ak != bk {
 		return false
 	}
@@ -426,7 +427,7 @@ func jsonEqual(a, b any, equiv bool) bool {
 func compareItems(a, b Item) (cmp int, ok bool, err error) {
 	av, ak := sysValue(a)
 	bv, bk := sysValue(b)
-	av, ak, bv, bk = promote(av, ak, bv, bk)
+	av, ak, bv, bk = promote(a.typ, av, ak, b.typ, bv, bk)
 	if ak != bk {
 		return 0, false, evalErr("cannot compare %s with %s", a.typ, b.typ)
 	}
@@ -497,7 +498,7 @@ func arith(op binOp, a, b Item) ([]Item, error) {
 		}
 		return nil, nil
 	}
-	av, ak, bv, bk = promote(av, ak, bv, bk)
+	av, ak, bv, bk = promote(a.typ, av, ak, b.typ, bv, bk)
 	if ak == kindInt && bk == kindInt {
 		av, ak, bv, bk = decFromInt(av.(int64)), kindDec, decFromInt(bv.(int64)), kindDec
 	}
