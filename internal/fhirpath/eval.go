@@ -50,7 +50,7 @@ func MustCompile(expr string) *Expr {
 
 // Options tunes one evaluation. The zero value (or a nil *Options) is valid.
 type Options struct {
-	// Model supplies FHIR element types. Nil means DefaultModel.
+	// Model supplies FHIR element types. Nil means R4().
 	Model Model
 	// Resolve fetches the resource a reference points to, for resolve().
 	// It receives the reference text (Reference.reference or a canonical or
@@ -120,7 +120,7 @@ func (e *Expr) Evaluate(resource any, opts *Options) (Collection, error) {
 		envPool.Put(c)
 	}()
 	if c.model == nil {
-		c.model = DefaultModel
+		c.model = specModel{}
 	}
 	if resource != nil {
 		c.roots[0] = c.typedRoot(resource, "")

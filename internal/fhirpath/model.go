@@ -126,15 +126,10 @@ func fallbackBase(t string) string {
 		return "Element"
 	case isFHIRPrimitive(t):
 		return "Element"
-	case t[0] >= 'A' && t[0] <= 'Z' && resourceHint[t]:
-		return "DomainResource"
 	}
 	return ""
 }
 
-// resourceHint is filled by the default model so the fallback can tell a
-// resource type from a data type; it stays empty without one.
-var resourceHint = map[string]bool{}
 
 // typeFromReference returns the resource type that a reference names,
 // following the literal reference form of http://hl7.org/fhir/R4/references.html#literal:
@@ -162,8 +157,3 @@ func typeFromReference(ref string) string {
 	}
 	return seg
 }
-
-// DefaultModel is the model used when Options.Model is nil. It is the FHIR
-// R4 model when the package is built with its specification data, and nil
-// otherwise.
-var DefaultModel Model

@@ -10,7 +10,9 @@ import (
 // StructureDefinitions.
 type specModel struct{}
 
-func init() { DefaultModel = specModel{} }
+// R4 returns the FHIR R4 (4.0.1) model, the one used when Options.Model is
+// nil.
+func R4() Model { return specModel{} }
 
 // Element looks the child up in the R4 snapshot. A name carrying a choice
 // type suffix (valueQuantity) is accepted as the element narrowed to that

@@ -279,6 +279,13 @@ outer:
 // equality is unknown: temporal values of different precision, or
 // quantities whose units cannot be compared.
 func itemsEqual(a, b Item) (eq, ok bool) {
+	// Fast path for the common case of comparing codes, strings and ids,
+	// which needs no conversion (and so no boxing of values).
+	if as, isStr := a.v.(string); isStr && !temporalTypes[a.typ] {
+		if bs, isStr := b.v.(string); isStr && !temporalTypes[b.typ] {
+			return as == bs, true
+		}
+	}
 	av, ak := sysValue(a)
 	bv, bk := sysValue(b)
 	av, ak, bv, bk = promote(a.typ, av, ak, b.typ, bv, bk)
@@ -308,6 +315,9 @@ func itemsEqual(a, b Item) (eq, ok bool) {
 	}
 	return jsonEqual(a.v, b.v, false), true
 }
+
+// temporalTypes are the FHIR types whose JSON strings are dates or times.
+var temporalTypes = map[string]bool{"date": true, "dateTime": true, "instant": true, "time": true}
 
 // promote applies the implicit conversions of
 // http://hl7.org/fhirpath/N1/#conversion: Integer to Decimal. A string
