@@ -105,9 +105,10 @@ var (
 // Evaluate runs the expression with resource as %resource and, unless
 // opts.Context is set, as the initial focus. resource is a FHIR resource
 // decoded by encoding/json with UseNumber (map[string]any, []any, string,
-// bool, json.Number), so decimals keep their precision. The result is a new
-// collection; the resource is never modified, and items may share memory
-// with it. Errors are *EvalError for conditions the specification defines
+// bool, json.Number), so decimals keep their precision. The resource is
+// never modified. Item values share memory with the resource, and the
+// collection itself may share storage with the compiled expression, so
+// callers MUST NOT assign to its elements (appending is safe). Errors are *EvalError for conditions the specification defines
 // as errors and wrap ErrUnsupported for unimplemented features.
 func (e *Expr) Evaluate(resource any, opts *Options) (Collection, error) {
 	if opts == nil {
@@ -136,8 +137,9 @@ func (e *Expr) Evaluate(resource any, opts *Options) (Collection, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > 0 && (&out[0] == &c.roots[0] || &out[0] == &c.roots[1]) {
-		// The result is the root itself, whose storage goes back to the pool.
+	if len(out) > 0 && (&out[0] == &c.roots[0] || &out[0] == &c.roots[1] || &out[0] == &trueItems[0] || &out[0] == &falseItems[0]) {
+		// The result is the root itself, whose storage goes back to the
+		// pool, or a boolean shared by every evaluation.
 		out = append([]Item(nil), out...)
 	}
 	return Collection(out), nil

@@ -370,3 +370,31 @@ func TestResourceLimits(t *testing.T) {
 		{"2.power(10)", "System.Integer:1024"},
 	})
 }
+
+// TestConcurrentEvaluate shares one compiled expression between goroutines,
+// as the indexer does; run it with -race.
+func TestConcurrentEvaluate(t *testing.T) {
+	obs := decode(t, observationJSON)
+	e := MustCompile("Observation.subject.where(resolve() is Patient).reference | (Observation.value as Quantity).unit | Observation.code.coding.where(code.matches('^[0-9-]+$')).code")
+	want := "string:Patient/123, string:lbs, code:29463-7"
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			var got string
+			for range 200 {
+				out, err := e.Evaluate(obs, nil)
+				if err != nil {
+					got = err.Error()
+					break
+				}
+				got = render(out)
+			}
+			done <- got
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+}
