@@ -130,7 +130,6 @@ func fallbackBase(t string) string {
 	return ""
 }
 
-
 // typeFromReference returns the resource type that a reference names,
 // following the literal reference form of http://hl7.org/fhir/R4/references.html#literal:
 // [base/]Type/id[/_history/vid]. It returns "" for a reference without a
