@@ -398,3 +398,16 @@ func TestConcurrentEvaluate(t *testing.T) {
 		}
 	}
 }
+
+func TestSystemTypeCasts(t *testing.T) {
+	obs := decode(t, `{"resourceType":"Observation","valueDateTime":"2020-01-02","component":[{"valueBoolean":true}]}`)
+	runCases(t, obs, nil, []evalCase{
+		{"value.as(DateTime)", "dateTime:2020-01-02"},
+		{"value.ofType(DateTime)", "dateTime:2020-01-02"},
+		{"value is DateTime", "System.Boolean:false"},
+		{"value.as(System.DateTime)", ""},
+		{"value.as(Date)", ""},
+		{"component.value.as(Boolean)", "boolean:true"},
+		{"`component`.`count`()", "System.Integer:1"},
+	})
+}

@@ -61,8 +61,19 @@ func (c *env) isA(it Item, spec typeSpec) bool {
 // `ofType(string)` (testFHIRPathAsFunction11, 16), so primitive
 // specialisation counts only for `is`; complex types (Age as Quantity)
 // follow the hierarchy everywhere.
+//
+// An unqualified System type name also accepts the FHIR primitive of the
+// same name (dateTime for DateTime): R4's own SearchParameter
+// Observation-value-date has a component `value.as(DateTime)` that is
+// meant to select valueDateTime, and as() converts, with FHIR primitives
+// implicitly convertible to System types
+// (http://hl7.org/fhir/R4/fhirpath.html#types). `is` stays exact, as the
+// suite requires (testType12: a FHIR boolean is not a System Boolean).
 func (c *env) castable(it Item, spec typeSpec) bool {
 	if isFHIRPrimitive(it.typ) && spec.ns != "System" {
+		if spec.ns == "" && systemTypeNames[spec.name] && strings.EqualFold(it.typ, spec.name) {
+			return true
+		}
 		return it.typ == spec.name
 	}
 	return c.isA(it, spec)

@@ -264,7 +264,7 @@ func (p *parser) parseInvocation(focus node) (node, error) {
 	default:
 		return nil, syntaxErr(t.pos, "expected a name")
 	}
-	if !p.isOp("(") || t.quoted {
+	if !p.isOp("(") {
 		return &memberNode{x: focus, name: t.text}, nil
 	}
 	p.next()
