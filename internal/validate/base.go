@@ -146,6 +146,53 @@ func (s *semantic) resource(res map[string]any, path string, parent *frame) {
 	}
 	f := &frame{res: res, contained: parent != nil && strings.Contains(path, ".contained[")}
 	s.object(res, rt, rt, path, f)
+	s.checkContainedReferenced(res, path)
+}
+
+// checkContainedReferenced is dom-3: a contained resource SHALL be
+// referred to from elsewhere in the resource (by "#id"), or SHALL refer
+// to its container (by "#"). As in the R4 expression, any reference,
+// canonical or uri value counts; this checks every string value, which
+// differs only for a string element whose whole value is "#id".
+func (s *semantic) checkContainedReferenced(res map[string]any, path string) {
+	contained, _ := res["contained"].([]any)
+	if len(contained) == 0 {
+		return
+	}
+	refs := map[string]bool{}
+	collectStrings(res, refs)
+	for i, c := range contained {
+		m, _ := c.(map[string]any)
+		id, _ := m["id"].(string)
+		if id == "" || refs["#"+id] {
+			continue
+		}
+		inner := map[string]bool{}
+		collectStrings(m, inner)
+		if inner["#"] {
+			continue
+		}
+		s.c.errorf(fhir.IssueInvariant, index(path+".contained", i),
+			"dom-3: If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource (nothing refers to #%s)", id)
+	}
+}
+
+// collectStrings adds the string values under v that start with "#".
+func collectStrings(v any, out map[string]bool) {
+	switch v := v.(type) {
+	case string:
+		if strings.HasPrefix(v, "#") {
+			out[v] = true
+		}
+	case []any:
+		for _, x := range v {
+			collectStrings(x, out)
+		}
+	case map[string]any:
+		for _, x := range v {
+			collectStrings(x, out)
+		}
+	}
 }
 
 // object checks the members of obj, a value of type typ (a type name or
@@ -159,8 +206,11 @@ func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
 			s.c.errorf(fhir.IssueInvariant, path, "ele-1: All FHIR elements must have a @value or children (the element has only an id)")
 		}
 	}
-	if typ == "Extension" && hasExtensions(obj) == hasValue(obj) {
-		s.c.errorf(fhir.IssueInvariant, path, "ext-1: Must have either extensions or value[x], not both")
+	if typ == "Extension" {
+		if hasExtensions(obj) == hasValue(obj) {
+			s.c.errorf(fhir.IssueInvariant, path, "ext-1: Must have either extensions or value[x], not both")
+		}
+		s.extensionProfile(obj, path)
 	}
 	for key, val := range obj {
 		if strings.HasPrefix(key, "_") || key == "resourceType" {
@@ -300,10 +350,8 @@ func (s *semantic) reference(ref map[string]any, def, path string) {
 	t, ok := refType(r)
 	switch {
 	case !ok:
-	case !spec.IsResourceType(t):
-		if !strings.Contains(r, "://") {
-			s.c.errorf(fhir.IssueInvalid, path+".reference", "reference %q does not name a resource type", r)
-		}
+	case t == "":
+		s.c.errorf(fhir.IssueInvalid, path+".reference", "reference %q is neither Type/id nor an absolute URL (R4 references.html#literal)", r)
 	case !allowed(t):
 		s.c.errorf(fhir.IssueInvalid, path+".reference", "%s may refer to %s, not %s (reference %q)", def, strings.Join(targets, ", "), t, r)
 	}
@@ -311,8 +359,11 @@ func (s *semantic) reference(ref map[string]any, def, path string) {
 
 // refType returns the resource type named by a literal reference (R4
 // references.html#literal): "Type/id", "Type/id/_history/v" or an
-// absolute URL ending so. Local ("#id"), urn: and conditional references
-// name no type.
+// absolute URL ending so. It reports false for references that name no
+// type to check: local ("#id"), urn:, conditional ("Type?query") and
+// absolute URLs whose path does not end in a resource type and id, which
+// need not be FHIR servers. It returns "" and true for a relative
+// reference that is not Type/id.
 func refType(r string) (string, bool) {
 	if r == "" || r[0] == '#' || strings.HasPrefix(r, "urn:") || strings.Contains(r, "?") {
 		return "", false
@@ -321,16 +372,31 @@ func refType(r string) (string, bool) {
 		r = r[:i]
 	}
 	segs := strings.Split(r, "/")
-	if len(segs) < 2 {
-		return "", true
-	}
-	if strings.Contains(r, "://") {
+	if isAbsolute(r) {
+		if len(segs) < 2 || !spec.IsResourceType(segs[len(segs)-2]) {
+			return "", false
+		}
 		return segs[len(segs)-2], true
 	}
-	if len(segs) != 2 {
+	if len(segs) != 2 || !spec.IsResourceType(segs[0]) || !fhir.ValidID(segs[1]) {
 		return "", true
 	}
 	return segs[0], true
+}
+
+// isAbsolute reports whether r starts with a URL scheme and "://".
+func isAbsolute(r string) bool {
+	i := strings.Index(r, "://")
+	if i <= 0 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := r[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '.' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }
 
 func containsString(list []string, s string) bool {
@@ -340,4 +406,12 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

@@ -70,6 +70,9 @@ func TestValidateExamples(t *testing.T) {
 		results []result
 		wg      sync.WaitGroup
 		next    = make(chan string)
+		// notes counts the information issues: invariants not evaluated
+		// and value sets not checked, to show what validation leaves out.
+		notes = map[string]int{}
 	)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
@@ -81,9 +84,14 @@ func TestValidateExamples(t *testing.T) {
 					t.Error(err)
 					continue
 				}
-				errs := fhir.ErrorsOf(Validate(b, Options{}))
+				issues := Validate(b, Options{ReportNotEvaluated: true})
 				mu.Lock()
-				results = append(results, result{filepath.Base(f), errs})
+				results = append(results, result{filepath.Base(f), fhir.ErrorsOf(issues)})
+				for _, is := range issues {
+					if is.Severity == fhir.SeverityInformation {
+						notes[is.Diagnostics]++
+					}
+				}
 				mu.Unlock()
 			}
 		}()
@@ -115,6 +123,14 @@ func TestValidateExamples(t *testing.T) {
 				t.Errorf("%s: %s @ %v", r.name, is.Diagnostics, is.Expression)
 			}
 		}
+	}
+	keys := make([]string, 0, len(notes))
+	for k := range notes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t.Logf("%5d× %s", notes[k], k)
 	}
 	t.Logf("%d files validated, %d failed", len(results), failed)
 }

@@ -29,6 +29,10 @@ type Options struct {
 	// Profiles holds the profiles Validate checks resources against when
 	// they claim them in meta.profile; nil checks none.
 	Profiles *Profiles
+	// Profile is a profile url to check the resource against besides
+	// those it claims in meta.profile, as the profile parameter of
+	// $validate; it needs Profiles.
+	Profile string
 	// ReportNotEvaluated makes Validate add an information issue for
 	// each invariant it could not evaluate.
 	ReportNotEvaluated bool
