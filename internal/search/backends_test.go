@@ -25,7 +25,7 @@ import (
 
 var indexer = index.New(searchparam.R4(), "")
 
-func openSQLite(t *testing.T) searchtest.Backend {
+func openSQLite(t testing.TB) searchtest.Backend {
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, dir)
@@ -54,7 +54,11 @@ func openSQLite(t *testing.T) searchtest.Backend {
 }
 
 func TestSQLite(t *testing.T) {
-	searchtest.Run(t, openSQLite)
+	searchtest.Run(t, func(t *testing.T) searchtest.Backend { return openSQLite(t) })
+}
+
+func BenchmarkSQLite(b *testing.B) {
+	searchtest.Bench(b, openSQLite)
 }
 
 func TestPostgres(t *testing.T) {

@@ -29,14 +29,27 @@ func (p *planner) current(v string) frag {
 
 // where is the full condition for resources of types (alias v) matching
 // every filter.
+//
+// One filter drives the query: it is written "v.seq IN (subquery)" so the
+// database starts from the index rows it selects; every other filter is
+// a correlated EXISTS checked per candidate through the (seq, param)
+// index. Without this, SQLite (3.54) turns two "v.seq IN" terms into a
+// nested loop over both lists (measured: 200 ms instead of 0.3 ms for a
+// patient's observations by code on 10,000 resources).
 func (p *planner) where(v string, types []string, filters []*searchparam.Filter) (frag, error) {
 	parts := []frag{}
 	if len(types) > 0 {
 		parts = append(parts, in(v+".type", types))
 	}
 	parts = append(parts, p.current(v))
-	for _, fl := range filters {
-		c, err := p.filter(v, fl)
+	driver, best := -1, rankNone
+	for i, fl := range filters {
+		if r := rank(fl); r < best {
+			driver, best = i, r
+		}
+	}
+	for i, fl := range filters {
+		c, err := p.filter(v, fl, i == driver)
 		if err != nil {
 			return frag{}, err
 		}
@@ -45,13 +58,65 @@ func (p *planner) where(v string, types []string, filters []*searchparam.Filter)
 	return and(parts...), nil
 }
 
+// Driver ranks: lower is expected to select fewer rows. The ranking is
+// by kind because the index holds no statistics of its own; a reference
+// to one resource or a coded value is usually far more selective than a
+// date range or a name prefix, and a chain usually ends in an identifier
+// or a name that selects few resources.
+const (
+	rankID = iota
+	rankRef
+	rankChain
+	rankToken
+	rankValue
+	rankHas
+	rankNone
+)
+
+// hasDriver reports whether one of filters can drive a query.
+func hasDriver(filters []*searchparam.Filter) bool {
+	for _, fl := range filters {
+		if rank(fl) < rankNone {
+			return true
+		}
+	}
+	return false
+}
+
+func rank(fl *searchparam.Filter) int {
+	switch {
+	case fl.Has != nil:
+		return rankHas
+	case fl.Chain != nil:
+		return rankChain
+	case fl.Modifier == searchparam.ModMissing || fl.Modifier == searchparam.ModNot:
+		return rankNone
+	}
+	switch fl.Def.Name {
+	case "_id":
+		return rankID
+	case "_lastUpdated", "_text", "_content":
+		return rankNone
+	}
+	switch fl.Def.Kind {
+	case searchparam.KindReference:
+		return rankRef
+	case searchparam.KindToken:
+		if fl.Modifier == searchparam.ModText {
+			return rankValue
+		}
+		return rankToken
+	}
+	return rankValue
+}
+
 // filter is the condition one filter puts on version alias v.
-func (p *planner) filter(v string, fl *searchparam.Filter) (frag, error) {
+func (p *planner) filter(v string, fl *searchparam.Filter, drive bool) (frag, error) {
 	switch {
 	case fl.Has != nil:
 		return p.has(v, fl)
 	case fl.Chain != nil:
-		return p.chain(v, fl)
+		return p.chain(v, fl, drive)
 	}
 	d := fl.Def
 	switch d.Name {
@@ -98,7 +163,7 @@ func (p *planner) filter(v string, fl *searchparam.Filter) (frag, error) {
 		for _, x := range fl.Values {
 			ors = append(ors, f("x."+col+` LIKE ? ESCAPE '\'`, "%"+likeEscape(x.String)+"%"))
 		}
-		return wrap(v+".seq IN (SELECT x.seq FROM search_text x WHERE ", or(ors...), ")"), nil
+		return wrap("EXISTS (SELECT 1 FROM search_text x WHERE x.seq = "+v+".seq AND ", or(ors...), ")"), nil
 	}
 	table := tableOf(d.Kind)
 	if table == "" {
@@ -132,7 +197,10 @@ func (p *planner) filter(v string, fl *searchparam.Filter) (frag, error) {
 	if fl.Modifier == searchparam.ModType {
 		ors = []frag{and(f(t+".target_type = ?", fl.TargetType), or(ors...))}
 	}
-	sub := join("", f(v+".seq IN (SELECT "+t+".seq FROM "+table+" "+t+" WHERE "), and(scope, or(ors...)), f(")"))
+	if drive {
+		return join("", f(v+".seq IN (SELECT "+t+".seq FROM "+table+" "+t+" WHERE "), and(scope, or(ors...)), f(")")), nil
+	}
+	sub := join("", f("EXISTS (SELECT 1 FROM "+table+" "+t+" WHERE "+t+".seq = "+v+".seq AND "+t+".param = ? AND ", d.Name), or(ors...), f(")"))
 	if fl.Modifier == searchparam.ModNot {
 		// search.html 3.1.1.5.7: :not matches resources with no value
 		// equal to the code, including those with no value at all.
@@ -143,25 +211,31 @@ func (p *planner) filter(v string, fl *searchparam.Filter) (frag, error) {
 
 // chain: resources whose reference parameter points to a current
 // resource of one of the chain's types that matches the chained filter
-// (search.html 3.1.1.4.13).
-func (p *planner) chain(v string, fl *searchparam.Filter) (frag, error) {
+// (search.html 3.1.1.4.13). The referenced resources are found first
+// (their own filter drives), then the references to them.
+func (p *planner) chain(v string, fl *searchparam.Filter, drive bool) (frag, error) {
 	r, w := p.next("r"), p.next("v")
 	inner, err := p.where(w, fl.Chain.Types, []*searchparam.Filter{fl.Chain})
 	if err != nil {
 		return frag{}, err
 	}
-	targets := fl.Chain.Types
+	targets := join("", f("("+r+".target_type, "+r+".target_id) IN (SELECT "+w+".type, "+w+".id FROM resource_version "+w+" WHERE "), inner, f(")"))
+	if drive {
+		return join("",
+			f(v+".seq IN (SELECT "+r+".seq FROM search_ref "+r+" WHERE "),
+			and(in(r+".type", fl.Types), f(r+".param = ?", fl.Def.Name), targets), f(")"),
+		), nil
+	}
 	return join("",
-		f(v+".seq IN (SELECT "+r+".seq FROM search_ref "+r+" WHERE "),
-		and(in(r+".type", fl.Types), f(r+".param = ?", fl.Def.Name), in(r+".target_type", targets)),
-		f(" AND EXISTS (SELECT 1 FROM resource_version "+w+" WHERE "+w+".type = "+r+".target_type AND "+w+".id = "+r+".target_id AND "),
-		inner, f("))"),
+		f("EXISTS (SELECT 1 FROM search_ref "+r+" WHERE "+r+".seq = "+v+".seq AND "+r+".param = ? AND ", fl.Def.Name),
+		targets, f(")"),
 	), nil
 }
 
 // has: resources that a current resource of Has.Type refers to through
 // Has.Ref, where that resource matches Has.Filter (search.html
-// 3.1.1.4.14).
+// 3.1.1.4.14). The referring resources are found first, then what they
+// refer to.
 func (p *planner) has(v string, fl *searchparam.Filter) (frag, error) {
 	r, w := p.next("r"), p.next("v")
 	inner, err := p.where(w, []string{fl.Has.Type}, []*searchparam.Filter{fl.Has.Filter})
@@ -169,7 +243,7 @@ func (p *planner) has(v string, fl *searchparam.Filter) (frag, error) {
 		return frag{}, err
 	}
 	return join("",
-		f("EXISTS (SELECT 1 FROM search_ref "+r+" WHERE "+r+".target_type = "+v+".type AND "+r+".target_id = "+v+".id AND "+r+".type = ? AND "+r+".param = ? AND "+r+".seq IN (SELECT "+w+".seq FROM resource_version "+w+" WHERE ", fl.Has.Type, fl.Has.Ref.Name),
+		f("("+v+".type, "+v+".id) IN (SELECT "+r+".target_type, "+r+".target_id FROM search_ref "+r+" WHERE "+r+".type = ? AND "+r+".param = ? AND "+r+".seq IN (SELECT "+w+".seq FROM resource_version "+w+" WHERE ", fl.Has.Type, fl.Has.Ref.Name),
 		inner, f("))"),
 	), nil
 }

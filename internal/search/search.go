@@ -63,7 +63,9 @@ func CompartmentFor(typ, id, resourceType string) (*Compartment, error) {
 	return &Compartment{Type: typ, ID: id, Params: params}, nil
 }
 
-func compartmentCond(c *Compartment) frag {
+// compartmentCond restricts to the compartment; when drive is set it is
+// written to drive the query (see planner.where).
+func compartmentCond(c *Compartment, drive bool) frag {
 	var params []string
 	self := false
 	for _, p := range c.Params {
@@ -75,8 +77,12 @@ func compartmentCond(c *Compartment) frag {
 	}
 	var ors []frag
 	if len(params) > 0 {
-		ors = append(ors, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "),
-			and(in("cr.param", params), f("cr.target_type = ? AND cr.target_id = ?", c.Type, c.ID)), f(")")))
+		refs := and(in("cr.param", params), f("cr.target_type = ? AND cr.target_id = ?", c.Type, c.ID))
+		if drive {
+			ors = append(ors, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "), refs, f(")")))
+		} else {
+			ors = append(ors, join("", f("EXISTS (SELECT 1 FROM search_ref cr WHERE cr.seq = v.seq AND "), refs, f(")")))
+		}
 	}
 	if self {
 		// "{def}": the compartment's own resource is in it.
@@ -180,7 +186,7 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	}
 	conds := []frag{where}
 	if opt.Compartment != nil {
-		conds = append(conds, compartmentCond(opt.Compartment))
+		conds = append(conds, compartmentCond(opt.Compartment, !hasDriver(q.Filters)))
 	}
 	if opt.Where != nil {
 		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))

@@ -77,7 +77,7 @@ func load(t *testing.T, b Backend) {
 	}
 }
 
-func parse(t *testing.T, typ, qs string) *searchparam.Query {
+func parse(t testing.TB, typ, qs string) *searchparam.Query {
 	t.Helper()
 	params, err := searchparam.ParseQueryString(qs)
 	if err != nil {
@@ -107,7 +107,7 @@ func keys(vs []store.Version) []string {
 	return out
 }
 
-func run(t *testing.T, b Backend, typ, qs string, opt search.Options) *search.Result {
+func run(t testing.TB, b Backend, typ, qs string, opt search.Options) *search.Result {
 	t.Helper()
 	res, err := b.Engine.Search(context.Background(), parse(t, typ, qs), opt)
 	if err != nil {
