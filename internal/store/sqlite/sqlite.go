@@ -60,6 +60,7 @@ type Store struct {
 	stmts  stmtCache // prepared on read
 	clock  storesql.Clock
 	closed atomic.Bool
+	group  group // writers waiting for the next commit
 }
 
 var _ store.Store = (*Store)(nil)

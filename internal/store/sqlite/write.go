@@ -11,46 +11,6 @@ import (
 	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
-// Write runs fn in one transaction on the writer connection. Concurrent
-// callers queue for that connection, so transactions run one at a time in
-// the order the pool hands it out; another process sharing the file waits
-// for SQLite's write lock (up to the busy timeout).
-func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
-	sqlTx, err := s.writer.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
-	if err != nil {
-		return s.fail("begin", err)
-	}
-	tx := &Tx{tx: sqlTx}
-	committed := false
-	defer func() {
-		tx.done = true
-		if !committed { // an error or a panic in fn
-			sqlTx.Rollback()
-		}
-	}()
-	// The clock's floor is the newest last_updated in the file, read under
-	// the write lock: a time that another process (or this one before a
-	// restart) already used is never handed out again, which keeps
-	// last_updated in the same order as seq.
-	var floor int64
-	if err := sqlTx.QueryRowContext(ctx, "SELECT coalesce(max(last_updated), 0) FROM resource_version").Scan(&floor); err != nil {
-		return s.fail("clock", err)
-	}
-	tx.now = storesql.FromMicros(s.clock.Next(floor))
-
-	if err := fn(tx); err != nil {
-		return err
-	}
-	committed = true
-	if err := sqlTx.Commit(); err != nil {
-		return s.fail("commit", err)
-	}
-	return nil
-}
-
 // Tx is the store.Tx that Store.Write hands to its function. Besides the
 // store.Tx methods it offers Exec and Query on the same transaction, for
 // the layers (search indexing) that write rows of their own next to a
