@@ -162,7 +162,7 @@ func Valid(s string) bool {
 	return ok && s[9] >= '0' && s[9] <= '9' && int(s[9]-'0') == want
 }
 
-// Format returns s in the 3-3-4 display form ("999 123 4560") used on
+// Format returns s in the 3-3-4 display form ("943 476 5919") used on
 // screens and letters. Values that are not ten digits are returned
 // unchanged, so Format never hides what was actually received.
 func Format(s string) string {
@@ -175,6 +175,27 @@ func Format(s string) string {
 		}
 	}
 	return s[:3] + " " + s[3:6] + " " + s[6:]
+}
+
+// Parse accepts an NHS number as a person types or reads it, with the
+// digits optionally grouped by single spaces or hyphens ("943 476 5919",
+// "943-476-5919"), and returns the ten digits FHIR carries once they pass
+// Validate. Only user input should go through Parse; a FHIR identifier
+// with separators is wrong and Validate reports it.
+func Parse(s string) (string, error) {
+	b := make([]byte, 0, 10)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c == ' ' || c == '-') && i > 0 && i < len(s)-1 && s[i-1] >= '0' && s[i-1] <= '9' {
+			continue
+		}
+		b = append(b, c)
+	}
+	out := string(b)
+	if err := Validate(out); err != nil {
+		return "", err
+	}
+	return out, nil
 }
 
 // TestPrefix is the leading "999" of the range that sources describe as

@@ -188,3 +188,28 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		reason   Reason
+	}{
+		{"943 476 5919", "9434765919", 0},
+		{"943-476-5919", "9434765919", 0},
+		{"9434765919", "9434765919", 0},
+		{" 9434765919", "", ReasonSpaces},
+		{"943  476 5919", "", ReasonSpaces},
+		{"943 476 5918", "", ReasonCheckDigit},
+		{"999 123 4560", "", ReasonCheckDigitTen},
+		{"", "", ReasonEmpty},
+	} {
+		got, err := Parse(tc.in)
+		var e *Error
+		switch {
+		case tc.reason == 0 && (err != nil || got != tc.want):
+			t.Errorf("Parse(%q) = %q, %v, want %q", tc.in, got, err, tc.want)
+		case tc.reason != 0 && (!errors.As(err, &e) || e.Reason != tc.reason):
+			t.Errorf("Parse(%q) error %v, want reason %v", tc.in, err, tc.reason)
+		}
+	}
+}
