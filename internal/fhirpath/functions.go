@@ -31,8 +31,7 @@ var functions map[string]fnDef
 // error rather than a silent wrong answer.
 var notSupported = map[string]bool{
 	"aggregate": true, "sort": true, "lowBoundary": true, "highBoundary": true, "precision": true,
-	"encode": true, "decode": true, "escape": true, "unescape": true, "trim": true, "split": true,
-	"join": true, "elementDefinition": true, "slice": true, "checkModifiers": true,
+	"elementDefinition": true, "slice": true, "checkModifiers": true,
 	"comparable": true, "subsumes": true, "subsumedBy": true, "defineVariable": true,
 	"yearOf": true, "monthOf": true, "dayOf": true, "hourOf": true, "minuteOf": true,
 	"secondOf": true, "millisecondOf": true, "timezoneOffsetOf": true, "dateOf": true, "timeOf": true,
@@ -146,6 +145,9 @@ func init() {
 		functions[name] = d
 	}
 	for name, d := range stringFunctions {
+		functions[name] = d
+	}
+	for name, d := range moreStringFunctions {
 		functions[name] = d
 	}
 	for name, d := range mathFunctions {

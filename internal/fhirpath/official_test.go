@@ -135,9 +135,10 @@ func TestOfficialSuite(t *testing.T) {
 	}
 	t.Logf("official suite: %d passed, %d failed (known), %d skipped (XML-only input)", pass, fail, skip)
 	if *updateKnown {
-		// A reason edited by hand (such as "input") is kept.
+		// Reasons the harness cannot tell by itself are written by hand
+		// and kept.
 		for name, reason := range known {
-			if _, ok := failures[name]; ok {
+			if _, ok := failures[name]; ok && (reason == "input" || reason == "lenient" || reason == "semantic") {
 				failures[name] = reason
 			}
 		}
@@ -259,6 +260,10 @@ func writeKnownFailures(t *testing.T, failures map[string]string) {
 	b.WriteString("# Official FHIRPath R4 suite tests this engine fails, with a one-word reason.\n")
 	b.WriteString("# TestOfficialSuite fails if any other test fails or a listed one passes.\n")
 	b.WriteString("# Regenerate: go test ./internal/fhirpath -run TestOfficialSuite -update-known-failures\n")
+	b.WriteString("# Reasons: unsupported = the function is not implemented (a FHIRPath 2.1+ addition or conformsTo);\n")
+	b.WriteString("# semantic = the test expects a strict-mode type error, this engine evaluates leniently and answers empty;\n")
+	b.WriteString("# lenient = the test expects an error for as() on several items, the engine filters them (R4 invariant dom-3 needs it);\n")
+	b.WriteString("# input = the JSON example lacks data the XML one has (the patient-age extension).\n")
 	for _, n := range names {
 		reason, _, _ := strings.Cut(failures[n], ":")
 		fmt.Fprintf(&b, "%s %s\n", n, reason)
