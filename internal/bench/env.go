@@ -55,11 +55,15 @@ func openEnv(ctx context.Context, opts Options, work string) (_ *env, err error)
 	if e.store, err = app.OpenStore(ctx, e.cfg); err != nil {
 		return nil, err
 	}
+	svc, err := app.NewService(ctx, e.store, e.cfg)
+	if err != nil {
+		return nil, err
+	}
 	// The stack app.Serve builds, with the request log formatted at its
 	// default level and then discarded: formatting is part of the cost
 	// of a request, writing to a terminal is not.
 	h := httpapi.New(httpapi.Options{
-		Service:      app.NewService(e.store, e.cfg),
+		Service:      svc,
 		Logger:       app.NewLogger(e.cfg, io.Discard),
 		Metrics:      httpapi.NewMetrics(),
 		MaxBodyBytes: e.cfg.MaxBodyBytes,
