@@ -30,4 +30,15 @@ func benchFile(b *testing.B, name string) {
 func BenchmarkValidate(b *testing.B) {
 	b.Run("Patient", func(b *testing.B) { benchFile(b, "Patient-example.json") })
 	b.Run("Observation", func(b *testing.B) { benchFile(b, "Observation-example.json") })
+	b.Run("UKCorePatient", func(b *testing.B) {
+		ps, reg := loadUKCore(b)
+		raw := []byte(readUKCore(b, "UKCore-Patient-RichardSmith-Example.json"))
+		opts := Options{Terminology: reg, Profiles: ps, Profile: "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"}
+		Validate(raw, opts)
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		for b.Loop() {
+			Validate(raw, opts)
+		}
+	})
 }

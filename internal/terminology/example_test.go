@@ -1,0 +1,41 @@
+package terminology_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nhs-junction/junction/internal/terminology"
+)
+
+func ExampleValidateCode() {
+	res, err := terminology.ValidateCode("http://hl7.org/fhir/ValueSet/administrative-gender", "http://hl7.org/fhir/administrative-gender", "man", "")
+	fmt.Println(res.Valid, err)
+	res, _ = terminology.ValidateCode("http://hl7.org/fhir/ValueSet/administrative-gender", "", "female", "")
+	fmt.Println(res.Valid, res.Display)
+	// Output:
+	// false <nil>
+	// true Female
+}
+
+func ExampleExpand() {
+	e, _ := terminology.Expand("http://hl7.org/fhir/ValueSet/observation-status", "", 0, 2)
+	fmt.Println(e.Total)
+	for _, c := range e.Contains {
+		fmt.Println(c.Code, c.Display)
+	}
+	_, err := terminology.Expand("http://hl7.org/fhir/ValueSet/clinical-findings", "", 0, 10)
+	fmt.Println(errors.Is(err, terminology.ErrExternalSystem))
+	// Output:
+	// 8
+	// registered Registered
+	// preliminary Preliminary
+	// true
+}
+
+func ExampleRegistry_Subsumes() {
+	r := terminology.Default()
+	rel, _ := r.Subsumes("http://terminology.hl7.org/CodeSystem/v3-RoleCode", "FAMMEMB", "MTH")
+	fmt.Println(rel)
+	// Output:
+	// subsumes
+}
