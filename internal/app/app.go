@@ -21,6 +21,7 @@ import (
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/postgres"
 	"github.com/nhs-junction/junction/internal/store/sqlite"
+	"github.com/nhs-junction/junction/internal/terminology"
 	"github.com/nhs-junction/junction/internal/validate"
 )
 
@@ -55,9 +56,25 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return st, nil
 }
 
-// NewService builds the interaction service over st.
-func NewService(st store.Store, cfg config.Config) *interaction.Service {
+// NewService builds the interaction service over st, with the code
+// systems and value sets already stored registered for the terminology
+// operations.
+func NewService(ctx context.Context, st store.Store, cfg config.Config) (*interaction.Service, error) {
+	terms := terminology.New()
+	addTerm := func(v store.Version) {
+		// Code systems and value sets written to the server join the
+		// terminology operations at once. One that cannot be used (say, it
+		// names a code system the server lacks) is still stored; the
+		// operations then report it as unavailable.
+		if !v.Deleted && (v.Type == "CodeSystem" || v.Type == "ValueSet") {
+			_ = terms.Add(v.Body)
+		}
+	}
+	if err := LoadTerminology(ctx, st, addTerm); err != nil {
+		return nil, fmt.Errorf("load stored terminology: %w", err)
+	}
 	opts := interaction.Options{
+		Committed: addTerm,
 		IsResourceType:  spec.IsResourceType,
 		ResourceTypes:   spec.ResourceTypes(),
 		SoftwareName:    "Junction",
@@ -75,7 +92,35 @@ func NewService(st store.Store, cfg config.Config) *interaction.Service {
 		}
 		return issues
 	})
-	return svc
+	svc.RegisterTerminology(terms)
+	return svc, nil
+}
+
+// LoadTerminology registers the code systems and value sets already in
+// the store with the service's terminology operations.
+func LoadTerminology(ctx context.Context, st store.Store, add func(store.Version)) error {
+	for _, typ := range []string{"CodeSystem", "ValueSet"} {
+		seen := map[string]bool{}
+		q := store.HistoryQuery{Type: typ, Count: 500}
+		for {
+			page, err := st.History(ctx, q)
+			if err != nil {
+				return err
+			}
+			for _, v := range page.Versions {
+				if seen[v.ID] {
+					continue
+				}
+				seen[v.ID] = true // history is newest first: this is the current version
+				add(v)
+			}
+			if !page.More {
+				break
+			}
+			q.Before, q.Snapshot = page.Versions[len(page.Versions)-1].Seq, page.Snapshot
+		}
+	}
+	return nil
 }
 
 // Serve runs the server until ctx is cancelled, then shuts down
@@ -90,7 +135,10 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	}
 	defer st.Close()
 	ist := instrument(st, metrics)
-	svc := NewService(ist, cfg)
+	svc, err := NewService(ctx, ist, cfg)
+	if err != nil {
+		return err
+	}
 	if cfg.Demo {
 		n, err := LoadDemo(ctx, st, svc)
 		if err != nil {
@@ -149,6 +197,9 @@ func Import(ctx context.Context, cfg config.Config, paths []string, out io.Write
 		return ImportStats{}, err
 	}
 	defer st.Close()
-	im := NewImporter(NewService(st, cfg), out)
-	return im.ImportPaths(ctx, paths)
+	svc, err := NewService(ctx, st, cfg)
+	if err != nil {
+		return ImportStats{}, err
+	}
+	return NewImporter(svc, out).ImportPaths(ctx, paths)
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -24,7 +25,10 @@ func newTestServer(t testing.TB, st store.Store) *httptest.Server {
 // newServer starts the full HTTP stack over st, composed as app does.
 func newServer(t testing.TB, st store.Store, maxBody int64) *httptest.Server {
 	t.Helper()
-	svc := app.NewService(st, config.Defaults())
+	svc, err := app.NewService(context.Background(), st, config.Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := httpapi.New(httpapi.Options{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: httpapi.NewMetrics(), MaxBodyBytes: maxBody, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -268,6 +268,7 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 		return nil, err
 	}
 	for _, e := range writes {
+		s.committed(e.op.out)
 		e.resp = s.opResponse(e.op)
 	}
 	// Reads run after the writes, so they see them.

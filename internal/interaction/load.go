@@ -65,5 +65,8 @@ func (s *Service) Load(ctx context.Context, reqs []*Request) ([]*store.Version, 
 	if err != nil {
 		return nil, errs, err
 	}
+	for _, v := range out {
+		s.committed(v)
+	}
 	return out, errs, nil
 }

@@ -104,6 +104,9 @@ type Options struct {
 	SoftwareName, SoftwareVersion string
 	// DefaultCount and MaxCount bound page sizes (history, search).
 	DefaultCount, MaxCount int
+	// Committed, when set, is called with every version a write stored,
+	// after the commit (for caches such as the terminology registry).
+	Committed func(v store.Version)
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
 }

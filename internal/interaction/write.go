@@ -213,7 +213,14 @@ func (s *Service) writeOne(ctx context.Context, req *Request) (*Response, error)
 	if err := s.write(ctx, req, func(tx store.Tx) error { return op.apply(ctx, tx) }); err != nil {
 		return nil, writeError(err, req)
 	}
+	s.committed(op.out)
 	return s.opResponse(op), nil
+}
+
+func (s *Service) committed(v *store.Version) {
+	if v != nil && s.opts.Committed != nil {
+		s.opts.Committed(*v)
+	}
 }
 
 // opResponse builds the response to an applied write.
