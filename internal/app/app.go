@@ -74,7 +74,7 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 		return nil, fmt.Errorf("load stored terminology: %w", err)
 	}
 	opts := interaction.Options{
-		Committed: addTerm,
+		Committed:       addTerm,
 		IsResourceType:  spec.IsResourceType,
 		ResourceTypes:   spec.ResourceTypes(),
 		SoftwareName:    "Junction",
