@@ -30,7 +30,7 @@ var functions map[string]fnDef
 // deliberately does not implement; calling one is an ErrUnsupported compile
 // error rather than a silent wrong answer.
 var notSupported = map[string]bool{
-	"aggregate": true, "sort": true, "lowBoundary": true, "highBoundary": true, "precision": true,
+	"lowBoundary": true, "highBoundary": true, "precision": true,
 	"elementDefinition": true, "slice": true, "checkModifiers": true,
 	"comparable": true, "subsumes": true, "subsumedBy": true, "defineVariable": true,
 	"yearOf": true, "monthOf": true, "dayOf": true, "hourOf": true, "minuteOf": true,
@@ -148,6 +148,9 @@ func init() {
 		functions[name] = d
 	}
 	for name, d := range moreStringFunctions {
+		functions[name] = d
+	}
+	for name, d := range aggregateFunctions {
 		functions[name] = d
 	}
 	for name, d := range mathFunctions {
