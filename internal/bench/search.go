@@ -232,6 +232,9 @@ func diagnostics(body []byte) string {
 	if json.Unmarshal(body, &oo) == nil && len(oo.Issue) > 0 && oo.Issue[0].Diagnostics != "" {
 		return oo.Issue[0].Diagnostics
 	}
+	if len(body) == 0 {
+		return "(no body)"
+	}
 	if len(body) > 200 {
 		body = body[:200]
 	}
