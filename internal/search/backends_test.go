@@ -57,16 +57,42 @@ func TestSQLite(t *testing.T) {
 	searchtest.Run(t, func(t *testing.T) searchtest.Backend { return openSQLite(t) })
 }
 
+func syntheaFiles(t *testing.T) []string {
+	files, _ := filepath.Glob("/work/shared/data/synthea-r4/*.json")
+	if len(files) == 0 {
+		files, _ = filepath.Glob("../../../shared/data/synthea-r4/*.json")
+	}
+	if len(files) == 0 {
+		t.Skip("no Synthea data")
+	}
+	if len(files) > 3 {
+		files = files[:3]
+	}
+	return files
+}
+
+func TestSQLiteSynthea(t *testing.T) {
+	searchtest.RunSynthea(t, openSQLite(t), syntheaFiles(t))
+}
+
 func BenchmarkSQLite(b *testing.B) {
 	searchtest.Bench(b, openSQLite)
 }
 
 func TestPostgres(t *testing.T) {
+	searchtest.Run(t, func(t *testing.T) searchtest.Backend { return openPostgres(t) })
+}
+
+func TestPostgresSynthea(t *testing.T) {
+	searchtest.RunSynthea(t, openPostgres(t), syntheaFiles(t))
+}
+
+func openPostgres(t *testing.T) searchtest.Backend {
 	base := os.Getenv("JUNCTION_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("JUNCTION_TEST_POSTGRES is not set")
 	}
-	searchtest.Run(t, func(t *testing.T) searchtest.Backend {
+	{
 		ctx := context.Background()
 		u := freshSchema(t, base)
 		st, err := postgres.Open(ctx, u)
@@ -92,7 +118,7 @@ func TestPostgres(t *testing.T) {
 			}), true
 		}
 		return searchtest.Backend{Engine: search.New(st, search.PgxDB(pool), execOf, indexer)}
-	})
+	}
 }
 
 func freshSchema(t *testing.T, base string) string {

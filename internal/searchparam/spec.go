@@ -30,10 +30,11 @@ func R4() *Table {
 				for _, c := range p.Components {
 					d.Components = append(d.Components, Component{Definition: c.Definition, Expression: c.Expression})
 				}
-				if d.Expression == "" {
-					if c := common(p.Name); c != nil {
-						d.Expression = c.Expression
-					}
+				if c := common(p.Name); c != nil && d.Expression == "" {
+					// _text and _content: R4 types them string but leaves
+					// their meaning to the server; Junction matches them as
+					// full text (Common), which takes no modifiers.
+					d.Expression, d.Kind = c.Expression, c.Kind
 				}
 				defs[t] = append(defs[t], d)
 				if _, ok := byURL[p.URL]; !ok {
