@@ -30,9 +30,9 @@ var functions map[string]fnDef
 // deliberately does not implement; calling one is an ErrUnsupported compile
 // error rather than a silent wrong answer.
 var notSupported = map[string]bool{
-	"lowBoundary": true, "highBoundary": true, "precision": true,
+	"lowBoundary": true, "highBoundary": true,
 	"elementDefinition": true, "slice": true, "checkModifiers": true,
-	"comparable": true, "subsumes": true, "subsumedBy": true, "defineVariable": true,
+	"subsumes": true, "subsumedBy": true, "defineVariable": true,
 	"yearOf": true, "monthOf": true, "dayOf": true, "hourOf": true, "minuteOf": true,
 	"secondOf": true, "millisecondOf": true, "timezoneOffsetOf": true, "dateOf": true, "timeOf": true,
 }

@@ -7,8 +7,66 @@ import (
 // aggregate() (http://hl7.org/fhirpath/N1/#aggregates) and sort()
 // (FHIRPath 2.1, http://hl7.org/fhirpath/2025Jan/#sortkeyselector-expression-collection).
 var aggregateFunctions = map[string]fnDef{
-	"aggregate": {1, 2, fnAggregate, false},
-	"sort":      {0, 255, fnSort, false},
+	"aggregate":  {1, 2, fnAggregate, false},
+	"sort":       {0, 255, fnSort, false},
+	"precision":  {0, 0, fnPrecision, false},
+	"comparable": {1, 1, fnComparable, false},
+}
+
+// fnPrecision returns the number of digits a value was written with
+// (FHIRPath 2.1, http://hl7.org/fhirpath/2025Jan/#precision--integer):
+// fraction digits for a decimal, and for dates and times the digits of
+// the written components (@2014 is 4, @T10:30 is 4).
+func fnPrecision(c *env, n *callNode, f []Item) ([]Item, error) {
+	it, ok, err := singleInput(n, f)
+	if !ok {
+		return nil, err
+	}
+	v, k := sysValue(it)
+	switch k {
+	case kindDec:
+		return []Item{sysItem(int64(v.(decimal).scale))}, nil
+	case kindInt:
+		return []Item{sysItem(int64(0))}, nil
+	case kindTemporal:
+		t := v.(temporal)
+		digits := [...]int64{pYear: 4, pMonth: 6, pDay: 8, pHour: 10, pMinute: 12, pSecond: 14, pMilli: 17}[t.prec]
+		if t.kind == kTime {
+			digits -= 8
+		}
+		return []Item{sysItem(digits)}, nil
+	}
+	return nil, evalErr("precision() needs a decimal, date or time")
+}
+
+// fnComparable reports whether two quantities have commensurable units
+// (FHIRPath 2.1). A unit outside the engine's UCUM subset makes the
+// answer unknown to it, which is reported as ErrUnsupported rather than
+// as false.
+func fnComparable(c *env, n *callNode, f []Item) ([]Item, error) {
+	it, ok, err := singleInput(n, f)
+	if !ok {
+		return nil, err
+	}
+	other, ok, err := c.singleArg(n, 0)
+	if !ok {
+		return nil, err
+	}
+	a, ka := sysValue(it)
+	b, kb := sysValue(other)
+	if ka != kindQty || kb != kindQty {
+		return nil, evalErr("comparable() needs quantities")
+	}
+	qa, qb := a.(quantity), b.(quantity)
+	if comparableUnit(qa.unit) != comparableUnit(qb.unit) {
+		_, _, okA := parseUnit(comparableUnit(qa.unit))
+		_, _, okB := parseUnit(comparableUnit(qb.unit))
+		if !okA || !okB {
+			return nil, unsupported("comparable() with unit " + qa.unit + " or " + qb.unit)
+		}
+	}
+	_, _, same := sameScale(qa, qb)
+	return boolItems(same), nil
 }
 
 // fnAggregate folds the input: $total starts as the init argument (or
