@@ -294,6 +294,7 @@ type jsonResource struct {
 	HierarchyMeaning string        `json:"hierarchyMeaning"`
 	CaseSensitive    *bool         `json:"caseSensitive"`
 	Concept          []jsonConcept `json:"concept"`
+	ValueSet         string        `json:"valueSet"`
 	Compose          *struct {
 		Include []jsonInclude `json:"include"`
 		Exclude []jsonInclude `json:"exclude"`
@@ -361,6 +362,12 @@ func (r *Registry) Add(resourceJSON []byte) error {
 		cs.link(parentOf)
 		r.mu.Lock()
 		r.systems[cs.url] = cs
+		// CodeSystem.valueSet names the value set of all its codes
+		// (R4 codesystem.html#4.8.2); it exists implicitly unless one
+		// is registered.
+		if vs, _ := splitCanonical(res.ValueSet); vs != "" && r.sets[vs] == nil {
+			r.sets[vs] = &valueSet{url: vs, version: res.Version, name: res.Name, include: []rule{{system: cs.url}}}
+		}
 		r.cacheMu.Lock()
 		clear(r.cache)
 		r.cacheMu.Unlock()

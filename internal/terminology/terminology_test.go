@@ -146,7 +146,7 @@ func TestValidateCode(t *testing.T) {
 
 func TestAdd(t *testing.T) {
 	r := New()
-	err := r.Add([]byte(`{"resourceType":"CodeSystem","url":"http://example.org/cs","content":"complete","concept":[
+	err := r.Add([]byte(`{"resourceType":"CodeSystem","url":"http://example.org/cs","valueSet":"http://example.org/cs-all","content":"complete","concept":[
 		{"code":"a","display":"A","concept":[{"code":"a1","display":"A one"}]},{"code":"b","display":"B"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +160,9 @@ func TestAdd(t *testing.T) {
 	e, err := r.Expand("http://example.org/vs", "", 0, -1)
 	if err != nil || e.Total != 1 || e.Contains[0].Code != "a1" || e.Contains[0].Display != "A one" {
 		t.Errorf("expansion %+v, %v", e, err)
+	}
+	if e, err := r.Expand("http://example.org/cs-all", "", 0, -1); err != nil || e.Total != 3 {
+		t.Errorf("implicit value set: %+v, %v", e, err)
 	}
 	if _, ok := Default().Lookup("http://example.org/cs", "a"); ok {
 		t.Error("Add on New changed Default")
