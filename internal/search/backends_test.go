@@ -83,11 +83,15 @@ func TestPostgres(t *testing.T) {
 	searchtest.Run(t, func(t *testing.T) searchtest.Backend { return openPostgres(t) })
 }
 
+func BenchmarkPostgres(b *testing.B) {
+	searchtest.Bench(b, openPostgres)
+}
+
 func TestPostgresSynthea(t *testing.T) {
 	searchtest.RunSynthea(t, openPostgres(t), syntheaFiles(t))
 }
 
-func openPostgres(t *testing.T) searchtest.Backend {
+func openPostgres(t testing.TB) searchtest.Backend {
 	base := os.Getenv("JUNCTION_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("JUNCTION_TEST_POSTGRES is not set")
@@ -121,7 +125,7 @@ func openPostgres(t *testing.T) searchtest.Backend {
 	}
 }
 
-func freshSchema(t *testing.T, base string) string {
+func freshSchema(t testing.TB, base string) string {
 	ctx := context.Background()
 	name := "junction_search_" + strings.ToLower(rand.Text()[:12])
 	conn, err := pgx.Connect(ctx, base)

@@ -12,6 +12,10 @@ import (
 type planner struct {
 	snap  int64
 	alias int
+	// after, when not zero, is the keyset position of the page being
+	// read: the top-level driver only returns rows with a higher seq, so a
+	// later page does not re-read the index rows of earlier ones.
+	after int64
 }
 
 func (p *planner) next(prefix string) string {
@@ -198,7 +202,11 @@ func (p *planner) filter(v string, fl *searchparam.Filter, drive bool) (frag, er
 		ors = []frag{and(f(t+".target_type = ?", fl.TargetType), or(ors...))}
 	}
 	if drive {
-		return join("", f(v+".seq IN (SELECT "+t+".seq FROM "+table+" "+t+" WHERE "), and(scope, or(ors...)), f(")")), nil
+		bounds := f(t+".seq <= ?", p.snap)
+		if v == "v" && p.after > 0 {
+			bounds = f(t+".seq > ? AND "+t+".seq <= ?", p.after, p.snap)
+		}
+		return join("", f(v+".seq IN (SELECT "+t+".seq FROM "+table+" "+t+" WHERE "), and(scope, or(ors...), bounds), f(")")), nil
 	}
 	sub := join("", f("EXISTS (SELECT 1 FROM "+table+" "+t+" WHERE "+t+".seq = "+v+".seq AND "+t+".param = ? AND ", d.Name), or(ors...), f(")"))
 	if fl.Modifier == searchparam.ModNot {

@@ -179,23 +179,24 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		cur = &Cursor{Snapshot: snap, Total: -1}
 	}
 	res.Snapshot = cur.Snapshot
-	p := &planner{snap: cur.Snapshot}
-	where, err := p.where("v", q.Types, q.Filters)
+	// The total is counted without the keyset bound, the page with it.
+	countP := &planner{snap: cur.Snapshot}
+	countAll, err := conditions(countP, q, opt)
 	if err != nil {
 		return nil, err
 	}
-	conds := []frag{where}
-	if opt.Compartment != nil {
-		conds = append(conds, compartmentCond(opt.Compartment, !hasDriver(q.Filters)))
+	p := &planner{snap: cur.Snapshot}
+	if len(q.Sort) == 0 && cur.After > 0 {
+		p.after = cur.After
 	}
-	if opt.Where != nil {
-		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))
+	all, err := conditions(p, q, opt)
+	if err != nil {
+		return nil, err
 	}
-	all := and(conds...)
 
 	res.Total = cur.Total
 	if res.Total < 0 && (q.Total != searchparam.TotalNone || q.Count == 0 || q.Summary == searchparam.SummaryCount) {
-		c := join("", f("SELECT count(*) FROM resource_version v WHERE "), all)
+		c := join("", f("SELECT count(*) FROM resource_version v WHERE "), countAll)
 		if err := db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
 			return nil, fmt.Errorf("search: total: %w", err)
 		}
@@ -294,6 +295,23 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		res.Included = inc
 	}
 	return res, nil
+}
+
+// conditions is everything a match must satisfy: the query's filters,
+// the compartment and the caller's condition.
+func conditions(p *planner, q *searchparam.Query, opt Options) (frag, error) {
+	where, err := p.where("v", q.Types, q.Filters)
+	if err != nil {
+		return frag{}, err
+	}
+	conds := []frag{where}
+	if opt.Compartment != nil {
+		conds = append(conds, compartmentCond(opt.Compartment, !hasDriver(q.Filters)))
+	}
+	if opt.Where != nil {
+		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))
+	}
+	return and(conds...), nil
 }
 
 func versions(ctx context.Context, db DB, stmt frag) ([]store.Version, error) {
