@@ -17,6 +17,7 @@ import (
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
 	"github.com/nhs-junction/junction/internal/httpapi"
+	"github.com/nhs-junction/junction/internal/identity"
 	"github.com/nhs-junction/junction/internal/interaction"
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/postgres"
@@ -76,6 +77,7 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	opts := interaction.Options{
 		Committed:       addTerm,
 		IsResourceType:  spec.IsResourceType,
+		Rules:           identity.CheckNHSNumbers,
 		ResourceTypes:   spec.ResourceTypes(),
 		SoftwareName:    "Junction",
 		SoftwareVersion: Version,

@@ -217,6 +217,8 @@ func TestErrors(t *testing.T) {
 			{name: "patch missing", method: "PATCH", path: "/fhir/Patient/nobody", body: `[]`, headers: []string{"Content-Type", "application/json-patch+json"}, status: 404},
 			{name: "no interaction", method: "GET", path: "/fhir/Patient/x/_history/1/extra", status: 404},
 			{name: "outside base", method: "GET", path: "/nothing", status: 404},
+			{name: "invalid nhs number", method: "PUT", path: "/fhir/Patient/x", body: `{"resourceType":"Patient","id":"x","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765918"}]}`, status: 422, outcome: "value", expression: "Patient.identifier[0].value"},
+			{name: "valid nhs number", method: "PUT", path: "/fhir/Patient/nhs", body: `{"resourceType":"Patient","id":"nhs","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`, status: 201},
 			{name: "bad if-match", method: "PUT", path: "/fhir/Patient/x", body: `{"resourceType":"Patient","id":"x"}`, headers: []string{"If-Match", "banana"}, status: 400},
 			{name: "if-match on missing", method: "PUT", path: "/fhir/Patient/zz", body: `{"resourceType":"Patient","id":"zz"}`, headers: []string{"If-Match", `W/"1"`}, status: 412},
 		})

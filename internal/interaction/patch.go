@@ -61,5 +61,10 @@ func (op *writeOp) patched(cur []byte) (*fhir.Object, error) {
 			return nil, &fhir.Error{Status: 422, Issues: issues}
 		}
 	}
+	if op.rules != nil {
+		if err := op.rules(out); err != nil {
+			return nil, err
+		}
+	}
 	return obj, nil
 }

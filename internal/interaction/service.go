@@ -96,6 +96,9 @@ type Options struct {
 	// Validate checks resource JSON before it is stored; issues of
 	// severity error refuse the write with 400. Nil accepts any JSON object.
 	Validate func(raw []byte) []fhir.Issue
+	// Rules checks business rules (such as valid NHS numbers) on every
+	// resource written; issues of severity error refuse the write with 422.
+	Rules func(raw []byte) []fhir.Issue
 	// IsResourceType reports the resource types this server stores.
 	IsResourceType func(string) bool
 	// ResourceTypes lists them, sorted, for the CapabilityStatement.

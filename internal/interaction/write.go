@@ -24,7 +24,21 @@ func (s *Service) parseBody(body []byte, typ string) (*fhir.Object, error) {
 			return nil, &fhir.Error{Status: 400, Issues: issues}
 		}
 	}
+	if err := s.checkRules(body); err != nil {
+		return nil, err
+	}
 	return obj, nil
+}
+
+// checkRules applies the business rules: a violation is 422.
+func (s *Service) checkRules(body []byte) error {
+	if s.opts.Rules == nil {
+		return nil
+	}
+	if issues := fhir.ErrorsOf(s.opts.Rules(body)); len(issues) > 0 {
+		return &fhir.Error{Status: 422, Issues: issues}
+	}
+	return nil
 }
 
 // parseResource checks that body is a JSON object with resourceType typ.
@@ -82,6 +96,7 @@ type writeOp struct {
 	// patch turns the current resource into the new one, for patch.
 	patch    func(cur []byte) ([]byte, error)
 	validate func(raw []byte) []fhir.Issue
+	rules    func(raw []byte) error
 
 	// Set by apply.
 	out    *store.Version
@@ -131,7 +146,7 @@ func (s *Service) prepare(req *Request) (*writeOp, error) {
 		if err != nil {
 			return nil, err
 		}
-		op.patch, op.validate = fn, s.opts.Validate
+		op.patch, op.validate, op.rules = fn, s.opts.Validate, s.checkRules
 	default:
 		return nil, fhir.Errorf(405, fhir.IssueNotSupported, "The %s interaction is not a write", req.Kind)
 	}
