@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/nhs-junction/junction/internal/fhir"
@@ -20,7 +22,9 @@ import (
 // evaluated with internal/fhirpath) and, when opts.Profiles is set, the
 // profiles the resource claims in meta.profile.
 //
-// Issues with severity error make the resource invalid. What cannot be
+// Issues come in document order: first those of Structure, then the
+// errors of the other checks, then warnings and information. Issues with
+// severity error make the resource invalid. What cannot be
 // checked is never guessed: a code whose value set cannot be expanded
 // (it needs SNOMED CT, say) gives one information issue per value set,
 // and an invariant the engine cannot evaluate is passed over, with an
@@ -37,9 +41,9 @@ func Validate(raw []byte, opts Options) []fhir.Issue {
 	var s *semantic
 	if v.kind == jObject && len(c.issues) <= maxIssues {
 		s = newSemantic(c, opts)
-		root, _ := toAny(v).(map[string]any)
+		root, _ := s.toAny(v).(map[string]any)
 		if rt, _ := root["resourceType"].(string); spec.IsResourceType(rt) {
-			s.resource(root, rt, nil)
+			s.resource(root, rt, false)
 			if opts.Profiles != nil {
 				s.profiles(root, rt)
 			}
@@ -56,9 +60,10 @@ func Validate(raw []byte, opts Options) []fhir.Issue {
 }
 
 // toAny converts a parsed value to the shape encoding/json gives with
-// UseNumber, which internal/fhirpath evaluates. A duplicate member keeps
-// its last value; Structure has reported it.
-func toAny(v *value) any {
+// UseNumber, which internal/fhirpath evaluates, and records the member
+// order of each object so that issues come in document order. A
+// duplicate member keeps its last value; Structure has reported it.
+func (s *semantic) toAny(v *value) any {
 	switch v.kind {
 	case jBool:
 		return v.b
@@ -69,17 +74,35 @@ func toAny(v *value) any {
 	case jArray:
 		out := make([]any, len(v.items))
 		for i, it := range v.items {
-			out[i] = toAny(it)
+			out[i] = s.toAny(it)
 		}
 		return out
 	case jObject:
 		out := make(map[string]any, len(v.members))
+		keys := make([]string, 0, len(v.members))
 		for _, m := range v.members {
-			out[m.key] = toAny(m.val)
+			if _, dup := out[m.key]; !dup {
+				keys = append(keys, m.key)
+			}
+			out[m.key] = s.toAny(m.val)
 		}
+		s.order[reflect.ValueOf(out).Pointer()] = keys
 		return out
 	}
 	return nil
+}
+
+// keys returns the member names of obj in document order.
+func (s *semantic) keys(obj map[string]any) []string {
+	if k, ok := s.order[reflect.ValueOf(obj).Pointer()]; ok && len(k) == len(obj) {
+		return k
+	}
+	k := make([]string, 0, len(obj))
+	for name := range obj {
+		k = append(k, name)
+	}
+	sort.Strings(k)
+	return k
 }
 
 // semantic is the state of the checks beyond structure over one
@@ -92,6 +115,9 @@ type semantic struct {
 	// such as a value set that could not be expanded.
 	once  map[string]bool
 	infos []fhir.Issue
+	// order holds the member names of each object of the resource in
+	// document order, keyed by the object's map pointer.
+	order map[uintptr][]string
 }
 
 func newSemantic(c *checker, opts Options) *semantic {
@@ -99,7 +125,7 @@ func newSemantic(c *checker, opts Options) *semantic {
 	if t == nil {
 		t = terminology.Default()
 	}
-	return &semantic{c: c, opts: opts, terms: t, once: map[string]bool{}}
+	return &semantic{c: c, opts: opts, terms: t, once: map[string]bool{}, order: map[uintptr][]string{}}
 }
 
 // info records an information issue once per key. They are kept apart
@@ -136,7 +162,7 @@ type frame struct {
 
 // resource checks a resource object found at path (the resource type at
 // the top level).
-func (s *semantic) resource(res map[string]any, path string, parent *frame) {
+func (s *semantic) resource(res map[string]any, path string, contained bool) {
 	rt, _ := res["resourceType"].(string)
 	if !spec.IsResourceType(rt) {
 		return
@@ -144,7 +170,7 @@ func (s *semantic) resource(res map[string]any, path string, parent *frame) {
 	if path == "" {
 		path = rt
 	}
-	f := &frame{res: res, contained: parent != nil && strings.Contains(path, ".contained[")}
+	f := &frame{res: res, contained: contained}
 	s.object(res, rt, rt, path, f)
 	s.checkContainedReferenced(res, path)
 }
@@ -212,7 +238,8 @@ func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
 		}
 		s.extensionProfile(obj, path)
 	}
-	for key, val := range obj {
+	for _, key := range s.keys(obj) {
+		val := obj[key]
 		if strings.HasPrefix(key, "_") || key == "resourceType" {
 			continue
 		}
@@ -262,7 +289,10 @@ func (s *semantic) element(v any, e spec.Element, et, path string, f *frame) {
 	}
 	switch {
 	case spec.IsResource(et):
-		s.resource(obj, path, f)
+		// A contained resource has its container as %rootResource; a
+		// resource in Bundle.entry or Parameters is its own root (R4
+		// fhirpath.html#variables).
+		s.resource(obj, path, e.Name == "contained")
 		return
 	case et == "Reference":
 		s.reference(obj, e.Path, path)

@@ -35,6 +35,12 @@ func (s *semantic) profiles(res map[string]any, rt string) {
 		}
 		seen[u] = true
 		pr, ok := s.opts.Profiles.Profile(u)
+		if !ok && u == s.opts.Profile && !strings.HasPrefix(u, coreSDPrefix) {
+			// Asked for by the caller, as $validate's profile parameter:
+			// not knowing it is the caller's error, not the resource's.
+			s.c.errorf(fhir.IssueNotFound, "", "profile %s is not loaded", u)
+			continue
+		}
 		if !ok {
 			if !strings.HasPrefix(u, coreSDPrefix) {
 				s.note(fhir.SeverityWarning, fhir.IssueNotSupported, rt+".meta.profile", "profile %s is not loaded, so the resource was not checked against it", u)

@@ -85,6 +85,13 @@ func TestProfileUnknown(t *testing.T) {
 	t.Errorf("no warning for an unknown profile: %v", issues)
 }
 
+func TestProfileRequestedUnknown(t *testing.T) {
+	issues := fhir.ErrorsOf(Validate([]byte(`{"resourceType":"Patient"}`), Options{Profiles: NewProfiles(), Profile: "http://example.org/nope"}))
+	if len(issues) != 1 || issues[0].Code != fhir.IssueNotFound {
+		t.Errorf("issues = %v", issues)
+	}
+}
+
 func TestProfileLoadErrors(t *testing.T) {
 	ps := NewProfiles()
 	for _, in := range []string{`{"resourceType":"Patient"}`, `{`, `{"resourceType":"StructureDefinition","url":"x","type":"Patient","derivation":"constraint"}`} {

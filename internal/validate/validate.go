@@ -31,7 +31,9 @@ type Options struct {
 	Profiles *Profiles
 	// Profile is a profile url to check the resource against besides
 	// those it claims in meta.profile, as the profile parameter of
-	// $validate; it needs Profiles.
+	// $validate; it needs Profiles. A url that Profiles does not hold is
+	// an error (code not-found), while an unknown profile claimed in
+	// meta.profile is only a warning.
 	Profile string
 	// ReportNotEvaluated makes Validate add an information issue for
 	// each invariant it could not evaluate.
