@@ -416,3 +416,26 @@ func (r *Registry) Add(resourceJSON []byte) error {
 	}
 	return nil
 }
+
+// Remove forgets the CodeSystem or ValueSet with the url, as when a
+// server deletes one; the core tables of the registry are restored in
+// its place. Expansions are recomputed on next use.
+func (r *Registry) Remove(url string) {
+	url, _ = splitCanonical(url)
+	coreOnce.Do(loadCore)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cs, ok := coreSystems[url]; ok {
+		r.systems[url] = cs
+	} else {
+		delete(r.systems, url)
+	}
+	if vs, ok := coreSets[url]; ok {
+		r.sets[url] = vs
+	} else {
+		delete(r.sets, url)
+	}
+	r.cacheMu.Lock()
+	clear(r.cache)
+	r.cacheMu.Unlock()
+}

@@ -177,6 +177,14 @@ func TestAdd(t *testing.T) {
 	if e, _ := r.Expand("http://example.org/vs", "", 0, -1); e.Total != 1 || e.Contains[0].Code != "a2" {
 		t.Errorf("after replace: %+v", e)
 	}
+	r.Remove("http://example.org/cs")
+	if _, err := r.Expand("http://example.org/vs", "", 0, -1); !errors.Is(err, ErrUnknownSystem) {
+		t.Errorf("after Remove: %v", err)
+	}
+	r.Remove("http://hl7.org/fhir/administrative-gender")
+	if _, ok := r.Lookup("http://hl7.org/fhir/administrative-gender", "male"); !ok {
+		t.Error("Remove dropped a core code system")
+	}
 }
 
 // TestExpandAll expands every core value set, so a filter or table

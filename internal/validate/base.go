@@ -236,8 +236,9 @@ func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
 		if hasExtensions(obj) == hasValue(obj) {
 			s.c.errorf(fhir.IssueInvariant, path, "ext-1: Must have either extensions or value[x], not both")
 		}
-		s.extensionProfile(obj, path)
+		s.extensionProfile(obj, path, f)
 	}
+	var choices map[string]string // element path -> first member name
 	for _, key := range s.keys(obj) {
 		val := obj[key]
 		if strings.HasPrefix(key, "_") || key == "resourceType" {
@@ -246,6 +247,18 @@ func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
 		e, et, ok := spec.Child(typ, key)
 		if !ok || et == "" {
 			continue
+		}
+		if e.Choice {
+			// R4 formats.html#choice: a choice element has one type,
+			// so one JSON member.
+			if first, dup := choices[e.Path]; dup {
+				s.c.errorf(fhir.IssueStructure, join(path, key), "choice element %s[x] has more than one value (%s and %s)", e.Path, first, key)
+				continue
+			}
+			if choices == nil {
+				choices = map[string]string{}
+			}
+			choices[e.Path] = key
 		}
 		p := elementPath(path, e, et)
 		if items, isArr := val.([]any); isArr {

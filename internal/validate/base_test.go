@@ -98,6 +98,8 @@ func TestValidateMutations(t *testing.T) {
 		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.managingOrganization", "ref-1"},
 		{"dom-6 no narrative", "Patient-example.json", func(m map[string]any) { delete(m, "text") },
 			fhir.SeverityWarning, fhir.IssueInvariant, "Patient", "dom-6"},
+		{"two types of a choice", "Observation-example.json", func(m map[string]any) { m["valueString"] = "x" },
+			fhir.SeverityError, fhir.IssueStructure, "Observation.valueString", "has more than one value"},
 		{"empty array", "Patient-example.json", func(m map[string]any) { m["name"] = []any{} },
 			fhir.SeverityError, fhir.IssueStructure, "Patient.name", "empty array"},
 		{"empty object", "Patient-example.json", func(m map[string]any) { m["maritalStatus"] = map[string]any{} },

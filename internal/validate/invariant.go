@@ -96,7 +96,7 @@ func (s *semantic) invariants(obj map[string]any, typ, def, path string, f *fram
 	}
 }
 
-func (s *semantic) invariant(k spec.Constraint, obj map[string]any, typ, path string, f *frame) {
+func (s *semantic) invariant(k spec.Constraint, obj any, typ, path string, f *frame) {
 	notEvaluated := func(reason string) {
 		if s.opts.ReportNotEvaluated {
 			s.info("inv|"+k.Key+"|"+reason, fhir.IssueInformational, path, "invariant %s was not evaluated: %s", k.Key, reason)

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/nhs-junction/junction/internal/fhir/spec"
 )
 
 // Profiles is a set of profiles: StructureDefinitions that constrain a
@@ -18,7 +20,8 @@ import (
 // snapshot) on top of the profile it derives from, so publications that
 // ship only differentials, as UK Core does, can be loaded. Checked are:
 // tightened cardinality (min and max), fixed[x] and pattern[x] values,
-// required bindings, Reference target types, and slices whose
+// required bindings, Reference target types, the types allowed for a
+// choice element, the profile's own invariants, and slices whose
 // discriminators are of type value or pattern (including the implicit
 // url discriminator of extension slices). Slices discriminated by type,
 // profile or exists are not checked, and say so in an information issue.
@@ -53,6 +56,9 @@ type elemRule struct {
 	targets  []string // targetProfile urls of a Reference type
 	typeProf []string // profile urls of the type (an extension slice's definition)
 	slicing  []discriminator
+	types    []string // type codes, which restrict a choice element
+	// constraints are the invariants the profile adds to the element.
+	constraints []spec.Constraint
 }
 
 type segment struct{ name, slice string }
@@ -131,6 +137,14 @@ func (p *Profiles) Profile(url string) (*Profile, bool) {
 	return pr, ok
 }
 
+// Remove forgets the profile with the url, as when a server deletes it.
+func (p *Profiles) Remove(url string) {
+	url, _, _ = strings.Cut(url, "|")
+	p.mu.Lock()
+	delete(p.byURL, url)
+	p.mu.Unlock()
+}
+
 // URLs returns the urls of the loaded profiles, sorted.
 func (p *Profiles) URLs() []string {
 	p.mu.RLock()
@@ -184,6 +198,21 @@ func parseRule(e map[string]any, typ string) (*elemRule, error) {
 			r.targets = append(r.targets, u)
 		}
 		r.typeProf = append(r.typeProf, strs(tm["profile"])...)
+		if code, _ := tm["code"].(string); code != "" {
+			r.types = append(r.types, code)
+		}
+	}
+	cs, _ := e["constraint"].([]any)
+	for _, c := range cs {
+		cm, _ := c.(map[string]any)
+		k := spec.Constraint{Path: id}
+		k.Key, _ = cm["key"].(string)
+		k.Severity, _ = cm["severity"].(string)
+		k.Expression, _ = cm["expression"].(string)
+		k.Human, _ = cm["human"].(string)
+		if k.Key != "" && k.Expression != "" {
+			r.constraints = append(r.constraints, k)
+		}
 	}
 	if sl, ok := e["slicing"].(map[string]any); ok {
 		ds, _ := sl["discriminator"].([]any)

@@ -51,37 +51,39 @@ func (s *semantic) profiles(res map[string]any, rt string) {
 			s.c.errorf(fhir.IssueInvalid, rt, "profile %s constrains %s, not %s", u, pr.Type, rt)
 			continue
 		}
-		s.applyProfile(pr, res, rt, 0)
+		s.applyProfile(pr, res, rt, res, 0)
 	}
 }
 
 // extensionProfile checks an extension against the loaded definition of
 // its url, if any: an extension definition is a profile on Extension
 // (R4 extensibility.html#Extension).
-func (s *semantic) extensionProfile(ext map[string]any, path string) {
+func (s *semantic) extensionProfile(ext map[string]any, path string, f *frame) {
 	url, _ := ext["url"].(string)
 	if s.opts.Profiles == nil || url == "" {
 		return
 	}
 	if pr, ok := s.opts.Profiles.Profile(url); ok && pr.Type == "Extension" {
-		s.applyProfile(pr, ext, path, 0)
+		s.applyProfile(pr, ext, path, f.res, 0)
 	}
 }
 
-// applyProfile checks v, found at path, against pr and the profiles it
-// derives from.
-func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, depth int) {
+// applyProfile checks v, found at path in the resource res, against pr
+// and the profiles it derives from.
+func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, res map[string]any, depth int) {
 	if depth > 16 {
 		return
 	}
+	f := &frame{res: res}
 	if base, ok := s.opts.Profiles.Profile(pr.Base); ok {
-		s.applyProfile(base, v, path, depth+1)
+		s.applyProfile(base, v, path, res, depth+1)
 	} else if !strings.HasPrefix(pr.Base, coreSDPrefix) {
 		s.info("base|"+pr.Base, fhir.IssueNotSupported, path, "profile %s derives from %s, which is not loaded, so its rules were not checked", pr.URL, pr.Base)
 	}
 	root := []node{{v, path}}
 	for _, r := range pr.rules {
 		if len(r.segs) == 0 {
+			s.profileInvariants(pr, r, node{v, path}, pr.Type, f)
 			continue
 		}
 		parents, ok := s.walk(pr, root, r.segs[:len(r.segs)-1])
@@ -101,6 +103,8 @@ func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, dept
 		}
 		for _, n := range all {
 			s.values(pr, r, n)
+			s.choiceType(pr, r, last, n)
+			s.profileInvariants(pr, r, n, "", f)
 		}
 	}
 }
@@ -354,6 +358,35 @@ func (s *semantic) values(pr *Profile, r *elemRule, n node) {
 		if !containsString(allowed, t) && !containsString(allowed, "Resource") {
 			s.c.errorf(fhir.IssueInvalid, n.path+".reference", "profile %s: %s may refer to %s, not %s", pr.URL, r.id, strings.Join(allowed, ", "), t)
 		}
+	}
+}
+
+// choiceType checks that a choice element has one of the types the
+// profile allows, named by the suffix of its JSON member.
+func (s *semantic) choiceType(pr *Profile, r *elemRule, last segment, n node) {
+	prefix, ok := strings.CutSuffix(last.name, "[x]")
+	if !ok || len(r.types) == 0 {
+		return
+	}
+	key := n.path[strings.LastIndexByte(n.path, '.')+1:]
+	if i := strings.IndexByte(key, '['); i >= 0 {
+		key = key[:i]
+	}
+	suffix := strings.TrimPrefix(key, prefix)
+	for _, t := range r.types {
+		if strings.EqualFold(t, suffix) {
+			return
+		}
+	}
+	s.c.errorf(fhir.IssueStructure, n.path, "profile %s: %s allows only the types %s, not %s", pr.URL, r.id, strings.Join(r.types, ", "), suffix)
+}
+
+// profileInvariants evaluates the invariants a profile adds to an
+// element, with the element as focus.
+func (s *semantic) profileInvariants(pr *Profile, r *elemRule, n node, typ string, f *frame) {
+	for _, k := range r.constraints {
+		k.Human = fmt.Sprintf("%s (profile %s)", k.Human, pr.URL)
+		s.invariant(k, n.v, typ, n.path, f)
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 const testProfile = `{"resourceType":"StructureDefinition","url":"http://example.org/StructureDefinition/test-patient",
 "name":"TestPatient","type":"Patient","baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","derivation":"constraint",
 "differential":{"element":[
- {"id":"Patient","path":"Patient"},
+ {"id":"Patient","path":"Patient","constraint":[{"key":"tp-1","severity":"error","human":"A test patient has a name","expression":"name.exists()"}]},
+ {"id":"Patient.deceased[x]","path":"Patient.deceased[x]","type":[{"code":"boolean"}]},
  {"id":"Patient.identifier","path":"Patient.identifier","min":1,"slicing":{"discriminator":[{"type":"value","path":"system"}],"rules":"open"}},
  {"id":"Patient.identifier:nhs","path":"Patient.identifier","sliceName":"nhs","min":1,"max":"1"},
  {"id":"Patient.identifier:nhs.system","path":"Patient.identifier.system","min":1,"fixedUri":"https://fhir.nhs.uk/Id/nhs-number"},
@@ -27,7 +28,7 @@ const testProfile = `{"resourceType":"StructureDefinition","url":"http://example
 const validTestPatient = `{"resourceType":"Patient","meta":{"profile":["http://example.org/StructureDefinition/test-patient"]},
 "text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
 "identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000018"},{"system":"http://example.org/mrn","value":"1"}],
-"gender":"female","maritalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus","code":"M"}]},
+"name":[{"family":"Smith"}],"gender":"female","maritalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus","code":"M"}]},
 "generalPractitioner":[{"reference":"Organization/1"}]}`
 
 func TestProfile(t *testing.T) {
@@ -55,6 +56,8 @@ func TestProfile(t *testing.T) {
 		{"extension slice max", edit(`"gender"`, `"extension":[{"url":"http://example.org/ext/eth","valueString":"a"},{"url":"http://example.org/ext/eth","valueString":"b"}],"gender"`), "Patient.extension:eth", "allows at most 1, has 2"},
 		{"pattern", edit(`"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"`, `"http://example.org/ms"`), "Patient.maritalStatus", "must match the pattern"},
 		{"required binding", edit(`"gender"`, `"contact":[{"relationship":[{"coding":[{"system":"http://hl7.org/fhir/administrative-gender","code":"man"}]}]}],"gender"`), "Patient.contact[0].relationship[0]", "no coding of Patient.contact.relationship"},
+		{"choice type", edit(`"gender":"female",`, `"gender":"female","deceasedDateTime":"2020-01-01",`), "Patient.deceasedDateTime", "allows only the types boolean, not DateTime"},
+		{"profile invariant", edit(`"name":[{"family":"Smith"}],`, ``), "Patient", "tp-1: A test patient has a name"},
 		{"reference target", edit(`"Organization/1"`, `"Practitioner/1"`), "Patient.generalPractitioner[0].reference", "may refer to Organization, not Practitioner"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
