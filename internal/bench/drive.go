@@ -20,9 +20,11 @@ import (
 // measurement would be of TCP handshakes.
 func newClient(clients int) *http.Client {
 	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        2 * clients,
+		Proxy:       nil,
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		// No overall cap: the server and a baseline are on different
+		// ports, and each keeps its own warm connections.
+		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: 2 * clients,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
@@ -175,6 +177,40 @@ func drive(ctx context.Context, c *http.Client, clients int, d time.Duration, wa
 		}
 	}
 	out.n = len(out.lat)
+	slices.Sort(out.lat)
+	return out
+}
+
+// rounds is how many alternating slices compare splits its time into.
+const rounds = 4
+
+// compare drives the server under test and its baseline alternately, in
+// rounds slices of d/rounds each (so each side runs for d in all), and
+// returns the merged run of each.
+// On a shared machine the load from elsewhere comes and goes in bursts
+// of seconds; alternating makes both sides live through much the same
+// bursts, so their ratio is steadier than two back-to-back runs give.
+func compare(ctx context.Context, d time.Duration, server, baseline func(d time.Duration) run) (run, run) {
+	var a, b run
+	slice := d / rounds
+	for range rounds {
+		if ctx.Err() != nil {
+			break
+		}
+		a = a.merge(server(slice))
+		b = b.merge(baseline(slice))
+	}
+	return a, b
+}
+
+// merge returns r and o as one run: counts and time add up, latencies
+// pool.
+func (r run) merge(o run) run {
+	out := run{n: r.n + o.n, errs: r.errs + o.errs, firstErr: r.firstErr, elapsed: r.elapsed + o.elapsed}
+	if out.firstErr == "" {
+		out.firstErr = o.firstErr
+	}
+	out.lat = append(slices.Clone(r.lat), o.lat...)
 	slices.Sort(out.lat)
 	return out
 }

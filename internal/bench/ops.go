@@ -51,15 +51,16 @@ func (b *bench) everything(ctx context.Context) error {
 			return req, err
 		}
 	}
-	watch := watchRSS()
-	srv := drive(ctx, b.client, 1, d, http.StatusOK, getOf(root))
-	peak := watch.end()
 	bareRoot, stop, err := serve(bareHandler(bodies))
 	if err != nil {
 		return err
 	}
-	bare := drive(ctx, b.client, 1, d, http.StatusOK, getOf(bareRoot))
-	stop()
+	defer stop()
+	watch := watchRSS()
+	srv, bare := compare(ctx, d,
+		func(d time.Duration) run { return drive(ctx, b.client, 1, d, http.StatusOK, getOf(root)) },
+		func(d time.Duration) run { return drive(ctx, b.client, 1, d, http.StatusOK, getOf(bareRoot)) })
+	peak := watch.end()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

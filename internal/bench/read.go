@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // read drives GET /fhir/{type}/{id} over random ids of the population
@@ -48,19 +49,22 @@ func (b *bench) read(ctx context.Context) error {
 		}
 	}
 	root := strings.TrimSuffix(b.env.base, "/fhir")
-	watch := watchRSS()
-	srv := drive(ctx, b.client, b.opts.Clients, b.opts.Duration, http.StatusOK, readOf(root))
-	peak := watch.end()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
 	bareRoot, stop, err := serve(bareHandler(bodies))
 	if err != nil {
 		return err
 	}
-	bare := drive(ctx, b.client, b.opts.Clients, b.opts.Duration, http.StatusOK, readOf(bareRoot))
-	stop()
+	defer stop()
+	watch := watchRSS()
+	srv, bare := compare(ctx, b.opts.Duration,
+		func(d time.Duration) run {
+			return drive(ctx, b.client, b.opts.Clients, d, http.StatusOK, readOf(root))
+		},
+		func(d time.Duration) run {
+			return drive(ctx, b.client, b.opts.Clients, d, http.StatusOK, readOf(bareRoot))
+		})
+	// The peak covers the baseline's slices too; the bare handler's few
+	// MiB of map are already resident before it starts.
+	peak := watch.end()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
