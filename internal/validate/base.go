@@ -44,9 +44,6 @@ func Validate(raw []byte, opts Options) []fhir.Issue {
 		root, _ := s.toAny(v).(map[string]any)
 		if rt, _ := root["resourceType"].(string); spec.IsResourceType(rt) {
 			s.resource(root, rt, false)
-			if opts.Profiles != nil {
-				s.profiles(root, rt)
-			}
 		}
 	}
 	if len(c.issues) > maxIssues {
@@ -173,6 +170,11 @@ func (s *semantic) resource(res map[string]any, path string, contained bool) {
 	f := &frame{res: res, contained: contained}
 	s.object(res, rt, rt, path, f)
 	s.checkContainedReferenced(res, path)
+	if s.opts.Profiles != nil {
+		// Profiles apply wherever a resource claims them, including
+		// Bundle entries and contained resources.
+		s.profiles(res, rt, path)
+	}
 }
 
 // checkContainedReferenced is dom-3: a contained resource SHALL be

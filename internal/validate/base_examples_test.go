@@ -53,6 +53,9 @@ var knownViolations = map[string]string{
 }
 
 func TestValidateExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("validates every official example, about a minute on two cores")
+	}
 	dir, err := fhirpkg.Dir()
 	if err != nil {
 		t.Skipf("FHIR package unavailable: %v", err)

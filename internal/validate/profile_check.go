@@ -17,14 +17,14 @@ type node struct {
 	path string
 }
 
-// profiles checks the resource against the profiles it claims and
-// Options.Profile.
-func (s *semantic) profiles(res map[string]any, rt string) {
+// profiles checks the resource found at path against the profiles it
+// claims and, at the top level, Options.Profile.
+func (s *semantic) profiles(res map[string]any, rt, path string) {
 	var urls []string
 	if meta, ok := res["meta"].(map[string]any); ok {
 		urls = strs(meta["profile"])
 	}
-	if s.opts.Profile != "" {
+	if s.opts.Profile != "" && path == rt {
 		urls = append(urls, s.opts.Profile)
 	}
 	seen := map[string]bool{}
@@ -43,15 +43,15 @@ func (s *semantic) profiles(res map[string]any, rt string) {
 		}
 		if !ok {
 			if !strings.HasPrefix(u, coreSDPrefix) {
-				s.note(fhir.SeverityWarning, fhir.IssueNotSupported, rt+".meta.profile", "profile %s is not loaded, so the resource was not checked against it", u)
+				s.note(fhir.SeverityWarning, fhir.IssueNotSupported, path+".meta.profile", "profile %s is not loaded, so the resource was not checked against it", u)
 			}
 			continue
 		}
 		if pr.Type != rt {
-			s.c.errorf(fhir.IssueInvalid, rt, "profile %s constrains %s, not %s", u, pr.Type, rt)
+			s.c.errorf(fhir.IssueInvalid, path, "profile %s constrains %s, not %s", u, pr.Type, rt)
 			continue
 		}
-		s.applyProfile(pr, res, rt, res, 0)
+		s.applyProfile(pr, res, path, res, 0)
 	}
 }
 

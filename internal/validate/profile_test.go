@@ -134,3 +134,18 @@ func TestUKCoreMutations(t *testing.T) {
 		})
 	}
 }
+
+func TestProfileInBundle(t *testing.T) {
+	ps := NewProfiles()
+	if err := ps.Load([]byte(testProfile)); err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(validTestPatient, `"gender":"female",`, ``, 1)
+	raw := `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:6b9f1c1e-1f0a-4c39-9b1e-6c0f6f7d9a10","resource":` + bad + `}]}`
+	for _, is := range fhir.ErrorsOf(Validate([]byte(raw), Options{Profiles: ps})) {
+		if len(is.Expression) == 1 && is.Expression[0] == "Bundle.entry[0].resource.gender" {
+			return
+		}
+	}
+	t.Errorf("profile of a Bundle entry not checked: %v", Validate([]byte(raw), Options{Profiles: ps}))
+}
