@@ -11,10 +11,13 @@ import (
 
 const coreSDPrefix = "http://hl7.org/fhir/StructureDefinition/"
 
-// node is a value in the instance with its FHIRPath location.
+// node is a value in the instance with its FHIRPath location. ext marks
+// the "_name" object of a primitive that has only extensions: it counts
+// for cardinality but has no value to check.
 type node struct {
 	v    any
 	path string
+	ext  bool
 }
 
 // profiles checks the resource found at path against the profiles it
@@ -80,10 +83,10 @@ func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, res 
 	} else if !strings.HasPrefix(pr.Base, coreSDPrefix) {
 		s.info("base|"+pr.Base, fhir.IssueNotSupported, path, "profile %s derives from %s, which is not loaded, so its rules were not checked", pr.URL, pr.Base)
 	}
-	root := []node{{v, path}}
+	root := []node{{v: v, path: path}}
 	for _, r := range pr.rules {
 		if len(r.segs) == 0 {
-			s.profileInvariants(pr, r, node{v, path}, pr.Type, f)
+			s.profileInvariants(pr, r, node{v: v, path: path}, pr.Type, f)
 			continue
 		}
 		parents, ok := s.walk(pr, root, r.segs[:len(r.segs)-1])
@@ -102,6 +105,9 @@ func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, res 
 			all = append(all, kids...)
 		}
 		for _, n := range all {
+			if n.ext {
+				continue
+			}
 			s.values(pr, r, n)
 			s.choiceType(pr, r, last, n)
 			s.profileInvariants(pr, r, n, "", f)
@@ -137,26 +143,40 @@ func (s *semantic) step(pr *Profile, segs []segment, i int, n node) ([]node, boo
 	sg := segs[i]
 	var out []node
 	add := func(key string, v any) {
+		// A primitive with only extensions is present through its
+		// "_name" member alone (R4 json.html#primitive).
+		ext := false
+		if v == nil {
+			v, ext = m["_"+key], true
+		}
 		if items, ok := v.([]any); ok {
 			for j, it := range items {
-				out = append(out, node{it, fmt.Sprintf("%s.%s[%d]", n.path, key, j)})
+				if it != nil {
+					out = append(out, node{it, fmt.Sprintf("%s.%s[%d]", n.path, key, j), ext})
+				}
 			}
 			return
 		}
-		out = append(out, node{v, n.path + "." + key})
+		out = append(out, node{v, n.path + "." + key, ext})
 	}
 	if prefix, ok := strings.CutSuffix(sg.name, "[x]"); ok {
-		for k, v := range m {
-			if suf, ok := strings.CutPrefix(k, prefix); ok && suf != "" && suf[0] >= 'A' && suf[0] <= 'Z' {
-				if sg.slice == "" || sg.slice == k {
-					add(k, v)
+		for _, k := range s.keys(m) {
+			name := strings.TrimPrefix(k, "_")
+			if name != k && m[name] != nil {
+				continue
+			}
+			if suf, ok := strings.CutPrefix(name, prefix); ok && suf != "" && suf[0] >= 'A' && suf[0] <= 'Z' {
+				if sg.slice == "" || sg.slice == name {
+					add(name, m[name])
 				}
 			}
 		}
 		return out, true
 	}
-	if v, ok := m[sg.name]; ok {
-		add(sg.name, v)
+	if _, ok := m[sg.name]; ok {
+		add(sg.name, m[sg.name])
+	} else if _, ok := m["_"+sg.name]; ok {
+		add(sg.name, nil)
 	}
 	if sg.slice == "" {
 		return out, true
@@ -327,7 +347,7 @@ func (s *semantic) values(pr *Profile, r *elemRule, n node) {
 				if v == nil {
 					return
 				}
-				n = node{v, n.path + ".value"}
+				n = node{v: v, path: n.path + ".value"}
 			}
 		}
 		if m, ok := v.(map[string]any); ok {
@@ -347,7 +367,7 @@ func (s *semantic) values(pr *Profile, r *elemRule, n node) {
 		}
 		var allowed []string
 		for _, u := range r.targets {
-			if tp, ok := strings.CutPrefix(u, coreSDPrefix); ok {
+			if tp, ok := strings.CutPrefix(u, coreSDPrefix); ok && spec.IsResource(tp) {
 				allowed = append(allowed, tp)
 			} else if p, ok := s.opts.Profiles.Profile(u); ok {
 				allowed = append(allowed, p.Type)
