@@ -3,7 +3,6 @@ package search_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,46 +10,28 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nhs-junction/junction/internal/index"
 	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/search/searchtest"
 	"github.com/nhs-junction/junction/internal/searchparam"
-	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/postgres"
 	"github.com/nhs-junction/junction/internal/store/sqlite"
-	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
 var indexer = index.New(searchparam.R4(), "")
 
 func openSQLite(t testing.TB) searchtest.Backend {
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, dir)
+	st, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(10000)")
+	e, err := search.Open(st, indexer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	for _, s := range search.Schema(storesql.SQLite) {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	execOf := func(tx store.Tx) (search.Execer, bool) {
-		stx := tx.(*sqlite.Tx)
-		return search.ExecFunc(func(ctx context.Context, q string, args ...any) error {
-			_, err := stx.Exec(ctx, q, args...)
-			return err
-		}), true
-	}
-	return searchtest.Backend{Engine: search.New(st, search.SQLDB(db, storesql.SQLite), execOf, indexer)}
+	return searchtest.Backend{Engine: e}
 }
 
 func TestSQLite(t *testing.T) {
@@ -96,33 +77,16 @@ func openPostgres(t testing.TB) searchtest.Backend {
 	if base == "" {
 		t.Skip("JUNCTION_TEST_POSTGRES is not set")
 	}
-	{
-		ctx := context.Background()
-		u := freshSchema(t, base)
-		st, err := postgres.Open(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		pool, err := pgxpool.New(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(pool.Close)
-		for _, s := range search.Schema(storesql.Postgres) {
-			if _, err := pool.Exec(ctx, s); err != nil {
-				t.Fatalf("%s: %v", s, err)
-			}
-		}
-		execOf := func(tx store.Tx) (search.Execer, bool) {
-			ptx := tx.(*postgres.Tx)
-			return search.ExecFunc(func(ctx context.Context, q string, args ...any) error {
-				_, err := ptx.Exec(ctx, storesql.Rebind(storesql.Postgres, q), args...)
-				return err
-			}), true
-		}
-		return searchtest.Backend{Engine: search.New(st, search.PgxDB(pool), execOf, indexer)}
+	st, err := postgres.Open(context.Background(), freshSchema(t, base))
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	e, err := search.Open(st, indexer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return searchtest.Backend{Engine: e}
 }
 
 func freshSchema(t testing.TB, base string) string {

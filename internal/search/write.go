@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nhs-junction/junction/internal/index"
+	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
 // Execer runs one statement inside a write transaction. The statement
@@ -94,11 +95,11 @@ func WriteRows(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
 		ins[6].add(seq, t, x.Param, x.URI)
 	}
 	for _, x := range r.Composites {
-		if len(x.Components) > MaxComponents {
+		if len(x.Components) > storesql.SearchComponents {
 			continue
 		}
 		vals := []any{seq, t, x.Param}
-		for i := 0; i < MaxComponents; i++ {
+		for i := 0; i < storesql.SearchComponents; i++ {
 			var c compCols
 			if i < len(x.Components) {
 				c = componentCols(x.Components[i])
@@ -125,7 +126,7 @@ func WriteRows(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
 
 func compositeCols() []string {
 	cols := []string{"seq", "type", "param"}
-	for i := 1; i <= MaxComponents; i++ {
+	for i := 1; i <= storesql.SearchComponents; i++ {
 		p := "c" + string(rune('0'+i)) + "_"
 		cols = append(cols, p+"system", p+"code", p+"low", p+"high", p+"num", p+"canon_code", p+"canon_num")
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
 // migrations[i] brings the schema from version i to version i+1, with the
@@ -50,6 +52,8 @@ var migrations = [][]string{
 			PRIMARY KEY (type, id)
 		) WITH (fillfactor = 90)`,
 	},
+	// 2: the search index tables, shared with the other backend.
+	storesql.SearchSchema(storesql.Postgres),
 }
 
 // migrate applies the pending migrations, each in its own transaction

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
 // migrations[i] brings the schema from version i to version i+1. A
@@ -45,6 +47,8 @@ var migrations = [][]string{
 			PRIMARY KEY (type, id)
 		) STRICT, WITHOUT ROWID`,
 	},
+	// 2: the search index tables, shared with the other backend.
+	storesql.SearchSchema(storesql.SQLite),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE

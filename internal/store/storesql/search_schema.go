@@ -1,35 +1,34 @@
-package search
+package storesql
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
-// MaxComponents is the most components a composite parameter may have
+// SearchComponents is the most components a composite parameter may have
 // and still be indexed; the largest in R4 (MolecularSequence
 // *-coordinate) has three.
-const MaxComponents = 3
+const SearchComponents = 3
 
-// Schema returns the statements that create the search index tables for
-// dialect d. Backends run them as one migration.
+// SearchSchema returns the statements that create the search index
+// tables for dialect d (migration 2 of both backends). The search package
+// fills and reads them.
 //
 // Every index row carries the seq of the resource version it was computed
 // from, and rows are never rewritten when the resource changes: a new
 // version gets rows of its own. A search pinned to snapshot S keeps the
-// rows of versions that were current at S (see current), so a page read
+// rows of versions that were current at S, so a page read
 // while the data changes answers exactly as the first page did, and its
 // total stays true. Rows of versions replaced before any live snapshot
-// can be removed by Vacuum.
+// can be removed (search.Engine.Vacuum).
 //
 // Text columns compare bytewise (COLLATE "C" on PostgreSQL, SQLite's
 // default BINARY), so prefix ranges and sort order are the same on both
 // backends.
-func Schema(d storesql.Dialect) []string {
+func SearchSchema(d Dialect) []string {
 	text, real, big := "TEXT NOT NULL", "REAL", "INTEGER NOT NULL"
 	strict := " STRICT"
-	if d == storesql.Postgres {
+	if d == Postgres {
 		text, real, big, strict = `text COLLATE "C" NOT NULL`, "double precision", "bigint NOT NULL", ""
 	}
 	comp := func(i int) string {
@@ -40,7 +39,7 @@ func Schema(d storesql.Dialect) []string {
 		}, ", ")
 	}
 	var comps []string
-	for i := 1; i <= MaxComponents; i++ {
+	for i := 1; i <= SearchComponents; i++ {
 		comps = append(comps, comp(i))
 	}
 	tables := []struct{ name, cols string }{

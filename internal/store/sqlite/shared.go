@@ -1,0 +1,39 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// QueryShared runs a read-only query written in the SQL the backends
+// share (storesql: '?' placeholders) on the read pool, calling row for
+// each result row. The search package reads its index tables through it.
+func (s *Store) QueryShared(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store/sqlite: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store/sqlite: %w", err)
+	}
+	return nil
+}
+
+// ExecShared runs a statement written in the SQL the backends share
+// inside the write transaction: the search package writes a version's
+// index rows through it, so they commit or roll back with the version.
+func (t *Tx) ExecShared(ctx context.Context, query string, args ...any) error {
+	_, err := t.Exec(ctx, query, args...)
+	return err
+}
