@@ -61,5 +61,17 @@ func TestCoreProfiles(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d profiles loaded; %d examples mention profiles, %d failed", len(ps.URLs()), claiming, failed)
+	t.Logf("%d profiles loaded; %d files mention \"profile\", %d failed", len(ps.URLs()), claiming, failed)
+
+	// A vital sign without the vital-signs category breaks the VSCat
+	// slice (min 1) of the vitalsigns profile it claims.
+	in := mutate(t, "Observation-bmi.json", func(m map[string]any) {
+		obj(arr(obj(arr(m["category"])[0])["coding"])[0])["code"] = "laboratory"
+	})
+	for _, is := range fhir.ErrorsOf(Validate(in, Options{Profiles: ps})) {
+		if strings.Contains(is.Diagnostics, "Observation.category:VSCat needs at least 1, has 0") && is.Expression[0] == "Observation.category" {
+			return
+		}
+	}
+	t.Errorf("vitalsigns VSCat not enforced: %v", Validate(in, Options{Profiles: ps}))
 }

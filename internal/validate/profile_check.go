@@ -313,10 +313,9 @@ func values(v any, path []string) []any {
 
 // cardinality checks the number of kids of parent p against the rule.
 func (s *semantic) cardinality(pr *Profile, r *elemRule, last segment, p node, kids []node) {
+	// The location is a FHIRPath expression, which cannot name a slice;
+	// the diagnostics name it by its element id.
 	where := p.path + "." + strings.TrimSuffix(last.name, "[x]")
-	if last.slice != "" {
-		where += ":" + last.slice
-	}
 	if r.min != nil && len(kids) < *r.min {
 		s.c.errorf(fhir.IssueRequired, where, "profile %s: %s needs at least %d, has %d", pr.URL, r.id, *r.min, len(kids))
 	}

@@ -50,10 +50,10 @@ func TestProfile(t *testing.T) {
 		name, in, expr, diag string
 	}{
 		{"min tightened", edit(`"gender":"female",`, ``), "Patient.gender", "Patient.gender needs at least 1, has 0"},
-		{"slice missing", edit(`"https://fhir.nhs.uk/Id/nhs-number"`, `"http://example.org/other"`), "Patient.identifier:nhs", "Patient.identifier:nhs needs at least 1, has 0"},
-		{"slice max", edit(`{"system":"http://example.org/mrn","value":"1"}`, `{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000026"}`), "Patient.identifier:nhs", "allows at most 1, has 2"},
+		{"slice missing", edit(`"https://fhir.nhs.uk/Id/nhs-number"`, `"http://example.org/other"`), "Patient.identifier", "Patient.identifier:nhs needs at least 1, has 0"},
+		{"slice max", edit(`{"system":"http://example.org/mrn","value":"1"}`, `{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000026"}`), "Patient.identifier", "Patient.identifier:nhs allows at most 1, has 2"},
 		{"slice child min", edit(`"value":"9990000018"`, `"period":{"start":"2020"}`), "Patient.identifier[0].value", "Patient.identifier:nhs.value needs at least 1"},
-		{"extension slice max", edit(`"gender"`, `"extension":[{"url":"http://example.org/ext/eth","valueString":"a"},{"url":"http://example.org/ext/eth","valueString":"b"}],"gender"`), "Patient.extension:eth", "allows at most 1, has 2"},
+		{"extension slice max", edit(`"gender"`, `"extension":[{"url":"http://example.org/ext/eth","valueString":"a"},{"url":"http://example.org/ext/eth","valueString":"b"}],"gender"`), "Patient.extension", "Patient.extension:eth allows at most 1, has 2"},
 		{"pattern", edit(`"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus"`, `"http://example.org/ms"`), "Patient.maritalStatus", "must match the pattern"},
 		{"required binding", edit(`"gender"`, `"contact":[{"relationship":[{"coding":[{"system":"http://hl7.org/fhir/administrative-gender","code":"man"}]}]}],"gender"`), "Patient.contact[0].relationship[0]", "no coding of Patient.contact.relationship"},
 		{"choice type", edit(`"gender":"female",`, `"gender":"female","deceasedDateTime":"2020-01-01",`), "Patient.deceasedDateTime", "allows only the types boolean, not DateTime"},
