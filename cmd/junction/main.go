@@ -44,6 +44,7 @@ Commands:
   serve     run the FHIR server (embedded SQLite by default, PostgreSQL with --database)
   import    load FHIR JSON files, bundles, NDJSON or directories of them
   synth     generate a synthetic UK population (NDJSON or transaction bundles)
+  bench     run the benchmark suite against a fresh store and print ratios to same-run baselines
   version   print the version
 
 Run 'junction <command> --help' for a command's flags. Every flag can also be
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, rest, stdout, stderr)
 	case "synth":
 		return runSynth(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
