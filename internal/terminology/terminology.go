@@ -15,6 +15,7 @@ package terminology
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -68,12 +69,27 @@ var external = map[string]string{
 	"urn:iso:std:iso:3166":                           "ISO 3166 country codes",
 	"urn:iso:std:iso:4217":                           "ISO 4217 currencies",
 	"urn:iso:std:iso:11073:10101":                    "ISO/IEEE 11073",
-	"http://dicom.nema.org/resources/ontology/DCM":   "DICOM",
 	"http://www.ama-assn.org/go/cpt":                 "CPT",
 	"http://unstats.un.org/unsd/methods/m49/m49.htm": "UN M49",
 	"http://www.whocc.no/atc":                        "ATC",
 	"http://hl7.org/fhir/sid/us-npi":                 "US NPI",
 	"urn:oid:1.2.36.1.2001.1005.17":                  "Australian codes",
+}
+
+// ExternalSystem is a code system the core package refers to but does
+// not contain, such as SNOMED CT; see ExternalSystems.
+type ExternalSystem struct{ URL, Name string }
+
+// ExternalSystems lists the well-known external code systems whose codes
+// this package cannot check, sorted by URL, for a CapabilityStatement to
+// say so. Value sets that need them fail with ErrExternalSystem.
+func ExternalSystems() []ExternalSystem {
+	out := make([]ExternalSystem, 0, len(external))
+	for u, n := range external {
+		out = append(out, ExternalSystem{u, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].URL < out[j].URL })
+	return out
 }
 
 // Property is one property of a concept, as in CodeSystem.concept.property

@@ -215,3 +215,18 @@ func BenchmarkValidateCode(b *testing.B) {
 		}
 	}
 }
+
+func TestExternalSystems(t *testing.T) {
+	list := ExternalSystems()
+	if !slices.Contains(list, ExternalSystem{"http://snomed.info/sct", "SNOMED CT"}) {
+		t.Errorf("ExternalSystems() = %v", list)
+	}
+	// None of them may be a complete code system of the core package,
+	// or the list would claim a gap that does not exist.
+	r := New()
+	for _, e := range list {
+		if cs := r.systems[e.URL]; cs != nil && cs.content == "complete" {
+			t.Errorf("%s is in the core package", e.URL)
+		}
+	}
+}
