@@ -23,7 +23,8 @@ import (
 // required bindings, Reference target types, the types allowed for a
 // choice element, the profile's own invariants, and slices whose
 // discriminators are of type value or pattern (including the implicit
-// url discriminator of extension slices). Slices discriminated by type,
+// url discriminator of extension slices), and closed slicing. Slices
+// discriminated by type,
 // profile or exists are not checked, and say so in an information issue.
 type Profiles struct {
 	mu    sync.RWMutex
@@ -56,6 +57,7 @@ type elemRule struct {
 	targets  []string // targetProfile urls of a Reference type
 	typeProf []string // profile urls of the type (an extension slice's definition)
 	slicing  []discriminator
+	closed   bool     // slicing.rules is closed: every item is in a slice
 	types    []string // type codes, which restrict a choice element
 	// constraints are the invariants the profile adds to the element.
 	constraints []spec.Constraint
@@ -215,6 +217,7 @@ func parseRule(e map[string]any, typ string) (*elemRule, error) {
 		}
 	}
 	if sl, ok := e["slicing"].(map[string]any); ok {
+		r.closed = sl["rules"] == "closed"
 		ds, _ := sl["discriminator"].([]any)
 		for _, d := range ds {
 			dm, _ := d.(map[string]any)

@@ -104,6 +104,9 @@ func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, res 
 			s.cardinality(pr, r, last, p, kids)
 			all = append(all, kids...)
 		}
+		if r.closed && last.slice == "" {
+			s.closedSlicing(pr, r, all)
+		}
 		for _, n := range all {
 			if n.ext {
 				continue
@@ -376,6 +379,36 @@ func (s *semantic) values(pr *Profile, r *elemRule, n node) {
 		}
 		if !containsString(allowed, t) && !containsString(allowed, "Resource") {
 			s.c.errorf(fhir.IssueInvalid, n.path+".reference", "profile %s: %s may refer to %s, not %s", pr.URL, r.id, strings.Join(allowed, ", "), t)
+		}
+	}
+}
+
+// closedSlicing reports items of a sliced element with closed slicing
+// that belong to none of its slices (R4 ElementDefinition.slicing.rules).
+func (s *semantic) closedSlicing(pr *Profile, sliced *elemRule, items []node) {
+	var matchers []func(any) bool
+	var names []string
+	for _, r := range pr.rules {
+		if len(r.segs) != len(sliced.segs) || r.segs[len(r.segs)-1].slice == "" || idOf(pr.Type, r.segs, segment{r.segs[len(r.segs)-1].name, ""}) != sliced.id {
+			continue
+		}
+		m, ok := s.sliceMatcher(pr, r.segs)
+		if !ok {
+			return
+		}
+		matchers = append(matchers, m)
+		names = append(names, r.segs[len(r.segs)-1].slice)
+	}
+	for _, n := range items {
+		in := false
+		for _, m := range matchers {
+			if m(n.v) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			s.c.errorf(fhir.IssueStructure, n.path, "profile %s: %s is closed to the slices %s, and this item is in none", pr.URL, sliced.id, strings.Join(names, ", "))
 		}
 	}
 }

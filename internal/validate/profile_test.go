@@ -149,3 +149,20 @@ func TestProfileInBundle(t *testing.T) {
 	}
 	t.Errorf("profile of a Bundle entry not checked: %v", Validate([]byte(raw), Options{Profiles: ps}))
 }
+
+func TestProfileClosedSlicing(t *testing.T) {
+	ps := NewProfiles()
+	err := ps.Load([]byte(`{"resourceType":"StructureDefinition","url":"http://example.org/sd/closed","type":"Patient","derivation":"constraint",
+	"baseDefinition":"http://hl7.org/fhir/StructureDefinition/Patient","differential":{"element":[
+	 {"id":"Patient.identifier","path":"Patient.identifier","slicing":{"discriminator":[{"type":"value","path":"system"}],"rules":"closed"}},
+	 {"id":"Patient.identifier:nhs","path":"Patient.identifier","sliceName":"nhs"},
+	 {"id":"Patient.identifier:nhs.system","path":"Patient.identifier.system","fixedUri":"https://fhir.nhs.uk/Id/nhs-number"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000018"},{"system":"http://example.org/mrn","value":"1"}]}`)
+	errs := fhir.ErrorsOf(Validate(raw, Options{Profiles: ps, Profile: "http://example.org/sd/closed"}))
+	if len(errs) != 1 || errs[0].Expression[0] != "Patient.identifier[1]" || !strings.Contains(errs[0].Diagnostics, "closed to the slices nhs") {
+		t.Errorf("issues = %v", errs)
+	}
+}
