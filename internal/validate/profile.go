@@ -24,8 +24,10 @@ import (
 // choice element, the profile's own invariants, and slices whose
 // discriminators are of type value or pattern (including the implicit
 // url discriminator of extension slices), and closed slicing. Slices
-// discriminated by type,
-// profile or exists are not checked, and say so in an information issue.
+// discriminated by type, profile or exists are not checked, and say so
+// in an information issue. Not checked either: mustSupport, maxLength,
+// minValue and maxValue, and constraints that a profile states only in
+// its snapshot when it also has a differential.
 type Profiles struct {
 	mu    sync.RWMutex
 	byURL map[string]*Profile
