@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 
 	"github.com/nhs-junction/junction/internal/index"
 	"github.com/nhs-junction/junction/internal/searchparam"
@@ -161,4 +163,45 @@ func DeleteRows(ctx context.Context, ex Execer, seq int64) error {
 		}
 	}
 	return nil
+}
+
+// locker is implemented by transactions of backends whose writers run
+// concurrently (store/postgres).
+type locker interface {
+	LockShared(ctx context.Context, key int64) error
+}
+
+// SearchTx runs q inside the write transaction tx, for the conditional
+// interactions (search.html 3.1.0.8; http.html conditional create, update
+// and delete): what it finds cannot change before tx commits, so
+// "create unless one matches" creates at most one resource however many
+// clients race. On a backend with concurrent writers it first takes a
+// lock per resource type held to the end of tx, so conditional writes of
+// one type run one after another.
+func (e *Engine) SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt Options) (*Result, error) {
+	if it, ok := tx.(*indexedTx); ok {
+		tx = it.Tx
+	}
+	db, ok := tx.(DB)
+	if !ok {
+		return nil, fmt.Errorf("search: transaction %T cannot be searched", tx)
+	}
+	if l, ok := tx.(locker); ok {
+		// Sorted, so two transactions never wait on each other's locks.
+		types := slices.Sorted(slices.Values(q.Types))
+		for _, t := range types {
+			if err := l.LockShared(ctx, lockKey(t)); err != nil {
+				return nil, fmt.Errorf("search: lock: %w", err)
+			}
+		}
+	}
+	return Search(ctx, db, q, opt)
+}
+
+// lockKey is the advisory lock of conditional writes on one resource
+// type: FNV-1a of "junction.conditional." and the type.
+func lockKey(typ string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("junction.conditional." + typ))
+	return int64(h.Sum64())
 }

@@ -6,10 +6,12 @@ package searchtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Include", func(t *testing.T) { testInclude(t, open(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
 	t.Run("Condition", func(t *testing.T) { testCondition(t, open(t)) })
+	t.Run("ConditionalCreate", func(t *testing.T) { testConditionalCreate(t, open(t)) })
 }
 
 // put writes body as the next version of its resource.
@@ -355,5 +358,70 @@ func testCondition(t *testing.T, b Backend) {
 	res = run(t, b, "Observation", "_id=ob1,ob2&_include=Observation:subject", search.Options{Where: hide})
 	if len(res.Included) != 0 || len(res.Matches) != 2 {
 		t.Errorf("hidden patient included: %v", keys(res.Included))
+	}
+}
+
+// testConditionalCreate races clients that each create a Patient unless
+// one with the same identifier exists: exactly one must be created.
+func testConditionalCreate(t *testing.T, b Backend) {
+	ctx := context.Background()
+	q := parse(t, "Patient", "identifier=https://fhir.nhs.uk/Id/nhs-number|9990000026")
+	const clients = 8
+	var wg sync.WaitGroup
+	created := make(chan string, clients)
+	all := make(chan struct{})
+	var mu sync.Mutex
+	arrived := 0
+	arrive := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if arrived++; arrived == clients {
+			close(all)
+		}
+	}
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for attempt := 0; attempt < 20; attempt++ {
+				err := b.Engine.Write(ctx, func(tx store.Tx) error {
+					res, err := b.Engine.SearchTx(ctx, tx, q, search.Options{})
+					if err != nil {
+						return err
+					}
+					if len(res.Matches) > 0 {
+						return nil
+					}
+					// Hold the window between the check and the write open
+					// until every client has checked (or a while has
+					// passed, as it will when the checks are serialised).
+					arrive()
+					select {
+					case <-all:
+					case <-time.After(300 * time.Millisecond):
+					}
+					id := fmt.Sprintf("cc%d", i)
+					body := fmt.Sprintf(`{"resourceType":"Patient","id":"%s","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000026"}]}`, id)
+					if _, err := tx.Put(ctx, store.Version{Type: "Patient", ID: id, Version: 1, Body: []byte(body)}); err != nil {
+						return err
+					}
+					created <- id
+					return nil
+				})
+				if errors.Is(err, store.ErrVersionConflict) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+				}
+				return
+			}
+		}()
+	}
+	wg.Wait()
+	close(created)
+	res := run(t, b, "Patient", "identifier=9990000026", search.Options{})
+	if len(res.Matches) != 1 {
+		t.Errorf("%d patients created, want 1: %v", len(res.Matches), ids(res.Matches))
 	}
 }

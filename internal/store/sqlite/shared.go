@@ -37,3 +37,21 @@ func (t *Tx) ExecShared(ctx context.Context, query string, args ...any) error {
 	_, err := t.Exec(ctx, query, args...)
 	return err
 }
+
+// QueryShared runs a query in the SQL the backends share inside the write
+// transaction, seeing its own writes: conditional interactions search
+// here, where no other writer can interleave (SQLite runs one write
+// transaction at a time).
+func (t *Tx) QueryShared(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error {
+	rows, err := t.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
