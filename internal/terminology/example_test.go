@@ -39,3 +39,20 @@ func ExampleRegistry_Subsumes() {
 	// Output:
 	// subsumes
 }
+
+func ExampleRegistry_Add() {
+	r := terminology.New()
+	_ = r.Add([]byte(`{"resourceType":"CodeSystem","url":"http://example.org/cs/ward","content":"complete",
+		"concept":[{"code":"med","display":"Medical","concept":[{"code":"cardio","display":"Cardiology"}]}]}`))
+	_ = r.Add([]byte(`{"resourceType":"ValueSet","url":"http://example.org/vs/medical-wards","compose":{"include":[
+		{"system":"http://example.org/cs/ward","filter":[{"property":"concept","op":"descendent-of","value":"med"}]}]}}`))
+	e, _ := r.Expand("http://example.org/vs/medical-wards", "", 0, -1)
+	for _, c := range e.Contains {
+		fmt.Println(c.Code, c.Display)
+	}
+	below, _ := r.Descendants("http://example.org/cs/ward", "med")
+	fmt.Println(below)
+	// Output:
+	// cardio Cardiology
+	// [cardio]
+}
