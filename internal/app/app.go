@@ -18,7 +18,10 @@ import (
 	"github.com/nhs-junction/junction/internal/fhir/spec"
 	"github.com/nhs-junction/junction/internal/httpapi"
 	"github.com/nhs-junction/junction/internal/identity"
+	"github.com/nhs-junction/junction/internal/index"
 	"github.com/nhs-junction/junction/internal/interaction"
+	"github.com/nhs-junction/junction/internal/search"
+	"github.com/nhs-junction/junction/internal/searchparam"
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/postgres"
 	"github.com/nhs-junction/junction/internal/store/sqlite"
@@ -41,20 +44,36 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // OpenStore opens PostgreSQL when cfg.Database is set, else the embedded
-// SQLite database in cfg.Data. Migrations are applied on open.
-func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+// SQLite database in cfg.Data, and wraps it in the search engine so that
+// every write keeps the search index. Migrations are applied on open.
+func OpenStore(ctx context.Context, cfg config.Config) (*search.Engine, error) {
+	var st store.Store
 	if cfg.Database != "" {
-		st, err := postgres.Open(ctx, cfg.Database)
+		pg, err := postgres.Open(ctx, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
-		return st, nil
+		st = pg
+	} else {
+		lite, err := sqlite.Open(ctx, cfg.Data)
+		if err != nil {
+			return nil, fmt.Errorf("open embedded database in %s: %w", cfg.Data, err)
+		}
+		st = lite
 	}
-	st, err := sqlite.Open(ctx, cfg.Data)
+	engine, err := WithSearch(st, cfg.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("open embedded database in %s: %w", cfg.Data, err)
+		st.Close()
+		return nil, err
 	}
-	return st, nil
+	return engine, nil
+}
+
+// WithSearch wraps a backend store in the search engine over the R4
+// search parameters. base is the public FHIR base, so that absolute
+// references to this server are indexed as relative ones.
+func WithSearch(st store.Store, base string) (*search.Engine, error) {
+	return search.Open(st, index.New(searchparam.R4(), base))
 }
 
 // NewService builds the interaction service over st, with the code
@@ -84,6 +103,9 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	}
 	if cfg.Validation != "off" {
 		opts.Validate = func(raw []byte) []fhir.Issue { return validate.Structure(raw) }
+	}
+	if engine, ok := st.(interaction.Searcher); ok {
+		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4()}
 	}
 	svc := interaction.New(st, opts)
 	svc.RegisterValidate(func(raw []byte, profile string) []fhir.Issue {

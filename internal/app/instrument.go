@@ -5,17 +5,26 @@ import (
 	"time"
 
 	"github.com/nhs-junction/junction/internal/httpapi"
+	"github.com/nhs-junction/junction/internal/search"
+	"github.com/nhs-junction/junction/internal/searchparam"
 	"github.com/nhs-junction/junction/internal/store"
 )
 
 // instrumented times every store call for the database metrics.
 type instrumented struct {
 	store.Store
-	m *httpapi.Metrics
+	engine *search.Engine
+	m      *httpapi.Metrics
 }
 
-func instrument(st store.Store, m *httpapi.Metrics) store.Store {
-	return &instrumented{Store: st, m: m}
+// instrument wraps the search engine; the result still searches.
+func instrument(st *search.Engine, m *httpapi.Metrics) store.Store {
+	return &instrumented{Store: st, engine: st, m: m}
+}
+
+func (s *instrumented) Search(ctx context.Context, q *searchparam.Query, opt search.Options) (*search.Result, error) {
+	defer s.observe("search", time.Now())
+	return s.engine.Search(ctx, q, opt)
 }
 
 func (s *instrumented) observe(op string, start time.Time) { s.m.ObserveDB(op, time.Since(start)) }

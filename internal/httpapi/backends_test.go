@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/nhs-junction/junction/internal/app"
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/postgres"
 	"github.com/nhs-junction/junction/internal/store/sqlite"
@@ -19,7 +20,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, st store.Store)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		fn(t, st)
+		fn(t, withSearch(t, st))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		url := testenv.PostgresURL(t)
@@ -31,6 +32,14 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, st store.Store)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		fn(t, st)
+		fn(t, withSearch(t, st))
 	})
+}
+
+func withSearch(t *testing.T, st store.Store) store.Store {
+	e, err := app.WithSearch(st, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 )
 
@@ -95,7 +96,7 @@ func (h *handler) middleware(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				ri.log.Error("panic", "panic", fmt.Sprint(p))
+				ri.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					h.writeError(sw, r, fmt.Errorf("panic: %v", p))
 				}

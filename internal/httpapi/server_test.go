@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -16,6 +17,14 @@ import (
 	"github.com/nhs-junction/junction/internal/httpapi"
 	"github.com/nhs-junction/junction/internal/store"
 )
+
+// testLogger discards the request log unless JUNCTION_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("JUNCTION_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 // newTestServer starts the server as `junction serve` composes it.
 func newTestServer(t testing.TB, st store.Store) *httptest.Server {
@@ -29,7 +38,7 @@ func newServer(t testing.TB, st store.Store, maxBody int64) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.New(httpapi.Options{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: httpapi.NewMetrics(), MaxBodyBytes: maxBody, Ready: st.Ping})
+	h := httpapi.New(httpapi.Options{Service: svc, Logger: testLogger(), Metrics: httpapi.NewMetrics(), MaxBodyBytes: maxBody, Ready: st.Ping})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv

@@ -110,6 +110,8 @@ type Options struct {
 	// Committed, when set, is called with every version a write stored,
 	// after the commit (for caches such as the terminology registry).
 	Committed func(v store.Version)
+	// Search plugs in search; without it search interactions are 405.
+	Search SearchOptions
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -161,6 +163,8 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 		return s.history(ctx, req)
 	case Transaction, Batch:
 		return s.bundle(ctx, req)
+	case SearchType, SearchSystem, SearchCompartment:
+		return s.search(ctx, req)
 	case Operation:
 		return s.operation(ctx, req)
 	case Capabilities:
