@@ -43,7 +43,7 @@ func Validate(raw []byte, opts Options) []fhir.Issue {
 		s = newSemantic(c, opts)
 		root, _ := s.toAny(v).(map[string]any)
 		if rt, _ := root["resourceType"].(string); spec.IsResourceType(rt) {
-			s.resource(root, rt, false)
+			s.resource(root, rt, nil)
 		}
 	}
 	if len(c.issues) > maxIssues {
@@ -153,13 +153,16 @@ func (s *semantic) note(sev fhir.Severity, code fhir.IssueType, path, format str
 // frame is the resource an element belongs to, for the FHIRPath
 // variables %resource and %rootResource.
 type frame struct {
-	res       map[string]any
+	res map[string]any
+	// root is the resource that contains res, or res itself when it is
+	// not contained.
+	root      map[string]any
 	contained bool
 }
 
 // resource checks a resource object found at path (the resource type at
 // the top level).
-func (s *semantic) resource(res map[string]any, path string, contained bool) {
+func (s *semantic) resource(res map[string]any, path string, container map[string]any) {
 	rt, _ := res["resourceType"].(string)
 	if !spec.IsResourceType(rt) {
 		return
@@ -167,7 +170,10 @@ func (s *semantic) resource(res map[string]any, path string, contained bool) {
 	if path == "" {
 		path = rt
 	}
-	f := &frame{res: res, contained: contained}
+	f := &frame{res: res, root: res}
+	if container != nil {
+		f.root, f.contained = container, true
+	}
 	s.object(res, rt, rt, path, f)
 	s.checkContainedReferenced(res, path)
 	if s.opts.Profiles != nil {
@@ -307,7 +313,11 @@ func (s *semantic) element(v any, e spec.Element, et, path string, f *frame) {
 		// A contained resource has its container as %rootResource; a
 		// resource in Bundle.entry or Parameters is its own root (R4
 		// fhirpath.html#variables).
-		s.resource(obj, path, e.Name == "contained")
+		var container map[string]any
+		if e.Name == "contained" {
+			container = f.root
+		}
+		s.resource(obj, path, container)
 		return
 	case et == "Reference":
 		s.reference(obj, e.Path, path)

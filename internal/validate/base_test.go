@@ -96,6 +96,10 @@ func TestValidateMutations(t *testing.T) {
 		{"ref-1 contained target missing", "Patient-example.json", func(m map[string]any) {
 			m["managingOrganization"] = map[string]any{"reference": "#nope"}
 		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.managingOrganization", "ref-1"},
+		{"ref-1 inside a contained resource", "Patient-example.json", func(m map[string]any) {
+			m["contained"] = []any{map[string]any{"resourceType": "Organization", "id": "o1", "name": "x", "partOf": map[string]any{"reference": "#o2"}}}
+			m["managingOrganization"] = map[string]any{"reference": "#o1"}
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.contained[0].partOf", "ref-1"},
 		{"dom-6 no narrative", "Patient-example.json", func(m map[string]any) { delete(m, "text") },
 			fhir.SeverityWarning, fhir.IssueInvariant, "Patient", "dom-6"},
 		{"two types of a choice", "Observation-example.json", func(m map[string]any) { m["valueString"] = "x" },

@@ -103,10 +103,16 @@ func (s *semantic) invariant(k spec.Constraint, obj any, typ, path string, f *fr
 		}
 	}
 	// The engine binds %rootResource to %resource, which differs only
-	// inside a contained resource (R4 fhirpath.html#variables).
+	// inside a contained resource (R4 fhirpath.html#variables). An
+	// expression that uses only %rootResource, as ref-1 does, is
+	// evaluated with the container as the resource.
+	res := f.res
 	if f.contained && strings.Contains(k.Expression, "%rootResource") {
-		notEvaluated("%rootResource inside a contained resource")
-		return
+		if strings.Contains(k.Expression, "%resource") {
+			notEvaluated("%resource and %rootResource differ inside a contained resource")
+			return
+		}
+		res = f.root
 	}
 	if reason, ok := engineGaps[k.Key]; ok {
 		notEvaluated(reason)
@@ -117,7 +123,7 @@ func (s *semantic) invariant(k spec.Constraint, obj any, typ, path string, f *fr
 		notEvaluated(c.err.Error())
 		return
 	}
-	out, err := c.expr.Evaluate(f.res, &fhirpath.Options{Context: obj, ContextType: typ, MemberOf: s.memberOf})
+	out, err := c.expr.Evaluate(res, &fhirpath.Options{Context: obj, ContextType: typ, MemberOf: s.memberOf})
 	if err != nil {
 		notEvaluated(err.Error())
 		return

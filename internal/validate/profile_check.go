@@ -77,7 +77,7 @@ func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, res 
 	if depth > 16 {
 		return
 	}
-	f := &frame{res: res}
+	f := &frame{res: res, root: res}
 	if base, ok := s.opts.Profiles.Profile(pr.Base); ok {
 		s.applyProfile(base, v, path, res, depth+1)
 	} else if !strings.HasPrefix(pr.Base, coreSDPrefix) {
