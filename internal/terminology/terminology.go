@@ -233,12 +233,17 @@ func (r *Registry) system(url string) (*codeSystem, error) {
 
 // Lookup returns the concept with the code in the code system with the
 // URL (a version suffix "|v" is ignored), for CodeSystem $lookup. It
-// reports false when the system or the code is unknown.
+// reports false when the system or the code is unknown. Unlike the other
+// methods it also answers from code systems whose content is a fragment
+// or an example.
 func (r *Registry) Lookup(system, code string) (Concept, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	cs, err := r.system(system)
-	if err != nil {
+	// A fragment or example code system cannot answer for codes it
+	// lacks, but the codes it has are real: $lookup may report them.
+	url, _ := splitCanonical(system)
+	cs := r.systems[url]
+	if cs == nil {
 		return Concept{}, false
 	}
 	i, ok := cs.index(code)
