@@ -127,6 +127,18 @@ func TestValidateMutations(t *testing.T) {
 	}
 }
 
+func TestContainedNeedsNoNarrative(t *testing.T) {
+	in := mutate(t, "Patient-example.json", func(m map[string]any) {
+		m["contained"] = []any{map[string]any{"resourceType": "Organization", "id": "o1", "name": "x"}}
+		m["managingOrganization"] = map[string]any{"reference": "#o1"}
+	})
+	for _, is := range Validate(in, Options{}) {
+		if strings.Contains(is.Diagnostics, "dom-6") {
+			t.Errorf("dom-6 on a contained resource: %v", is)
+		}
+	}
+}
+
 func TestValidateValid(t *testing.T) {
 	for _, f := range []string{"Patient-example.json", "Observation-example.json", "AllergyIntolerance-example.json"} {
 		if errs := fhir.ErrorsOf(Validate(mutate(t, f, func(map[string]any) {}), Options{})); len(errs) > 0 {
