@@ -195,13 +195,20 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	}
 
 	res.Total = cur.Total
-	if res.Total < 0 && (q.Total != searchparam.TotalNone || q.Count == 0 || q.Summary == searchparam.SummaryCount) {
+	wantTotal := res.Total < 0 && (q.Total != searchparam.TotalNone || q.Count == 0 || q.Summary == searchparam.SummaryCount)
+	count := func() error {
 		c := join("", f("SELECT count(*) FROM resource_version v WHERE "), countAll)
 		if err := db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
-			return nil, fmt.Errorf("search: total: %w", err)
+			return fmt.Errorf("search: total: %w", err)
 		}
+		return nil
 	}
 	if q.Count == 0 || q.Summary == searchparam.SummaryCount {
+		if wantTotal {
+			if err := count(); err != nil {
+				return nil, err
+			}
+		}
 		return res, nil
 	}
 
@@ -248,6 +255,15 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		slices.Reverse(matches)
 	}
 	res.Matches = matches
+	if wantTotal {
+		if first := cur.Offset == 0 && cur.After == 0 && cur.Before == 0; first && !more {
+			// The whole result is on this page: it is its own count, and
+			// the common small search saves a statement.
+			res.Total = len(matches)
+		} else if err := count(); err != nil {
+			return nil, err
+		}
+	}
 	next := func() *Cursor { c := *cur; c.Total = res.Total; c.Offset, c.After, c.Before = 0, 0, 0; return &c }
 	switch {
 	case keyset && len(matches) > 0:
