@@ -23,6 +23,21 @@ type txEntry struct {
 	method  string
 	op      *writeOp
 	resp    *Response
+
+	existing *store.Version // an ifNoneExist match: nothing is written
+	more     []string       // further ids a conditional delete removes
+	extra    []*writeOp     // their deletes
+}
+
+// hasConditional reports whether any entry is conditional or has a
+// conditional reference.
+func hasConditional(entries []*txEntry) bool {
+	for _, e := range entries {
+		if isConditional(e.req) || (len(e.req.Body) > 0 && strings.Contains(string(e.req.Body), "?")) {
+			return true
+		}
+	}
+	return false
 }
 
 type rawEntry struct {
@@ -166,39 +181,94 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			return nil, entryError(e)
 		}
 	}
+	// Conditional entries and conditional references are resolved by
+	// search under the conditional lock, held until the commit.
+	if hasConditional(entries) {
+		s.condMu.Lock()
+		defer s.condMu.Unlock()
+	}
 	// Assign the identity of every entry that creates or updates, so that
 	// references to its fullUrl can be rewritten.
 	ids := map[string]string{} // fullUrl -> Type/id
 	targets := map[string]int{}
 	for _, e := range entries {
 		r := e.req
-		switch r.Kind {
-		case Create:
-			if r.IfNoneExist != "" {
-				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotSupported, "Conditional create (ifNoneExist) is not supported yet")})
+		if r.Kind == Create || r.Kind == Update || r.Kind == Delete || r.Kind == Patch {
+			existing, more, err := s.resolveConditional(ctx, r)
+			if err != nil {
+				e.err = err
+				return nil, entryError(e)
 			}
+			if existing != nil {
+				// ifNoneExist matched: the entry creates nothing, and
+				// references to it point at the match.
+				e.existing = existing
+				if e.fullURL != "" {
+					ids[e.fullURL] = existing.Type + "/" + existing.ID
+				}
+				continue
+			}
+			e.more = more
+		}
+		if r.Kind == Create {
 			r.ID = NewID()
-		case Update, Delete, Patch:
-			if r.ID == "" {
-				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotSupported, "Conditional %s is not supported yet", r.Kind)})
-			}
 		}
 		if r.ID != "" && (r.Kind == Create || r.Kind == Update || r.Kind == Delete || r.Kind == Patch) {
-			key := r.Type + "/" + r.ID
-			if prev, dup := targets[key]; dup {
-				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueDuplicate,
-					"Entries %d and %d both change %s; a transaction may change a resource only once", prev, e.index, key)})
+			for _, id := range append([]string{r.ID}, e.more...) {
+				key := r.Type + "/" + id
+				if prev, dup := targets[key]; dup {
+					return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueDuplicate,
+						"Entries %d and %d both change %s; a transaction may change a resource only once", prev, e.index, key)})
+				}
+				targets[key] = e.index
 			}
-			targets[key] = e.index
 			if e.fullURL != "" && r.Kind != Delete {
-				ids[e.fullURL] = key
+				ids[e.fullURL] = r.Type + "/" + r.ID
 			}
+		}
+	}
+	// Resolve conditional references (Type?criteria): each must match
+	// exactly one resource.
+	for _, e := range entries {
+		r := e.req
+		if len(r.Body) == 0 || (r.Kind != Create && r.Kind != Update) || e.existing != nil {
+			continue
+		}
+		var conds []string
+		_, _, _ = fhir.RewriteReferences(r.Body, func(ref string) (string, bool) {
+			if t, _, ok := strings.Cut(ref, "?"); ok && !strings.Contains(t, "/") && !strings.HasPrefix(ref, "urn:") {
+				conds = append(conds, ref)
+			}
+			return "", false
+		})
+		for _, ref := range conds {
+			if _, done := ids[ref]; done {
+				continue
+			}
+			typ, _, _ := strings.Cut(ref, "?")
+			if !s.opts.IsResourceType(typ) {
+				e.err = fhir.Errorf(400, fhir.IssueInvalid, "Conditional reference %q names no resource type", clip(ref))
+				return nil, entryError(e)
+			}
+			ms, err := s.matches(ctx, typ, ref, req.BaseURL, 1)
+			if err != nil {
+				e.err = err
+				return nil, entryError(e)
+			}
+			if len(ms) != 1 {
+				e.err = fhir.Errorf(412, fhir.IssueNotFound, "Conditional reference %q matches %d resources; it must match exactly one", clip(ref), len(ms))
+				if len(ms) > 1 {
+					e.err = fhir.Errorf(412, fhir.IssueDuplicate, "Conditional reference %q matches more than one resource; it must match exactly one", clip(ref))
+				}
+				return nil, entryError(e)
+			}
+			ids[ref] = typ + "/" + ms[0].ID
 		}
 	}
 	// Rewrite references to other entries, at any depth of each resource.
 	for _, e := range entries {
 		r := e.req
-		if len(r.Body) == 0 || (r.Kind != Create && r.Kind != Update) {
+		if len(r.Body) == 0 || (r.Kind != Create && r.Kind != Update) || e.existing != nil {
 			continue
 		}
 		var bad string
@@ -212,8 +282,6 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			}
 			if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
 				bad = ref
-			} else if strings.Contains(base, "?") && !strings.Contains(base, "/") {
-				bad = ref // a conditional reference (Type?criteria)
 			}
 			return "", false
 		})
@@ -221,9 +289,6 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueStructure, "The resource is not valid JSON")})
 		}
 		if bad != "" {
-			if strings.Contains(bad, "?") {
-				return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotSupported, "Conditional reference %q cannot be resolved: search is not supported yet", clip(bad))})
-			}
 			return nil, entryError(&txEntry{index: e.index, err: fhir.Errorf(400, fhir.IssueNotFound, "Reference %q names no entry of this transaction", clip(bad))})
 		}
 		r.Body = body
@@ -233,6 +298,15 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 	for _, e := range entries {
 		switch e.req.Kind {
 		case Create, Update, Delete, Patch:
+			if e.existing != nil {
+				e.resp = &Response{Status: http.StatusOK, Body: e.existing.Body, Version: e.existing,
+					Location: fmt.Sprintf("%s/%s/%s/_history/%d", req.BaseURL, e.existing.Type, e.existing.ID, e.existing.Version)}
+				continue
+			}
+			if e.req.noMatch {
+				e.resp = &Response{Status: http.StatusNoContent}
+				continue
+			}
 			id := e.req.ID
 			op, err := s.prepare(e.req)
 			if err != nil {
@@ -244,6 +318,16 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			}
 			e.op = op
 			writes = append(writes, e)
+			for _, more := range e.more {
+				r := *e.req
+				r.ID = more
+				o, err := s.prepare(&r)
+				if err != nil {
+					e.err = err
+					return nil, entryError(e)
+				}
+				e.extra = append(e.extra, o)
+			}
 		}
 	}
 	order := map[Kind]int{Delete: 0, Create: 1, Update: 2, Patch: 2}
@@ -252,9 +336,11 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 	err := s.store.Write(ctx, func(tx store.Tx) error {
 		failed = nil
 		for _, e := range writes {
-			if err := e.op.apply(ctx, tx); err != nil {
-				failed = e
-				return err
+			for _, op := range append([]*writeOp{e.op}, e.extra...) {
+				if err := op.apply(ctx, tx); err != nil {
+					failed = e
+					return err
+				}
 			}
 		}
 		return nil
@@ -269,11 +355,14 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 	}
 	for _, e := range writes {
 		s.committed(e.op.out)
+		for _, op := range e.extra {
+			s.committed(op.out)
+		}
 		e.resp = s.opResponse(e.op)
 	}
 	// Reads run after the writes, so they see them.
 	for _, e := range entries {
-		if e.op != nil {
+		if e.op != nil || e.resp != nil {
 			continue
 		}
 		e.resp, e.err = s.Do(ctx, e.req)

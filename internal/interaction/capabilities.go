@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/fhir/spec"
 )
 
 // buildCapabilities renders the CapabilityStatement from what this Service
@@ -12,17 +13,26 @@ func (s *Service) buildCapabilities() []byte {
 	type code struct {
 		Code string `json:"code"`
 	}
+	type searchParam struct {
+		Name          string `json:"name"`
+		Definition    string `json:"definition,omitempty"`
+		Type          string `json:"type"`
+		Documentation string `json:"documentation,omitempty"`
+	}
 	type resource struct {
-		Type              string `json:"type"`
-		Profile           string `json:"profile"`
-		Interaction       []code `json:"interaction"`
-		Versioning        string `json:"versioning"`
-		ReadHistory       bool   `json:"readHistory"`
-		UpdateCreate      bool   `json:"updateCreate"`
-		ConditionalCreate bool   `json:"conditionalCreate"`
-		ConditionalRead   string `json:"conditionalRead"`
-		ConditionalUpdate bool   `json:"conditionalUpdate"`
-		ConditionalDelete string `json:"conditionalDelete"`
+		Type              string        `json:"type"`
+		Profile           string        `json:"profile"`
+		Interaction       []code        `json:"interaction"`
+		Versioning        string        `json:"versioning"`
+		ReadHistory       bool          `json:"readHistory"`
+		UpdateCreate      bool          `json:"updateCreate"`
+		ConditionalCreate bool          `json:"conditionalCreate"`
+		ConditionalRead   string        `json:"conditionalRead"`
+		ConditionalUpdate bool          `json:"conditionalUpdate"`
+		ConditionalDelete string        `json:"conditionalDelete"`
+		SearchInclude     []string      `json:"searchInclude,omitempty"`
+		SearchRevInclude  []string      `json:"searchRevInclude,omitempty"`
+		SearchParam       []searchParam `json:"searchParam,omitempty"`
 	}
 	type operation struct {
 		Name       string `json:"name"`
@@ -62,24 +72,50 @@ func (s *Service) buildCapabilities() []byte {
 	r := rest{
 		Mode: "server",
 		Documentation: "Every R4 resource type is stored as JSON with every version kept. " +
-			"XML is not supported (406). Transactions are atomic; batch entries are independent. " +
+			"XML is not supported (406). Transactions are atomic; batch entries are independent; conditional references resolve to exactly one match or fail. " +
 			"PATCH takes JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters). " +
-			"Search, conditional interactions and conditional references are not implemented yet.",
+			"Search: _count defaults to 20 and is at most 1000; paging links are pinned to the moment of the first page; " +
+			"an unknown parameter, modifier or malformed value is a 400 unless Prefer: handling=lenient. " +
+			"The :in and :not-in modifiers, _summary=true, _list, _contained and _filter are not supported (400). " +
+			"SNOMED CT, LOINC and dm+d are not loaded, so :above/:below on them and value sets that need them answer 400/422.",
 		Interaction: []code{{"transaction"}, {"batch"}, {"history-system"}},
 	}
+	searching := s.opts.Search.Engine != nil
+	if searching {
+		r.Interaction = append(r.Interaction, code{"search-system"})
+	}
 	for _, t := range s.opts.ResourceTypes {
-		r.Resource = append(r.Resource, resource{
-			Type:    t,
-			Profile: "http://hl7.org/fhir/StructureDefinition/" + t,
-			Interaction: []code{
-				{"read"}, {"vread"}, {"update"}, {"patch"}, {"delete"}, {"history-instance"}, {"history-type"}, {"create"},
-			},
+		interactions := []code{{"read"}, {"vread"}, {"update"}, {"patch"}, {"delete"}, {"history-instance"}, {"history-type"}, {"create"}}
+		var params []searchParam
+		var revs []string
+		if searching {
+			interactions = append(interactions, code{"search-type"})
+			for _, d := range s.opts.Search.Registry.Params(t) {
+				sp := searchParam{Name: d.Name, Definition: d.URL, Type: string(d.Kind)}
+				if def, ok := spec.SearchParam(t, d.Name); ok {
+					sp.Documentation = def.Description
+				}
+				params = append(params, sp)
+			}
+		}
+		res := resource{
+			Type:              t,
+			Profile:           "http://hl7.org/fhir/StructureDefinition/" + t,
+			Interaction:       interactions,
 			Versioning:        "versioned",
 			ReadHistory:       true,
 			UpdateCreate:      true,
 			ConditionalRead:   "full-support",
 			ConditionalDelete: "not-supported",
-		})
+			SearchParam:       params,
+			SearchRevInclude:  revs,
+		}
+		if searching {
+			res.ConditionalCreate, res.ConditionalUpdate, res.ConditionalDelete = true, true, "multiple"
+			res.SearchInclude = []string{"*"}
+			res.SearchRevInclude = []string{"*"}
+		}
+		r.Resource = append(r.Resource, res)
 	}
 	for _, op := range s.operationNames() {
 		r.Operation = append(r.Operation, operation{op.Name, op.Definition})

@@ -7,6 +7,7 @@ package interaction
 import (
 	"context"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/nhs-junction/junction/internal/fhir"
@@ -72,6 +73,10 @@ type Request struct {
 	// Method is the HTTP method (or bundle entry request.method).
 	Method string
 
+	// Set while resolving a conditional interaction.
+	assignID bool // the body has no id: give it req.ID
+	noMatch  bool // a conditional delete matched nothing
+
 	// BaseURL is the service base, e.g. http://127.0.0.1:8080/fhir, used
 	// for fullUrl and paging links.
 	BaseURL string
@@ -110,6 +115,9 @@ type Options struct {
 	// Committed, when set, is called with every version a write stored,
 	// after the commit (for caches such as the terminology registry).
 	Committed func(v store.Version)
+	// MaxConditionalDelete bounds how many resources one conditional
+	// delete may remove (default 100); more matches are 412.
+	MaxConditionalDelete int
 	// Search plugs in search; without it search interactions are 405.
 	Search SearchOptions
 	// Now is the wall clock; nil means time.Now.
@@ -122,6 +130,7 @@ type Service struct {
 	opts         Options
 	capabilities []byte
 	ops          map[string]OperationDef
+	condMu       sync.Mutex // held across a conditional write's search and commit
 }
 
 // New returns a Service over st.

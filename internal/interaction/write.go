@@ -108,9 +108,6 @@ func (s *Service) prepare(req *Request) (*writeOp, error) {
 	op := &writeOp{req: req, typ: req.Type, id: req.ID}
 	switch req.Kind {
 	case Create:
-		if req.IfNoneExist != "" {
-			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional create (If-None-Exist) is not supported yet")
-		}
 		obj, err := s.parseBody(req.Body, req.Type)
 		if err != nil {
 			return nil, err
@@ -120,11 +117,15 @@ func (s *Service) prepare(req *Request) (*writeOp, error) {
 		op.obj, op.id = obj, NewID()
 	case Update:
 		if req.ID == "" {
-			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional update (PUT with search criteria) is not supported yet")
+			return nil, fhir.Errorf(400, fhir.IssueRequired, "PUT needs an id in the URL, or search criteria for a conditional update")
 		}
 		obj, err := s.parseBody(req.Body, req.Type)
 		if err != nil {
 			return nil, err
+		}
+		if req.assignID {
+			idRaw, _ := json.Marshal(req.ID)
+			obj.Set("id", idRaw, "resourceType")
 		}
 		bodyID, hasID := obj.GetString("id")
 		if !hasID {
@@ -136,11 +137,11 @@ func (s *Service) prepare(req *Request) (*writeOp, error) {
 		op.obj = obj
 	case Delete:
 		if req.ID == "" {
-			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional delete (DELETE with search criteria) is not supported yet")
+			return nil, fhir.Errorf(400, fhir.IssueRequired, "DELETE needs an id in the URL, or search criteria for a conditional delete")
 		}
 	case Patch:
 		if req.ID == "" {
-			return nil, fhir.Errorf(400, fhir.IssueNotSupported, "Conditional patch (PATCH with search criteria) is not supported yet")
+			return nil, fhir.Errorf(400, fhir.IssueRequired, "PATCH needs an id in the URL, or search criteria for a conditional patch")
 		}
 		fn, err := patchFunc(req)
 		if err != nil {
@@ -221,15 +222,62 @@ func (op *writeOp) apply(ctx context.Context, tx store.Tx) error {
 // writeOne carries out a single create, update or delete in its own
 // transaction.
 func (s *Service) writeOne(ctx context.Context, req *Request) (*Response, error) {
+	if isConditional(req) {
+		s.condMu.Lock()
+		defer s.condMu.Unlock()
+	}
+	existing, more, err := s.resolveConditional(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		// If-None-Exist matched: nothing is created (R4 http.html#ccreate).
+		return &Response{Status: http.StatusOK, Body: existing.Body, Version: existing,
+			Location: fmt.Sprintf("%s/%s/%s/_history/%d", req.BaseURL, existing.Type, existing.ID, existing.Version)}, nil
+	}
+	if req.noMatch {
+		return &Response{Status: http.StatusNoContent}, nil
+	}
 	op, err := s.prepare(req)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.write(ctx, req, func(tx store.Tx) error { return op.apply(ctx, tx) }); err != nil {
+	ops := []*writeOp{op}
+	for _, id := range more {
+		r := *req
+		r.ID = id
+		o, err := s.prepare(&r)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, o)
+	}
+	err = s.write(ctx, req, func(tx store.Tx) error {
+		for _, o := range ops {
+			if err := o.apply(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, writeError(err, req)
 	}
-	s.committed(op.out)
+	for _, o := range ops {
+		s.committed(o.out)
+	}
 	return s.opResponse(op), nil
+}
+
+// isConditional reports whether a write finds its target by search.
+func isConditional(req *Request) bool {
+	switch req.Kind {
+	case Create:
+		return req.IfNoneExist != ""
+	case Update, Delete, Patch:
+		return req.ID == ""
+	}
+	return false
 }
 
 func (s *Service) committed(v *store.Version) {
