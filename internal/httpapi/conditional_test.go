@@ -9,7 +9,6 @@ import (
 	"github.com/nhs-junction/junction/internal/store"
 )
 
-
 func TestConditionalInteractions(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, st store.Store) {
 		srv := newTestServer(t, st)
