@@ -53,14 +53,25 @@ func (e *Engine) Write(ctx context.Context, fn func(store.Tx) error) error {
 		if !ok {
 			return fmt.Errorf("search: transaction %T cannot write index rows", tx)
 		}
-		return fn(&indexedTx{Tx: tx, ix: e.ix, ex: ex})
+		itx := &indexedTx{Tx: tx, ix: e.ix, ex: ex, rows: newBatch()}
+		if err := fn(itx); err != nil {
+			return err
+		}
+		if err := itx.rows.flush(ctx, ex); err != nil {
+			return fmt.Errorf("search: write index: %w", err)
+		}
+		return nil
 	})
 }
 
+// indexedTx buffers the index rows of its Puts and writes them when the
+// transaction's function returns (or before a search inside it), in as
+// few statements as the batch allows.
 type indexedTx struct {
 	store.Tx
-	ix *index.Indexer
-	ex Execer
+	ix   *index.Indexer
+	ex   Execer
+	rows *batch
 }
 
 // Put stores v and its index rows. A resource whose index cannot be
@@ -77,9 +88,7 @@ func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, er
 	if err != nil || rows == nil {
 		return v, err
 	}
-	if err := WriteRows(ctx, t.ex, v.Seq, rows); err != nil {
-		return store.Version{}, fmt.Errorf("search: write index: %w", err)
-	}
+	t.rows.add(v.Seq, rows)
 	return v, nil
 }
 
@@ -180,6 +189,12 @@ type locker interface {
 // one type run one after another.
 func (e *Engine) SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt Options) (*Result, error) {
 	if it, ok := tx.(*indexedTx); ok {
+		// The search must see the rows of this transaction's own Puts.
+		if !it.rows.empty() {
+			if err := it.rows.flush(ctx, it.ex); err != nil {
+				return nil, fmt.Errorf("search: write index: %w", err)
+			}
+		}
 		tx = it.Tx
 	}
 	db, ok := tx.(DB)

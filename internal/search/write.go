@@ -15,9 +15,9 @@ type Execer interface {
 	ExecShared(ctx context.Context, query string, args ...any) error
 }
 
-// batchRows bounds one multi-row INSERT, well under SQLite's limit of
-// 32766 bound variables.
-const batchRows = 200
+// chunkRows is the size of a multi-row INSERT; with 24 columns (composite)
+// it stays well under SQLite's limit of 32766 bound variables.
+const chunkRows = 32
 
 type inserter struct {
 	table string
@@ -27,9 +27,15 @@ type inserter struct {
 
 func (in *inserter) add(vals ...any) { in.rows = append(in.rows, vals) }
 
+// flush writes the rows in statements of chunkRows rows and then single
+// rows, so each table uses two statement texts that the backend can keep
+// prepared.
 func (in *inserter) flush(ctx context.Context, ex Execer) error {
 	for len(in.rows) > 0 {
-		n := min(len(in.rows), batchRows)
+		n := chunkRows
+		if len(in.rows) < n {
+			n = 1
+		}
 		var b strings.Builder
 		b.WriteString("INSERT INTO " + in.table + " (" + strings.Join(in.cols, ", ") + ") VALUES ")
 		ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(in.cols)), ", ") + ")"
@@ -59,20 +65,49 @@ func nullFloat(f float64, ok bool) any {
 // WriteRows stores the index rows of the resource version at seq. It is
 // called inside the transaction that stores the version, so the index
 // never disagrees with the data. Rows of earlier versions stay for the
-// searches pinned before this one (see Schema).
+// searches pinned before this one (see storesql.SearchSchema).
 func WriteRows(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
-	t := r.Type
-	ins := []*inserter{
-		{table: "search_string", cols: []string{"seq", "type", "param", "norm", "exact"}},
-		{table: "search_token", cols: []string{"seq", "type", "param", "system", "code", "text", "type_system", "type_code"}},
-		{table: "search_ref", cols: []string{"seq", "type", "param", "target_type", "target_id", "url", "version", "ident_system", "ident_value"}},
-		{table: "search_date", cols: []string{"seq", "type", "param", "low", "high"}},
-		{table: "search_number", cols: []string{"seq", "type", "param", "value"}},
-		{table: "search_quantity", cols: []string{"seq", "type", "param", "value", "system", "code", "unit", "canon_code", "canon_value"}},
-		{table: "search_uri", cols: []string{"seq", "type", "param", "uri"}},
-		{table: "search_composite", cols: compositeCols()},
-		{table: "search_compartment", cols: []string{"seq", "type", "patient"}},
+	b := newBatch()
+	b.add(seq, r)
+	return b.flush(ctx, ex)
+}
+
+// batch collects the index rows of many versions so they are written with
+// a few multi-row INSERTs: SQLite parses every statement anew, and one
+// statement per table per resource spent 40% of ingest in the parser.
+type batch struct {
+	ins  []*inserter
+	text *inserter
+}
+
+func newBatch() *batch {
+	return &batch{
+		ins: []*inserter{
+			{table: "search_string", cols: []string{"seq", "type", "param", "norm", "exact"}},
+			{table: "search_token", cols: []string{"seq", "type", "param", "system", "code", "text", "type_system", "type_code"}},
+			{table: "search_ref", cols: []string{"seq", "type", "param", "target_type", "target_id", "url", "version", "ident_system", "ident_value"}},
+			{table: "search_date", cols: []string{"seq", "type", "param", "low", "high"}},
+			{table: "search_number", cols: []string{"seq", "type", "param", "value"}},
+			{table: "search_quantity", cols: []string{"seq", "type", "param", "value", "system", "code", "unit", "canon_code", "canon_value"}},
+			{table: "search_uri", cols: []string{"seq", "type", "param", "uri"}},
+			{table: "search_composite", cols: compositeCols()},
+			{table: "search_compartment", cols: []string{"seq", "type", "patient"}},
+		},
+		text: &inserter{table: "search_text", cols: []string{"seq", "type", "text", "content"}},
 	}
+}
+
+func (b *batch) empty() bool {
+	for _, in := range b.ins {
+		if len(in.rows) > 0 {
+			return false
+		}
+	}
+	return len(b.text.rows) == 0
+}
+
+func (b *batch) add(seq int64, r *index.Rows) {
+	t, ins := r.Type, b.ins
 	for _, x := range r.Strings {
 		ins[0].add(seq, t, x.Param, x.Norm, x.Exact)
 	}
@@ -111,13 +146,14 @@ func WriteRows(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
 	for _, p := range r.Compartments {
 		ins[8].add(seq, t, p)
 	}
-	for _, in := range ins {
-		if err := in.flush(ctx, ex); err != nil {
-			return err
-		}
-	}
 	if r.Text != "" || r.Content != "" {
-		if err := ex.ExecShared(ctx, "INSERT INTO search_text (seq, type, text, content) VALUES (?, ?, ?, ?)", seq, t, r.Text, r.Content); err != nil {
+		b.text.add(seq, t, r.Text, r.Content)
+	}
+}
+
+func (b *batch) flush(ctx context.Context, ex Execer) error {
+	for _, in := range append(b.ins, b.text) {
+		if err := in.flush(ctx, ex); err != nil {
 			return err
 		}
 	}

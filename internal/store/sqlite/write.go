@@ -20,6 +20,7 @@ type Tx struct {
 	tx   *sql.Tx
 	now  time.Time
 	done bool
+	prep map[string]*sql.Stmt // ExecShared's statements, closed with the transaction
 }
 
 var _ store.Tx = (*Tx)(nil)
