@@ -144,12 +144,18 @@ func (e *Engine) Reindex(ctx context.Context, after int64, progress func(lastSeq
 // Vacuum removes the index rows of versions that stopped being current at
 // or before seq before: no search pinned to a snapshot at or after before
 // can read them. Callers pass the oldest snapshot a live page link may
-// still carry.
+// still carry; a page link pinned before it is refused afterwards with
+// 410 Gone (the client repeats the search).
 func (e *Engine) Vacuum(ctx context.Context, before int64) error {
 	return e.Store.Write(ctx, func(tx store.Tx) error {
 		ex, ok := e.execOf(tx)
 		if !ok {
 			return errors.New("search: transaction cannot write index rows")
+		}
+		// Raise the horizon first: a page pinned before it now fails
+		// instead of reading rows about to go.
+		if err := ex.ExecShared(ctx, "UPDATE search_horizon SET seq = ? WHERE id = 1 AND seq < ?", before, before); err != nil {
+			return err
 		}
 		for _, t := range indexTables {
 			q := "DELETE FROM " + t + " WHERE seq IN (SELECT o.seq FROM resource_version o JOIN resource_version n ON n.type = o.type AND n.id = o.id AND n.version = o.version + 1 WHERE n.seq <= ?)"

@@ -170,6 +170,15 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		cur = c
 	}
 	res := &Result{Total: -1}
+	if cur != nil {
+		var horizon int64
+		if err := db.QueryShared(ctx, "SELECT seq FROM search_horizon WHERE id = 1", nil, func(scan func(...any) error) error { return scan(&horizon) }); err != nil {
+			return nil, fmt.Errorf("search: horizon: %w", err)
+		}
+		if cur.Snapshot < horizon {
+			return nil, fhir.Errorf(410, fhir.IssueNotFound, "this page link has expired; repeat the search")
+		}
+	}
 	if cur == nil {
 		var snap int64
 		err := db.QueryShared(ctx, storesql.MaxSeq, nil, func(scan func(...any) error) error { return scan(&snap) })

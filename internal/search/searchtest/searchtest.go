@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/searchparam"
 	"github.com/nhs-junction/junction/internal/store"
@@ -313,12 +314,20 @@ func testChanges(t *testing.T, b Backend) {
 	// Vacuum drops the rows of replaced versions; reindexing rewrites
 	// the current ones. Neither changes any answer.
 	ctx := context.Background()
-	var snap int64
-	if res := run(t, b, "Patient", "_count=1", search.Options{}); res.Snapshot > 0 {
-		snap = res.Snapshot
-	}
+	old := run(t, b, "Patient", "_count=1", search.Options{})
+	put(t, b.Engine, fixtures[5]) // p2 again: a newer snapshot than old's
+	snap := run(t, b, "Patient", "_count=1", search.Options{}).Snapshot
 	if err := b.Engine.Vacuum(ctx, snap); err != nil {
 		t.Fatal(err)
+	}
+	var fe *fhir.Error
+	if _, err := b.Engine.Search(ctx, parse(t, "Patient", "_count=1"), search.Options{Cursor: old.Next}); !errors.As(err, &fe) || fe.Status != 410 {
+		t.Errorf("a page pinned before the vacuum horizon: %v, want 410", err)
+	}
+	if res := run(t, b, "Patient", "_count=1", search.Options{}); res.Next != nil {
+		if _, err := b.Engine.Search(ctx, parse(t, "Patient", "_count=1"), search.Options{Cursor: res.Next}); err != nil {
+			t.Errorf("a page pinned at the horizon: %v", err)
+		}
 	}
 	batches := 0
 	if err := b.Engine.Reindex(ctx, 0, func(int64, int) { batches++ }); err != nil || batches != 1 {

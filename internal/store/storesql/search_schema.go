@@ -82,6 +82,11 @@ func SearchSchema(d Dialect) []string {
 		fmt.Sprintf("CREATE TABLE search_compartment (seq %s, type %s, patient %s)%s", big, text, text, strict),
 		"CREATE INDEX search_compartment_patient ON search_compartment (patient, type, seq)",
 		"CREATE INDEX search_compartment_seq ON search_compartment (seq)",
+		// The newest snapshot whose index rows Vacuum may have removed:
+		// page links pinned before it are refused rather than answered
+		// from a partial index.
+		fmt.Sprintf("CREATE TABLE search_horizon (id %s PRIMARY KEY, seq %s)%s", strings.TrimSuffix(big, " NOT NULL"), big, strict),
+		"INSERT INTO search_horizon (id, seq) VALUES (1, 0)",
 	)
 	return out
 }
