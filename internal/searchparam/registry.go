@@ -26,6 +26,9 @@ type Def struct {
 	Expression string   // FHIRPath, already narrowed to the resource type
 	Targets    []string // reference: the resource types it may point to
 	Components []Component
+	// Description is the specification's documentation of the parameter,
+	// for the CapabilityStatement.
+	Description string
 }
 
 // Component is one part of a composite parameter: the parameter it takes

@@ -26,7 +26,7 @@ func R4() *Table {
 					// parser reports them.
 					continue
 				}
-				d := &Def{Name: p.Name, Kind: Kind(p.Type), URL: p.URL, Expression: p.ExpressionFor(t), Targets: p.Targets}
+				d := &Def{Name: p.Name, Kind: Kind(p.Type), URL: p.URL, Expression: p.ExpressionFor(t), Targets: p.Targets, Description: p.Description}
 				for _, c := range p.Components {
 					d.Components = append(d.Components, Component{Definition: c.Definition, Expression: c.Expression})
 				}
