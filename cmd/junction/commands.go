@@ -28,13 +28,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg := config.Defaults()
-	fs := newFlagSet("import", "junction import [--data DIR | --database URL] PATH...",
+	return importCommand(ctx, args, stdout, stderr, "import", "junction import [--data DIR | --database URL] PATH...",
 		"Loads FHIR JSON: single resources, Bundles (transaction, batch and collection bundles are unpacked,\n"+
 			"urn:uuid references rewritten), NDJSON files, or directories of them. Prints what it loaded and\n"+
-			"what it rejected; exits 1 if anything was rejected.", stderr)
+			"what it rejected; exits 1 if anything was rejected.", app.Import)
+}
+
+// runProfiles is `junction profiles load`.
+func runProfiles(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "load" && args[0] != "--help" && args[0] != "-h") {
+		fmt.Fprintln(stderr, "Usage: junction profiles load [--data DIR | --database URL] FILE|DIR...")
+		return exitError(2)
+	}
+	if args[0] == "load" {
+		args = args[1:]
+	}
+	return importCommand(ctx, args, stdout, stderr, "profiles", "junction profiles load [--data DIR | --database URL] FILE|DIR...",
+		"Stores profiles (StructureDefinitions that constrain a resource or data type), so that resources\n"+
+			"claiming them in meta.profile are validated against them on write and by $validate. Anything\n"+
+			"that is not a usable profile is rejected with the reason; exits 1 if anything was rejected.", app.LoadProfiles)
+}
+
+type importFunc func(ctx context.Context, cfg config.Config, paths []string, out io.Writer) (app.ImportStats, error)
+
+func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer, name, synopsis, description string, load importFunc) error {
+	cfg := config.Defaults()
+	fs := newFlagSet(name, synopsis, description, stderr)
 	cfg.StoreFlags(fs)
-	fs.StringVar(&cfg.Validation, "validation", cfg.Validation, "validation: off or base")
+	fs.StringVar(&cfg.Validation, "validation", cfg.Validation, "validation: off, base or strict")
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
 	}
@@ -43,7 +64,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return exitError(2)
 	}
 	start := time.Now()
-	stats, err := app.Import(ctx, cfg, fs.Args(), stdout)
+	stats, err := load(ctx, cfg, fs.Args(), stdout)
 	total := 0
 	var types []string
 	for t, n := range stats.Loaded {
@@ -101,5 +122,35 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "junction %s\n", app.Version)
+	return nil
+}
+
+func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := config.Defaults()
+	fs := newFlagSet("reindex", "junction reindex [--data DIR | --database URL] [--after SEQ]",
+		"Rebuilds the search index of every current resource, in store order, 500 resources per\n"+
+			"transaction, printing progress. Interrupted runs resume with --after and the last\n"+
+			"sequence number printed; the server may keep running meanwhile.", stderr)
+	cfg.StoreFlags(fs)
+	var after int64
+	fs.Int64Var(&after, "after", 0, "resume after this sequence number (from a previous run's progress)")
+	if err := cfg.Parse(fs, args); err != nil {
+		return err
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := time.Now()
+	last := after
+	err = st.Reindex(ctx, after, func(lastSeq int64, done int) {
+		last = lastSeq
+		fmt.Fprintf(stdout, "reindexed %d resources (last seq %d, %.0f/s)\n", done, lastSeq, float64(done)/time.Since(start).Seconds())
+	})
+	if err != nil {
+		return fmt.Errorf("%w (resume with --after %d)", err, last)
+	}
+	fmt.Fprintf(stdout, "reindex complete in %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }

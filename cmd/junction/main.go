@@ -44,6 +44,8 @@ Commands:
   serve     run the FHIR server (embedded SQLite by default, PostgreSQL with --database)
   import    load FHIR JSON files, bundles, NDJSON or directories of them
   synth     generate a synthetic UK population (NDJSON or transaction bundles)
+  profiles  load profiles (StructureDefinitions) to validate resources that claim them
+  reindex   rebuild the search index (resumable)
   bench     run the benchmark suite against a fresh store and print ratios to same-run baselines
   version   print the version
 
@@ -65,6 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, rest, stdout, stderr)
 	case "synth":
 		return runSynth(ctx, rest, stdout, stderr)
+	case "profiles":
+		return runProfiles(ctx, rest, stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -80,21 +81,28 @@ func WithSearch(st store.Store, base string) (*search.Engine, error) {
 // systems and value sets already stored registered for the terminology
 // operations.
 func NewService(ctx context.Context, st store.Store, cfg config.Config) (*interaction.Service, error) {
-	terms := terminology.New()
-	addTerm := func(v store.Version) {
-		// Code systems and value sets written to the server join the
-		// terminology operations at once. One that cannot be used (say, it
-		// names a code system the server lacks) is still stored; the
-		// operations then report it as unavailable.
-		if !v.Deleted && (v.Type == "CodeSystem" || v.Type == "ValueSet") {
+	terms, profiles := terminology.New(), validate.NewProfiles()
+	addConformance := func(v store.Version) {
+		// Code systems, value sets and profiles written to the server take
+		// effect at once. One that cannot be used (a value set naming a
+		// code system the server lacks, a StructureDefinition that is not
+		// a profile) is still stored; operations then report it as
+		// unavailable.
+		if v.Deleted {
+			return
+		}
+		switch v.Type {
+		case "CodeSystem", "ValueSet":
 			_ = terms.Add(v.Body)
+		case "StructureDefinition":
+			_ = profiles.Load(v.Body)
 		}
 	}
-	if err := LoadTerminology(ctx, st, addTerm); err != nil {
-		return nil, fmt.Errorf("load stored terminology: %w", err)
+	if err := LoadConformance(ctx, st, addConformance); err != nil {
+		return nil, fmt.Errorf("load stored terminology and profiles: %w", err)
 	}
 	opts := interaction.Options{
-		Committed:       addTerm,
+		Committed:       addConformance,
 		IsResourceType:  spec.IsResourceType,
 		Rules:           identity.CheckNHSNumbers,
 		ResourceTypes:   spec.ResourceTypes(),
@@ -102,28 +110,60 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 		SoftwareVersion: Version,
 	}
 	if cfg.Validation != "off" {
-		opts.Validate = func(raw []byte) []fhir.Issue { return validate.Structure(raw) }
+		opts.Validate = writeValidator(cfg.Validation == "strict", terms, profiles)
 	}
 	if engine, ok := st.(interaction.Searcher); ok {
 		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4()}
 	}
 	svc := interaction.New(st, opts)
 	svc.RegisterValidate(func(raw []byte, profile string) []fhir.Issue {
-		issues := validate.Structure(raw)
-		if profile != "" {
-			issues = append(issues, fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
-				Diagnostics: "Profile " + profile + " is not known to this server, so the resource was not checked against it"})
+		if issues := validate.Structure(raw); len(fhir.ErrorsOf(issues)) > 0 {
+			return issues
 		}
-		return issues
+		return validate.Validate(raw, validate.Options{Terminology: terms, Profiles: profiles, Profile: profile, ReportNotEvaluated: true})
 	})
 	svc.RegisterTerminology(terms)
 	return svc, nil
 }
 
-// LoadTerminology registers the code systems and value sets already in
-// the store with the service's terminology operations.
-func LoadTerminology(ctx context.Context, st store.Store, add func(store.Version)) error {
-	for _, typ := range []string{"CodeSystem", "ValueSet"} {
+// writeValidator checks resources on write against the base R4
+// specification: broken structure (unknown elements, wrong JSON types,
+// bad formats) is 400; other violations (cardinality, required bindings,
+// reference targets, invariants, claimed profiles that are loaded) are
+// 422. Strict also refuses a resource claiming a profile the server does
+// not hold.
+func writeValidator(strict bool, terms *terminology.Registry, profiles *validate.Profiles) func([]byte) error {
+	return func(raw []byte) error {
+		if issues := fhir.ErrorsOf(validate.Structure(raw)); len(issues) > 0 {
+			return &fhir.Error{Status: 400, Issues: issues}
+		}
+		issues := fhir.ErrorsOf(validate.Validate(raw, validate.Options{Terminology: terms, Profiles: profiles}))
+		if strict {
+			var head struct {
+				ResourceType string
+				Meta         struct{ Profile []string }
+			}
+			_ = json.Unmarshal(raw, &head)
+			for i, url := range head.Meta.Profile {
+				if _, ok := profiles.Profile(url); !ok {
+					issues = append(issues, fhir.Issue{Severity: fhir.SeverityError, Code: fhir.IssueNotSupported,
+						Diagnostics: "The resource claims profile " + url + ", which this server does not hold (load it with junction profiles load)",
+						Expression:  []string{fmt.Sprintf("%s.meta.profile[%d]", head.ResourceType, i)}})
+				}
+			}
+		}
+		if len(issues) > 0 {
+			return &fhir.Error{Status: 422, Issues: issues}
+		}
+		return nil
+	}
+}
+
+// LoadConformance hands the current version of every stored CodeSystem,
+// ValueSet and StructureDefinition to add, so the terminology operations
+// and profile validation know them from the start.
+func LoadConformance(ctx context.Context, st store.Store, add func(store.Version)) error {
+	for _, typ := range []string{"CodeSystem", "ValueSet", "StructureDefinition"} {
 		seen := map[string]bool{}
 		q := store.HistoryQuery{Type: typ, Count: 500}
 		for {
@@ -212,6 +252,33 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// LoadProfiles stores the profiles (StructureDefinitions that constrain
+// a type) found in paths, so that resources claiming them are validated
+// against them. Anything else in the files is rejected with the reason.
+func LoadProfiles(ctx context.Context, cfg config.Config, paths []string, out io.Writer) (ImportStats, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return ImportStats{}, err
+	}
+	defer st.Close()
+	svc, err := NewService(ctx, st, cfg)
+	if err != nil {
+		return ImportStats{}, err
+	}
+	im := NewImporter(svc, out)
+	check := validate.NewProfiles()
+	im.Accept = func(typ string, body []byte) error {
+		if typ != "StructureDefinition" {
+			return fhir.Errorf(400, fhir.IssueNotSupported, "a %s is not a profile", typ)
+		}
+		if err := check.Load(body); err != nil {
+			return fhir.Errorf(422, fhir.IssueInvalid, "not a usable profile: %v", err)
+		}
+		return nil
+	}
+	return im.ImportPaths(ctx, paths)
 }
 
 // Import loads FHIR files into the configured store and reports to out.

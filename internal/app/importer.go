@@ -36,6 +36,9 @@ type item struct {
 // Importer loads FHIR JSON files into the store through the interaction
 // layer, so every resource is validated and stored as a PUT would be.
 type Importer struct {
+	// Accept, when set, is asked about every resource before it is
+	// queued; an error rejects the resource with that reason.
+	Accept  func(typ string, body []byte) error
 	svc     *interaction.Service
 	out     io.Writer
 	pending []item
@@ -242,6 +245,12 @@ func (im *Importer) bundle(ctx context.Context, where string, obj *fhir.Object) 
 }
 
 func (im *Importer) queue(ctx context.Context, it item) error {
+	if im.Accept != nil {
+		if err := im.Accept(it.req.Type, it.req.Body); err != nil {
+			im.reject(it.where, err)
+			return nil
+		}
+	}
 	im.pending = append(im.pending, it)
 	if len(im.pending) >= importBatch {
 		return im.flush(ctx)

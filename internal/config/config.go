@@ -20,7 +20,7 @@ type Config struct {
 	Demo            bool          // serve: load demo patients on first start
 	BaseURL         string        // serve: public FHIR base URL
 	MaxBodyBytes    int64         // serve: request body limit
-	Validation      string        // off | base
+	Validation      string        // off | base | strict
 	LogLevel        string        // debug | info | warn | error
 	LogFormat       string        // text | json
 	ShutdownTimeout time.Duration // serve: grace period for in-flight requests
@@ -60,7 +60,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "load a small synthetic UK population when the database is empty")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public FHIR base URL used in links (default: from each request's Host)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body accepted, in bytes (larger: 413)")
-	fs.StringVar(&c.Validation, "validation", c.Validation, "validation on write: off or base (reject what breaks the R4 structure)")
+	fs.StringVar(&c.Validation, "validation", c.Validation, "validation on write: off, base (refuse what breaks the R4 specification) or strict (also refuse claimed profiles the server does not hold)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
 }
 
@@ -98,9 +98,9 @@ func (c *Config) Parse(fs *flag.FlagSet, args []string) error {
 // Validate checks the settings once, so later code can trust them.
 func (c *Config) Validate() error {
 	switch c.Validation {
-	case "off", "base":
+	case "off", "base", "strict":
 	default:
-		return fmt.Errorf("--validation must be off or base, not %q", c.Validation)
+		return fmt.Errorf("--validation must be off, base or strict, not %q", c.Validation)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -94,6 +94,7 @@ type step struct {
 	status     int
 	wantHeader map[string]string // header -> exact value ("*" = present, "" = absent)
 	contains   []string          // substrings of the body
+	absent     []string          // substrings the body must not have
 	outcome    string            // expected OperationOutcome issue code, when an error
 	expression string            // expected issue expression
 }
@@ -114,6 +115,11 @@ func runSteps(t *testing.T, srv *httptest.Server, steps []step) {
 					t.Errorf("header %s = %q, want absent", h, got)
 				case want != "*" && want != "" && got != want:
 					t.Errorf("header %s = %q, want %q", h, got, want)
+				}
+			}
+			for _, c := range s.absent {
+				if bytes.Contains(r.body, []byte(c)) {
+					t.Errorf("body has %q: %s", c, r.body)
 				}
 			}
 			for _, c := range s.contains {

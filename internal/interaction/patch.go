@@ -3,6 +3,7 @@ package interaction
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/patch"
@@ -57,8 +58,14 @@ func (op *writeOp) patched(cur []byte) (*fhir.Object, error) {
 		return nil, fhir.Errorf(422, fhir.IssueProcessing, "The patch changes the id, which is not allowed").At(op.typ + ".id")
 	}
 	if op.validate != nil {
-		if issues := fhir.ErrorsOf(op.validate(out)); len(issues) > 0 {
-			return nil, &fhir.Error{Status: 422, Issues: issues}
+		if err := op.validate(out); err != nil {
+			// A patch that yields an invalid resource is unprocessable,
+			// whatever kind of rule it breaks.
+			var fe *fhir.Error
+			if errors.As(err, &fe) {
+				return nil, &fhir.Error{Status: 422, Issues: fe.Issues}
+			}
+			return nil, err
 		}
 	}
 	if op.rules != nil {

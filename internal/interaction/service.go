@@ -98,9 +98,10 @@ type Response struct {
 
 // Options configure a Service.
 type Options struct {
-	// Validate checks resource JSON before it is stored; issues of
-	// severity error refuse the write with 400. Nil accepts any JSON object.
-	Validate func(raw []byte) []fhir.Issue
+	// Validate checks resource JSON before it is stored and returns a
+	// *fhir.Error (400 for broken structure, 422 for other violations)
+	// to refuse the write. Nil accepts any JSON object.
+	Validate func(raw []byte) error
 	// Rules checks business rules (such as valid NHS numbers) on every
 	// resource written; issues of severity error refuse the write with 422.
 	Rules func(raw []byte) []fhir.Issue

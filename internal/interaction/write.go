@@ -20,8 +20,8 @@ func (s *Service) parseBody(body []byte, typ string) (*fhir.Object, error) {
 		return nil, err
 	}
 	if s.opts.Validate != nil {
-		if issues := fhir.ErrorsOf(s.opts.Validate(body)); len(issues) > 0 {
-			return nil, &fhir.Error{Status: 400, Issues: issues}
+		if err := s.opts.Validate(body); err != nil {
+			return nil, err
 		}
 	}
 	if err := s.checkRules(body); err != nil {
@@ -95,7 +95,7 @@ type writeOp struct {
 	obj *fhir.Object // the resource, for create and update
 	// patch turns the current resource into the new one, for patch.
 	patch    func(cur []byte) ([]byte, error)
-	validate func(raw []byte) []fhir.Issue
+	validate func(raw []byte) error
 	rules    func(raw []byte) error
 
 	// Set by apply.
