@@ -123,6 +123,7 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 		return validate.Validate(raw, validate.Options{Terminology: terms, Profiles: profiles, Profile: profile, ReportNotEvaluated: true})
 	})
 	svc.RegisterTerminology(terms)
+	svc.RegisterEverything()
 	return svc, nil
 }
 

@@ -44,6 +44,31 @@ type Condition struct {
 type Compartment struct {
 	Type, ID string
 	Params   []string
+	// ByType, when set, gives the parameters per resource type instead of
+	// Params, for a search over several types of one compartment (as
+	// Patient/$everything does): each type is in the compartment only
+	// through its own parameters.
+	ByType map[string][]string
+}
+
+// CompartmentOf returns the restriction to compartment typ/id (every
+// compartment of typ when id is "") over every
+// resource type that can be in it (including typ itself), with each
+// type's own parameters, and the sorted list of those types.
+func CompartmentOf(typ, id string) (*Compartment, []string) {
+	c := &Compartment{Type: typ, ID: id, ByType: map[string][]string{}}
+	var types []string
+	for _, rt := range spec.ResourceTypes() {
+		params := spec.CompartmentParams(typ, rt)
+		if rt == typ {
+			params = append([]string{"{def}"}, params...)
+		}
+		if len(params) > 0 {
+			c.ByType[rt] = params
+			types = append(types, rt)
+		}
+	}
+	return c, types
 }
 
 // CompartmentFor returns the compartment restriction of a search for
@@ -66,6 +91,9 @@ func CompartmentFor(typ, id, resourceType string) (*Compartment, error) {
 // compartmentCond restricts to the compartment; when drive is set it is
 // written to drive the query (see planner.where).
 func compartmentCond(c *Compartment, drive bool) frag {
+	if c.ByType != nil {
+		return compartmentByType(c, drive)
+	}
 	var params []string
 	self := false
 	for _, p := range c.Params {
@@ -86,6 +114,50 @@ func compartmentCond(c *Compartment, drive bool) frag {
 	}
 	if self {
 		// "{def}": the compartment's own resource is in it.
+		ors = append(ors, f("(v.type = ? AND v.id = ?)", c.Type, c.ID))
+	}
+	return or(ors...)
+}
+
+// compartmentByType is compartmentCond for a compartment whose
+// parameters differ by resource type: a reference row counts only when
+// the referring type and the parameter belong together.
+func compartmentByType(c *Compartment, drive bool) frag {
+	types := make([]string, 0, len(c.ByType))
+	for t := range c.ByType {
+		types = append(types, t)
+	}
+	slices.Sort(types)
+	var pairs []frag
+	self := false
+	for _, t := range types {
+		var params []string
+		for _, p := range c.ByType[t] {
+			if p == "{def}" {
+				self = true
+				continue
+			}
+			params = append(params, p)
+		}
+		if len(params) > 0 {
+			pairs = append(pairs, and(f("cr.type = ?", t), in("cr.param", params)))
+		}
+	}
+	target := f("cr.target_type = ? AND cr.target_id = ?", c.Type, c.ID)
+	if c.ID == "" {
+		// Every compartment of the type (Patient/$everything at type level).
+		target = f("cr.target_type = ?", c.Type)
+	}
+	refs := and(target, or(pairs...))
+	var ors []frag
+	if drive {
+		ors = append(ors, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "), refs, f(")")))
+	} else {
+		ors = append(ors, join("", f("EXISTS (SELECT 1 FROM search_ref cr WHERE cr.seq = v.seq AND "), refs, f(")")))
+	}
+	if self && c.ID == "" {
+		ors = append(ors, f("v.type = ?", c.Type))
+	} else if self {
 		ors = append(ors, f("(v.type = ? AND v.id = ?)", c.Type, c.ID))
 	}
 	return or(ors...)
