@@ -36,7 +36,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	})
 }
 
-func withSearch(t *testing.T, st store.Store) store.Store {
+func withSearch(t testing.TB, st store.Store) store.Store {
 	e, err := app.WithSearch(st, "")
 	if err != nil {
 		t.Fatal(err)
