@@ -3,7 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
-		"strings"
+	"strings"
 	"testing"
 
 	"github.com/nhs-junction/junction/internal/store/sqlite"
