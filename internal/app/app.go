@@ -124,6 +124,7 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	})
 	svc.RegisterTerminology(terms)
 	svc.RegisterEverything()
+	svc.RegisterIdentity()
 	return svc, nil
 }
 

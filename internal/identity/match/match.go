@@ -459,3 +459,8 @@ func bestOf(as, bs []string, sim func(a, b string) float64) float64 {
 	}
 	return best
 }
+
+// NHSInDoubt reports whether one of the patient's NHS numbers carries a
+// verification status that says it is unresolved (04 or 05); such a
+// number must not link records on its own.
+func (p *Patient) NHSInDoubt() bool { return p.nhsDoubt }
