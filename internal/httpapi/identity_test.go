@@ -128,3 +128,52 @@ func TestPatientPIX(t *testing.T) {
 		})
 	})
 }
+
+func TestPatientMerge(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		srv := newTestServer(t, st)
+		for _, p := range []struct{ path, body string }{
+			{"/fhir/Patient/keep", `{"resourceType":"Patient","id":"keep","identifier":[{"system":"` + nhsSys + `","value":"9990000018"}]}`},
+			{"/fhir/Patient/dup", `{"resourceType":"Patient","id":"dup","identifier":[{"system":"` + mrnSys + `","value":"M7"}]}`},
+			{"/fhir/Patient/other", `{"resourceType":"Patient","id":"other","identifier":[{"system":"` + nhsSys + `","value":"9990000026"}]}`},
+			{"/fhir/Encounter/e1", `{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/dup"}}`},
+			{"/fhir/Observation/o1", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/dup"},"encounter":{"reference":"Encounter/e1"}}`},
+			{"/fhir/Observation/o2", `{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/other"}}`},
+		} {
+			if r := do(t, srv, "PUT", p.path, p.body); r.status != 201 {
+				t.Fatalf("PUT %s: %d %s", p.path, r.status, r.body)
+			}
+		}
+		merge := func(extra ...string) string {
+			ps := append([]string{`{"name":"source-patient-identifier","valueIdentifier":{"system":"` + mrnSys + `","value":"M7"}}`,
+				`{"name":"target-patient","valueReference":{"reference":"Patient/keep"}}`}, extra...)
+			return `{"resourceType":"Parameters","parameter":[` + strings.Join(ps, ",") + `]}`
+		}
+		runSteps(t, srv, []step{
+			{name: "preview", method: "POST", path: "/fhir/Patient/$merge", body: merge(`{"name":"preview","valueBoolean":true}`), status: 200,
+				contains: []string{"Preview: would merge Patient/dup into Patient/keep, writing 4 resources: Encounter/e1, Observation/o1, Patient/dup, Patient/keep", `"type":"replaces"`}},
+			{name: "preview wrote nothing", method: "GET", path: "/fhir/Observation/o1", status: 200, contains: []string{`"Patient/dup"`}, wantHeader: map[string]string{"ETag": `W/"1"`}},
+			{name: "merge", method: "POST", path: "/fhir/Patient/$merge", body: merge(), status: 200,
+				contains: []string{"Merged Patient/dup into Patient/keep", `"value":"M7"`, `"use":"old"`}},
+			{name: "reference repointed", method: "GET", path: "/fhir/Observation/o1", status: 200, contains: []string{`"Patient/keep"`, `"Encounter/e1"`}, absent: []string{"Patient/dup"}, wantHeader: map[string]string{"ETag": `W/"2"`}},
+			{name: "history kept", method: "GET", path: "/fhir/Observation/o1/_history/1", status: 200, contains: []string{`"Patient/dup"`}},
+			{name: "encounter repointed", method: "GET", path: "/fhir/Encounter/e1", status: 200, contains: []string{`"Patient/keep"`}},
+			{name: "unrelated untouched", method: "GET", path: "/fhir/Observation/o2", status: 200, wantHeader: map[string]string{"ETag": `W/"1"`}},
+			{name: "source inactive, replaced-by", method: "GET", path: "/fhir/Patient/dup", status: 200, contains: []string{`"active":false`, `"type":"replaced-by"`, `"reference":"Patient/keep"`}},
+			{name: "search finds the survivor", method: "GET", path: "/fhir/Observation?subject=Patient/keep", status: 200, contains: []string{"Observation/o1"}},
+			{name: "already merged", method: "POST", path: "/fhir/Patient/$merge", body: merge(), status: 422},
+			{name: "conflicting NHS numbers", method: "POST", path: "/fhir/Patient/$merge", status: 422, contains: []string{"different NHS numbers"},
+				body: `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/other"}},{"name":"target-patient","valueReference":{"reference":"Patient/keep"}}]}`},
+			{name: "forced", method: "POST", path: "/fhir/Patient/$merge", status: 200, contains: []string{"Merged Patient/other into Patient/keep", "9990000026"},
+				body: `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/other"}},{"name":"target-patient","valueReference":{"reference":"Patient/keep"}},{"name":"force","valueBoolean":true}]}`},
+			{name: "same patient", method: "POST", path: "/fhir/Patient/$merge", status: 422,
+				body: `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/keep"}},{"name":"target-patient","valueReference":{"reference":"Patient/keep"}}]}`},
+			{name: "unknown identifier", method: "POST", path: "/fhir/Patient/$merge", status: 422,
+				body: `{"resourceType":"Parameters","parameter":[{"name":"source-patient-identifier","valueIdentifier":{"system":"x","value":"y"}},{"name":"target-patient","valueReference":{"reference":"Patient/keep"}}]}`},
+			{name: "missing target", method: "POST", path: "/fhir/Patient/$merge", status: 400,
+				body: `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/keep"}}]}`},
+			{name: "missing patient", method: "POST", path: "/fhir/Patient/$merge", status: 404,
+				body: `{"resourceType":"Parameters","parameter":[{"name":"source-patient","valueReference":{"reference":"Patient/nobody"}},{"name":"target-patient","valueReference":{"reference":"Patient/keep"}}]}`},
+		})
+	})
+}

@@ -32,7 +32,8 @@ const (
 
 // RegisterIdentity adds the patient identity operations: Patient/$match
 // (R4 patient-operation-match, as IHE PDQm ITI-119 uses it),
-// and Patient/$ihe-pix (IHE PIXm ITI-83).
+// Patient/$ihe-pix (IHE PIXm ITI-83) and Patient/$merge (the R5
+// patient-operation-merge, which R4 lacks).
 func (s *Service) RegisterIdentity() {
 	s.Register(OperationDef{Name: "match", Scope: ScopeType, Types: []string{"Patient"},
 		Definition: "http://hl7.org/fhir/OperationDefinition/Patient-match",
@@ -41,6 +42,10 @@ func (s *Service) RegisterIdentity() {
 	s.Register(OperationDef{Name: "ihe-pix", Scope: ScopeType, Types: []string{"Patient"}, Safe: true,
 		Definition: "https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix",
 		Do:         s.patientPIX,
+	})
+	s.Register(OperationDef{Name: "merge", Scope: ScopeType, Types: []string{"Patient"},
+		Definition: "http://hl7.org/fhir/OperationDefinition/Patient-merge",
+		Do:         s.patientMerge,
 	})
 }
 
