@@ -160,7 +160,7 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 		return nil, fhir.Errorf(404, fhir.IssueNotSupported, "Unknown resource type %q", req.Type)
 	}
 	if req.ID != "" && !fhir.ValidID(req.ID) {
-		return nil, fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q: ids are 1-64 characters from A-Z a-z 0-9 - .", clip(req.ID))
+		return nil, fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q: it is not a valid id (1-64 characters from A-Z a-z 0-9 - .)", clip(req.ID))
 	}
 	switch req.Kind {
 	case Read:
