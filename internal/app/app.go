@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/nhs-junction/junction/internal/config"
@@ -112,6 +113,15 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	if cfg.Validation != "off" {
 		opts.Validate = writeValidator(cfg.Validation == "strict", terms, profiles)
 	}
+	// Until access control knows who may see restricted demographics
+	// (national RBAC activity B1611), no caller may: restricted patients
+	// are always redacted (and flagged) and never found by address,
+	// telecom or GP. This fails closed.
+	opts.Present = func(raw []byte) ([]byte, error) {
+		out, _, err := identity.RedactRestricted(raw)
+		return out, err
+	}
+	opts.RestrictSearch = restrictedPatientSearch
 	if engine, ok := st.(interaction.Searcher); ok {
 		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4()}
 	}
@@ -126,6 +136,23 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	svc.RegisterEverything()
 	svc.RegisterIdentity()
 	return svc, nil
+}
+
+// restrictedPatientSearch keeps restricted patients (confidentiality R)
+// out of Patient searches by the demographics PDS withholds for them.
+func restrictedPatientSearch(q *searchparam.Query) *search.Condition {
+	if len(q.Types) > 0 && !slices.Contains(q.Types, "Patient") {
+		return nil
+	}
+	for _, f := range q.Filters {
+		if f.Def != nil && slices.Contains(identity.RestrictedSearchParams, f.Def.Name) {
+			return &search.Condition{
+				SQL:  "NOT (v.type = 'Patient' AND EXISTS (SELECT 1 FROM search_token rt WHERE rt.seq = v.seq AND rt.param = '_security' AND rt.system = ? AND rt.code = 'R'))",
+				Args: []any{identity.ConfidentialitySystem},
+			}
+		}
+	}
+	return nil
 }
 
 // writeValidator checks resources on write against the base R4

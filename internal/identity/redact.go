@@ -61,5 +61,32 @@ func RedactRestricted(raw []byte) (out []byte, redacted bool, err error) {
 	if !redacted {
 		return raw, false, nil
 	}
+	// Withheld data is flagged, never silently dropped: the REDACTED
+	// security label (v3-ObservationValue) tells the recipient that
+	// elements were removed from what the custodian holds.
+	meta := &fhir.Object{}
+	if m, ok := obj.Get("meta"); ok {
+		if mo, err := fhir.ParseObject(m); err == nil {
+			meta = mo
+		}
+	}
+	var sec []json.RawMessage
+	if raw, ok := meta.Get("security"); ok {
+		_ = json.Unmarshal(raw, &sec)
+	}
+	sec = append(sec, json.RawMessage(`{"system":"`+ObservationValueSystem+`","code":"REDACTED","display":"redacted"}`))
+	secRaw, _ := json.Marshal(sec)
+	meta.Set("security", secRaw)
+	obj.Set("meta", meta.Bytes(), "id", "resourceType")
 	return obj.Bytes(), true, nil
 }
+
+// ObservationValueSystem is the v3 code system of the REDACTED label.
+const ObservationValueSystem = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue"
+
+// RestrictedSearchParams are the Patient search parameters that a search
+// by which must never find a restricted patient (PDS: a restricted
+// patient is not traced by address, telecom or GP), for callers who may
+// not see restricted demographics.
+var RestrictedSearchParams = []string{"address", "address-city", "address-country", "address-postalcode",
+	"address-state", "address-use", "phone", "telecom", "email", "general-practitioner"}

@@ -119,7 +119,11 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 	var b bundleWriter
 	b.start(NewID(), "history", fhir.FormatInstant(s.opts.Now()), total, links)
 	for _, v := range page.Versions {
-		b.add(historyEntry(req.BaseURL, v))
+		e := historyEntry(req.BaseURL, v)
+		if e.Resource, err = s.present(e.Resource); err != nil {
+			return nil, err
+		}
+		b.add(e)
 	}
 	return &Response{Status: 200, Body: b.finish()}, nil
 }

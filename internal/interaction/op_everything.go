@@ -137,7 +137,11 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 		vs   []store.Version
 	}{{"match", res.Matches}, {"include", res.Included}} {
 		for _, v := range set.vs {
-			b.add(entry{FullURL: req.BaseURL + "/" + v.Type + "/" + v.ID, Resource: v.Body, Search: map[string]string{"mode": set.mode}})
+			body, err := s.present(v.Body)
+			if err != nil {
+				return nil, err
+			}
+			b.add(entry{FullURL: req.BaseURL + "/" + v.Type + "/" + v.ID, Resource: body, Search: map[string]string{"mode": set.mode}})
 		}
 	}
 	return &Response{Status: http.StatusOK, Body: b.finish()}, nil

@@ -135,7 +135,11 @@ func (s *Service) patientMatch(ctx context.Context, req *Request) (*Response, er
 	var b bundleWriter
 	b.start(NewID(), "searchset", fhir.FormatInstant(s.opts.Now()), len(results), nil)
 	for _, x := range results {
-		b.add(entry{FullURL: req.BaseURL + "/Patient/" + x.v.ID, Resource: x.v.Body, Search: map[string]any{
+		body, err := s.present(x.v.Body)
+		if err != nil {
+			return nil, err
+		}
+		b.add(entry{FullURL: req.BaseURL + "/Patient/" + x.v.ID, Resource: body, Search: map[string]any{
 			"extension": []any{map[string]any{"url": MatchGradeURL, "valueCode": string(x.r.Grade)}},
 			"mode":      "match",
 			"score":     json.Number(strconv.FormatFloat(x.r.Score, 'f', 4, 64)),

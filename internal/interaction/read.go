@@ -26,7 +26,11 @@ func (s *Service) read(ctx context.Context, req *Request) (*Response, error) {
 	if notModified(req, v) {
 		return &Response{Status: http.StatusNotModified, Version: &v}, nil
 	}
-	return &Response{Status: http.StatusOK, Body: v.Body, Version: &v}, nil
+	body, err := s.present(v.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: http.StatusOK, Body: body, Version: &v}, nil
 }
 
 func (s *Service) vread(ctx context.Context, req *Request) (*Response, error) {
@@ -50,7 +54,11 @@ func (s *Service) vread(ctx context.Context, req *Request) (*Response, error) {
 	if notModified(req, v) {
 		return &Response{Status: http.StatusNotModified, Version: &v}, nil
 	}
-	return &Response{Status: http.StatusOK, Body: v.Body, Version: &v}, nil
+	body, err := s.present(v.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Status: http.StatusOK, Body: body, Version: &v}, nil
 }
 
 func notFound(typ, id string) *fhir.Error {

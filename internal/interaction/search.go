@@ -65,6 +65,9 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.opts.RestrictSearch != nil {
+		opt.Where = s.opts.RestrictSearch(q)
+	}
 	res, err := s.opts.Search.Engine.Search(ctx, q, opt)
 	if err != nil {
 		return nil, err
@@ -88,6 +91,10 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	var b bundleWriter
 	b.start(NewID(), "searchset", fhir.FormatInstant(s.opts.Now()), res.Total, links)
 	add := func(mode string, body []byte, typ, id string) error {
+		body, err := s.present(body)
+		if err != nil {
+			return err
+		}
 		shaped, err := search.Shape(body, q, s.opts.Search.IsSummary)
 		if err != nil {
 			return err

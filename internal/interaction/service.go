@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/search"
+	"github.com/nhs-junction/junction/internal/searchparam"
 	"github.com/nhs-junction/junction/internal/store"
 )
 
@@ -119,6 +121,14 @@ type Options struct {
 	// MaxConditionalDelete bounds how many resources one conditional
 	// delete may remove (default 100); more matches are 412.
 	MaxConditionalDelete int
+	// Present, when set, turns a stored resource into what this caller
+	// may see (for example a restricted patient without the demographics
+	// PDS withholds, flagged REDACTED). Every resource a read, history,
+	// search or operation returns passes through it.
+	Present func(raw []byte) ([]byte, error)
+	// RestrictSearch, when set, returns a condition ANDed into a search
+	// (for example: never find restricted patients by address), or nil.
+	RestrictSearch func(q *searchparam.Query) *search.Condition
 	// Search plugs in search; without it search interactions are 405.
 	Search SearchOptions
 	// Now is the wall clock; nil means time.Now.
@@ -190,4 +200,12 @@ func clip(s string) string {
 		s = s[:max] + "..."
 	}
 	return s
+}
+
+// present applies Options.Present to a stored body.
+func (s *Service) present(body []byte) ([]byte, error) {
+	if s.opts.Present == nil || body == nil {
+		return body, nil
+	}
+	return s.opts.Present(body)
 }

@@ -232,7 +232,11 @@ func (s *Service) writeOne(ctx context.Context, req *Request) (*Response, error)
 	}
 	if existing != nil {
 		// If-None-Exist matched: nothing is created (R4 http.html#ccreate).
-		return &Response{Status: http.StatusOK, Body: existing.Body, Version: existing,
+		body, err := s.present(existing.Body)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Status: http.StatusOK, Body: body, Version: existing,
 			Location: fmt.Sprintf("%s/%s/%s/_history/%d", req.BaseURL, existing.Type, existing.ID, existing.Version)}, nil
 	}
 	if req.noMatch {
