@@ -122,6 +122,7 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 		return out, err
 	}
 	opts.RestrictSearch = restrictedPatientSearch
+	opts.AutoLink = true
 	if engine, ok := st.(interaction.Searcher); ok {
 		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4()}
 	}

@@ -316,6 +316,10 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			if e.req.Kind == Create {
 				op.id = id // keep the id the references were rewritten to
 			}
+			if err := s.autoLink(ctx, op); err != nil {
+				e.err = err
+				return nil, entryError(e)
+			}
 			e.op = op
 			writes = append(writes, e)
 			for _, more := range e.more {

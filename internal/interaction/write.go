@@ -246,6 +246,9 @@ func (s *Service) writeOne(ctx context.Context, req *Request) (*Response, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.autoLink(ctx, op); err != nil {
+		return nil, err
+	}
 	ops := []*writeOp{op}
 	for _, id := range more {
 		r := *req
