@@ -112,7 +112,7 @@ func valuePredicate(k searchparam.Kind, mod searchparam.Modifier, v searchparam.
 func tokenPredicate(mod searchparam.Modifier, t searchparam.Token, c cols) frag {
 	switch mod {
 	case searchparam.ModText:
-		return prefixMatch(c.text, t.Text)
+		return and(f(c.text+" <> ''"), prefixMatch(c.text, t.Text))
 	case searchparam.ModOfType:
 		return f(c.typeSystem+" = ? AND "+c.typeCode+" = ? AND "+c.code+" = ?", t.TypeSystem, t.TypeCode, t.Code)
 	}
@@ -181,7 +181,7 @@ func numberPredicate(p searchparam.Prefix, n searchparam.Number, col string) fra
 func quantityPredicate(v searchparam.Value, c cols) frag {
 	q := v.Quantity
 	if q.Canonical {
-		return and(f(c.canonCode+" = ?", q.CanonicalCode), numberPredicate(v.Prefix, q.CanonicalNum, c.canonNum))
+		return and(f(c.canonCode+" <> '' AND "+c.canonCode+" = ?", q.CanonicalCode), numberPredicate(v.Prefix, q.CanonicalNum, c.canonNum))
 	}
 	parts := []frag{numberPredicate(v.Prefix, q.Number, c.num)}
 	switch {
@@ -196,7 +196,7 @@ func quantityPredicate(v searchparam.Value, c cols) frag {
 func refPredicate(mod searchparam.Modifier, r searchparam.Reference, c cols) frag {
 	if mod == searchparam.ModIdentifier {
 		t := r.Identifier
-		parts := []frag{f(c.identValue+" = ?", t.Code)}
+		parts := []frag{f(c.identValue+" <> '' AND "+c.identValue+" = ?", t.Code)}
 		if !t.AnySystem {
 			parts = append(parts, f(c.identSystem+" = ?", t.System))
 		}
@@ -204,9 +204,9 @@ func refPredicate(mod searchparam.Modifier, r searchparam.Reference, c cols) fra
 	}
 	if r.URL != "" {
 		if r.Version != "" {
-			return f(c.url+" = ? AND "+c.version+" = ?", r.URL, r.Version)
+			return f(c.url+" <> '' AND "+c.url+" = ? AND "+c.version+" = ?", r.URL, r.Version)
 		}
-		return f(c.url+" = ?", r.URL)
+		return f(c.url+" <> '' AND "+c.url+" = ?", r.URL)
 	}
 	if r.Type != "" {
 		return f(c.targetID+" = ? AND "+c.targetType+" = ?", r.ID, r.Type)

@@ -63,17 +63,19 @@ func SearchSchema(d Dialect) []string {
 		"CREATE INDEX search_string_norm ON search_string (type, param, norm, seq)",
 		"CREATE INDEX search_string_exact ON search_string (type, param, exact)",
 		"CREATE INDEX search_token_code ON search_token (type, param, code, system, seq)",
-		"CREATE INDEX search_token_text ON search_token (type, param, text)",
+		// Partial indexes on the columns that are empty in most rows; the
+		// planner repeats the "<> ''" term so both databases use them.
+		"CREATE INDEX search_token_text ON search_token (type, param, text) WHERE text <> ''",
 		"CREATE INDEX search_ref_target ON search_ref (type, param, target_id, target_type, seq)",
 		// _revinclude and _has: who refers to these resources.
 		"CREATE INDEX search_ref_reverse ON search_ref (target_id, target_type)",
-		"CREATE INDEX search_ref_url ON search_ref (type, param, url)",
-		"CREATE INDEX search_ref_ident ON search_ref (type, param, ident_value)",
+		"CREATE INDEX search_ref_url ON search_ref (type, param, url) WHERE url <> ''",
+		"CREATE INDEX search_ref_ident ON search_ref (type, param, ident_value) WHERE ident_value <> ''",
 		"CREATE INDEX search_date_low ON search_date (type, param, low)",
 		"CREATE INDEX search_date_high ON search_date (type, param, high)",
 		"CREATE INDEX search_number_value ON search_number (type, param, value)",
 		"CREATE INDEX search_quantity_value ON search_quantity (type, param, code, value)",
-		"CREATE INDEX search_quantity_canon ON search_quantity (type, param, canon_code, canon_value)",
+		"CREATE INDEX search_quantity_canon ON search_quantity (type, param, canon_code, canon_value) WHERE canon_code <> ''",
 		"CREATE INDEX search_uri_uri ON search_uri (type, param, uri)",
 		"CREATE INDEX search_composite_c1 ON search_composite (type, param, c1_code)",
 		fmt.Sprintf("CREATE TABLE search_text (seq %s PRIMARY KEY, type %s, text %s, content %s)%s", strings.TrimSuffix(big, " NOT NULL"), text, text, text, strict),
