@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,66 +12,31 @@ import (
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/postgres"
 	"github.com/nhs-junction/junction/internal/store/storetest"
+	"github.com/nhs-junction/junction/internal/testenv"
 )
 
-// testURL is the database the tests use, e.g.
-// postgres://junction:junction@127.0.0.1:5432/junction_test?sslmode=disable.
-// Each test works in a schema of its own, dropped when it ends, so runs can
-// repeat and overlap.
-func testURL(tb testing.TB) string {
-	u := os.Getenv("JUNCTION_TEST_POSTGRES")
+// freshSchema returns a URL of the test database
+// (JUNCTION_TEST_POSTGRES) whose connections use a new empty schema,
+// dropped when tb ends; it skips tb when the variable is unset.
+func freshSchema(tb testing.TB) string {
+	u := testenv.PostgresURL(tb)
 	if u == "" {
-		tb.Skip("JUNCTION_TEST_POSTGRES is not set")
+		tb.Skip(testenv.PostgresEnv + " is not set")
 	}
 	return u
 }
 
-// freshSchema creates an empty schema and returns a URL whose connections
-// use it; the schema is dropped when tb ends.
-func freshSchema(tb testing.TB, base string) string {
-	ctx := context.Background()
-	// Lower case: search_path folds unquoted names to lower case.
-	name := "junction_test_" + strings.ToLower(rand.Text()[:12])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+ident); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+ident+" CASCADE"); err != nil {
-			tb.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	// pgx sends URL parameters it does not know as session settings.
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 func TestStore(t *testing.T) {
-	base := testURL(t)
+	if testenv.PostgresURL(t) == "" {
+		t.Skip(testenv.PostgresEnv + " is not set")
+	}
 	var mu sync.Mutex
 	urls := map[*testing.T]string{}
 	storetest.Run(t, func(t *testing.T) store.Store {
 		mu.Lock()
 		u, ok := urls[t]
 		if !ok {
-			u = freshSchema(t, base)
+			u = freshSchema(t)
 			urls[t] = u
 		}
 		mu.Unlock()
@@ -104,7 +66,7 @@ func BenchmarkReadParallel(b *testing.B) {
 }
 
 func benchStore(b *testing.B) store.Store {
-	s, err := postgres.Open(context.Background(), freshSchema(b, testURL(b)))
+	s, err := postgres.Open(context.Background(), freshSchema(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -114,7 +76,7 @@ func benchStore(b *testing.B) store.Store {
 
 func TestDiskBudget(t *testing.T) {
 	ctx := context.Background()
-	u := freshSchema(t, testURL(t))
+	u := freshSchema(t)
 	s, err := postgres.Open(ctx, u)
 	if err != nil {
 		t.Fatal(err)
