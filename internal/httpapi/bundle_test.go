@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -199,5 +200,103 @@ func TestSyntheaTransactions(t *testing.T) {
 			entries += len(out.Entry)
 		}
 		t.Logf("%d bundles, %d entries created", len(files), entries)
+	})
+}
+
+// TestSyntheaConditionalTwice posts a Synthea bundle twice with
+// ifNoneExist on every entry that has an identifier: the second post
+// creates nothing new, and its references point at the first post's
+// resources.
+func TestSyntheaConditionalTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	dir := testenv.SharedData(t, "synthea-r4")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) == 0 {
+		t.Skip("no Synthea bundles")
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle map[string]any
+	if err := json.Unmarshal(raw, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	conditional := 0
+	for _, e := range bundle["entry"].([]any) {
+		entry := e.(map[string]any)
+		res := entry["resource"].(map[string]any)
+		ids, _ := res["identifier"].([]any)
+		if len(ids) == 0 {
+			continue
+		}
+		id := ids[0].(map[string]any)
+		sys, _ := id["system"].(string)
+		val, _ := id["value"].(string)
+		if sys == "" || val == "" {
+			continue
+		}
+		entry["request"].(map[string]any)["ifNoneExist"] = "identifier=" + url.QueryEscape(sys+"|"+val)
+		conditional++
+	}
+	body, _ := json.Marshal(bundle)
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		srv := newServer(t, st, 64<<20)
+		first := do(t, srv, "POST", "/fhir", string(body))
+		if first.status != 200 {
+			t.Fatalf("first post: %d %.300s", first.status, first.body)
+		}
+		before := systemVersions(t, st)
+		second := do(t, srv, "POST", "/fhir", string(body))
+		if second.status != 200 {
+			t.Fatalf("second post: %d %.300s", second.status, second.body)
+		}
+		out := postBundle(t, second)
+		unchanged := 0
+		for _, e := range out.Entry {
+			if e.Response.Status == "200 OK" {
+				unchanged++
+			}
+		}
+		if unchanged != conditional {
+			t.Errorf("second post: %d entries matched existing resources, want %d", unchanged, conditional)
+		}
+		if after := systemVersions(t, st); after-before != len(out.Entry)-conditional {
+			t.Errorf("second post wrote %d versions, want %d (only the entries without identifiers)", after-before, len(out.Entry)-conditional)
+		}
+	})
+}
+
+// TestTransactionOrder: whatever their order in the Bundle, entries run
+// DELETE, POST, PUT/PATCH, then GET (R4 http.html#trules), and the
+// response keeps the request's order.
+func TestTransactionOrder(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		srv := newTestServer(t, st)
+		do(t, srv, "PUT", "/fhir/Patient/ord", `{"resourceType":"Patient","id":"ord"}`)
+		do(t, srv, "PUT", "/fhir/Patient/gone", `{"resourceType":"Patient","id":"gone"}`)
+		r := do(t, srv, "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[
+		  {"request":{"method":"GET","url":"Patient/ord"}},
+		  {"request":{"method":"GET","url":"Patient?_id=gone"}},
+		  {"resource":{"resourceType":"Patient","id":"ord","active":true},"request":{"method":"PUT","url":"Patient/ord"}},
+		  {"resource":{"resourceType":"Patient","active":false},"request":{"method":"POST","url":"Patient"}},
+		  {"request":{"method":"DELETE","url":"Patient/gone"}}]}`)
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		out := postBundle(t, r)
+		for i, want := range []string{"200 OK", "200 OK", "200 OK", "201 Created", "204 No Content"} {
+			if out.Entry[i].Response.Status != want {
+				t.Errorf("entry %d: %s, want %s", i, out.Entry[i].Response.Status, want)
+			}
+		}
+		if !strings.Contains(string(out.Entry[0].Resource), `"versionId":"2"`) || !strings.Contains(string(out.Entry[0].Resource), `"active":true`) {
+			t.Errorf("GET ran before the PUT: %s", out.Entry[0].Resource)
+		}
+		if strings.Contains(string(out.Entry[1].Resource), `"id":"gone"`) {
+			t.Errorf("search ran before the DELETE: %s", out.Entry[1].Resource)
+		}
 	})
 }
