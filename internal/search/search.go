@@ -499,7 +499,10 @@ func includeStmt(p *planner, rev bool, incs []searchparam.Include, from []store.
 		for i, v := range from {
 			seqs[i] = f("?", v.Seq)
 		}
-		cond = join("", f("EXISTS (SELECT 1 FROM search_ref r WHERE r.target_type = v.type AND r.target_id = v.id AND r.seq IN ("),
+		// Driven from the page's reference rows (found by seq) into the
+		// versions by their (type, id) key, not from every version with a
+		// correlated lookup: the cost follows the page, not the store.
+		cond = join("", f("(v.type, v.id) IN (SELECT r.target_type, r.target_id FROM search_ref r WHERE r.seq IN ("),
 			join(", ", seqs...), f(") AND "), or(which...), f(")"))
 	} else {
 		// Resources whose references point to the page's resources.
