@@ -123,6 +123,7 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	}
 	opts.RestrictSearch = restrictedPatientSearch
 	opts.AutoLink = true
+	opts.Terminology = searchTerms{terms}
 	if engine, ok := st.(interaction.Searcher); ok {
 		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4()}
 	}

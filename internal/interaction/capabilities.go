@@ -76,8 +76,9 @@ func (s *Service) buildCapabilities() []byte {
 			"PATCH takes JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters). " +
 			"Search: _count defaults to 20 and is at most 1000; paging links are pinned to the moment of the first page; " +
 			"an unknown parameter, modifier or malformed value is a 400 unless Prefer: handling=lenient. " +
-			"The :in and :not-in modifiers, _summary=true, _list, _contained and _filter are not supported (400). " +
-			"SNOMED CT, LOINC and dm+d are not loaded, so :above/:below on them and value sets that need them answer 400/422.",
+			"Token :in, :not-in, :above and :below work with the code systems and value sets the server holds (the R4 core package and stored ones); " +
+			"SNOMED CT, LOINC and dm+d are not loaded, so those modifiers and value sets that need them answer 400/422. " +
+			"_summary=true, _list, _contained and _filter are not supported (400).",
 		Interaction: []code{{"transaction"}, {"batch"}, {"history-system"}},
 	}
 	searching := s.opts.Search.Engine != nil

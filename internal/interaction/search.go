@@ -39,6 +39,10 @@ func (s *Service) parseSearch(req *Request, typ string) (*searchparam.Query, err
 		}
 		params = append(params, p)
 	}
+	params, err := s.expandTokenModifiers(typ, params)
+	if err != nil {
+		return nil, err
+	}
 	return searchparam.Parse(s.opts.Search.Registry, typ, params, searchparam.Options{
 		Lenient: req.Lenient, Now: s.opts.Now(), Base: req.BaseURL,
 	})

@@ -129,6 +129,9 @@ type Options struct {
 	// RestrictSearch, when set, returns a condition ANDed into a search
 	// (for example: never find restricted patients by address), or nil.
 	RestrictSearch func(q *searchparam.Query) *search.Condition
+	// Terminology, when set, answers :in, :not-in, :below and :above on
+	// token search parameters.
+	Terminology Terminology
 	// AutoLink links a Patient written with a valid NHS number to the
 	// other Patients that carry it (Patient.link seealso).
 	AutoLink bool
