@@ -47,3 +47,32 @@ func TestTokenTerminologyModifiers(t *testing.T) {
 		})
 	})
 }
+
+// TestCodeElementSystem: an element of type code carries no system in
+// the resource; searching with the system its required binding implies
+// finds it, and another system does not.
+func TestCodeElementSystem(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		srv := newTestServer(t, st)
+		do(t, srv, "PUT", "/fhir/Patient/f", `{"resourceType":"Patient","id":"f","gender":"female"}`)
+		do(t, srv, "PUT", "/fhir/Patient/m", `{"resourceType":"Patient","id":"m","gender":"male"}`)
+		for q, want := range map[string]string{
+			"gender=http://hl7.org/fhir/administrative-gender|female":     "Patient/f",
+			"gender=female":                                               "Patient/f",
+			"gender=http://example.org/other|female":                      "",
+			"gender:not=http://hl7.org/fhir/administrative-gender|female": "Patient/m",
+		} {
+			s := getSearch(t, do(t, srv, "GET", "/fhir/Patient?"+q, ""))
+			got := ""
+			if ids := s.ids("match"); len(ids) > 0 {
+				got = ids[0]
+				if len(ids) > 1 {
+					got = fmt.Sprint(ids)
+				}
+			}
+			if got != want {
+				t.Errorf("%s: %q, want %q", q, got, want)
+			}
+		}
+	})
+}

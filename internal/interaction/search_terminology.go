@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/fhir/spec"
 	"github.com/nhs-junction/junction/internal/searchparam"
 )
 
@@ -32,13 +33,21 @@ func (s *Service) expandTokenModifiers(typ string, params []searchparam.Param) (
 	}
 	out := make([]searchparam.Param, 0, len(params))
 	for _, p := range params {
-		base, mod, ok := strings.Cut(p.Name, ":")
-		if !ok || strings.Contains(base, ".") || (mod != "in" && mod != "not-in" && mod != "below" && mod != "above") {
+		base, mod, _ := strings.Cut(p.Name, ":")
+		if strings.Contains(base, ".") {
 			out = append(out, p)
 			continue
 		}
 		def, known := s.opts.Search.Registry.Lookup(typ, base)
 		if !known || def.Kind != searchparam.KindToken {
+			out = append(out, p)
+			continue
+		}
+		if mod == "" || mod == "not" {
+			out = append(out, searchparam.Param{Name: p.Name, Value: s.withImplicitSystems(typ, def, p.Value)})
+			continue
+		}
+		if mod != "in" && mod != "not-in" && mod != "below" && mod != "above" {
 			out = append(out, p)
 			continue
 		}
@@ -95,4 +104,77 @@ func (s *Service) expandTokenModifiers(typ string, params []searchparam.Param) (
 		out = append(out, searchparam.Param{Name: name, Value: strings.Join(codes, ",")})
 	}
 	return out, nil
+}
+
+// implicitSystems returns the code systems that a token parameter of typ
+// searches implicitly: for elements of type code (Patient.gender), the
+// resource holds only the code and the system is the one the element's
+// required binding draws from, so the index holds such values with no
+// system. A search for that system's codes must find them.
+func (s *Service) implicitSystems(typ string, def *searchparam.Def) map[string]bool {
+	key := typ + "." + def.Name
+	if v, ok := s.implicit.Load(key); ok {
+		return v.(map[string]bool)
+	}
+	systems := map[string]bool{}
+	for _, part := range strings.Split(def.Expression, "|") {
+		path := strings.TrimSpace(part)
+		if !strings.HasPrefix(path, typ+".") || strings.ContainsAny(path, "()[] ") {
+			continue
+		}
+		segs := strings.Split(path, ".")
+		cur, ok := segs[0], true
+		var el spec.Element
+		for _, seg := range segs[1:] {
+			el, _, ok = spec.Child(cur, seg)
+			if !ok {
+				break
+			}
+			cur = el.Path
+			if len(el.Types) == 1 && !spec.IsPrimitive(el.Types[0]) && !strings.Contains(el.Types[0], ".") {
+				cur = el.Types[0]
+			}
+		}
+		if !ok || len(el.Types) != 1 || el.Types[0] != "code" {
+			continue
+		}
+		b, ok := spec.ElementBinding(el.Path)
+		if !ok || b.Strength != "required" {
+			continue
+		}
+		vs, _, _ := strings.Cut(b.ValueSet, "|")
+		codes, err := s.opts.Terminology.ExpandCodes(vs)
+		if err != nil {
+			continue
+		}
+		for _, sc := range codes {
+			if sys, _, ok := strings.Cut(sc, "|"); ok && sys != "" {
+				systems[sys] = true
+			}
+		}
+	}
+	s.implicit.Store(key, systems)
+	return systems
+}
+
+// withImplicitSystems adds, to each system|code value of a token
+// parameter whose system is implied by a code element's binding, the
+// bare code as an alternative (|code), so values stored without their
+// implied system are found, and nothing else is.
+func (s *Service) withImplicitSystems(typ string, def *searchparam.Def, value string) string {
+	if strings.Contains(value, `\`) {
+		return value
+	}
+	systems := s.implicitSystems(typ, def)
+	if len(systems) == 0 {
+		return value
+	}
+	vals := strings.Split(value, ",")
+	out := vals
+	for _, v := range vals {
+		if sys, code, ok := strings.Cut(v, "|"); ok && sys != "" && code != "" && systems[sys] {
+			out = append(out, "|"+code)
+		}
+	}
+	return strings.Join(out, ",")
 }

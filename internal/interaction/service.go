@@ -148,6 +148,7 @@ type Service struct {
 	capabilities []byte
 	ops          map[string]OperationDef
 	condMu       sync.Mutex // held across a conditional write's search and commit
+	implicit     sync.Map   // "Type.param" -> implied code systems (implicitSystems)
 }
 
 // New returns a Service over st.
