@@ -57,7 +57,7 @@ func TestCodeElementSystem(t *testing.T) {
 		do(t, srv, "PUT", "/fhir/Patient/f", `{"resourceType":"Patient","id":"f","gender":"female"}`)
 		do(t, srv, "PUT", "/fhir/Patient/m", `{"resourceType":"Patient","id":"m","gender":"male"}`)
 		for q, want := range map[string]string{
-			"gender=http://hl7.org/fhir/administrative-gender|female":     "Patient/f",
+			"gender=http://hl7.org/fhir/administrative-gender|female": "Patient/f",
 			"gender=female":                                               "Patient/f",
 			"gender=http://example.org/other|female":                      "",
 			"gender:not=http://hl7.org/fhir/administrative-gender|female": "Patient/m",
