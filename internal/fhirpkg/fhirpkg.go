@@ -12,6 +12,7 @@ import (
 	"compress/gzip"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -217,5 +218,28 @@ func Examples(dir string) ([]string, error) {
 		return nil, errors.New("fhirpkg: no resource files in " + dir)
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// ReadAll decodes every file of dir matching pattern (a filepath.Glob
+// pattern such as "ValueSet-*.json") into a T, in file name order.
+func ReadAll[T any](dir, pattern string) ([]T, error) {
+	files, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var out []T
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		out = append(out, v)
+	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,46 +143,6 @@ var (
 	coreSets    map[string]*valueSet
 )
 
-func unesc(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 == len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		switch s[i] {
-		case 't':
-			b.WriteByte('\t')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 'q':
-			b.WriteByte('`')
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
-}
-
-func forLines(data string, f func([]string)) {
-	for data != "" {
-		var l string
-		l, data, _ = strings.Cut(data, "\n")
-		fields := strings.Split(l, "\t")
-		for i := range fields {
-			fields[i] = unesc(fields[i])
-		}
-		f(fields)
-	}
-}
-
 func loadCore() {
 	coreSystems = map[string]*codeSystem{}
 	var cur *codeSystem
@@ -191,7 +152,7 @@ func loadCore() {
 			cur.link(parentOf)
 		}
 	}
-	forLines(codeSystemData, func(f []string) {
+	packed.ForLines(codeSystemData, func(f []string) {
 		switch f[0] {
 		case "S":
 			done()
@@ -218,7 +179,7 @@ func loadCore() {
 	coreSets = map[string]*valueSet{}
 	var vs *valueSet
 	var r *rule
-	forLines(valueSetData, func(f []string) {
+	packed.ForLines(valueSetData, func(f []string) {
 		switch f[0] {
 		case "V":
 			vs = &valueSet{url: f[1], version: f[2], name: f[3]}

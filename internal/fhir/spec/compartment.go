@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"sort"
 	"sync"
 )
@@ -12,7 +13,7 @@ var (
 
 func loadCompartments() {
 	comps = map[string]map[string][]string{}
-	forLines(compartmentData, func(f []string) {
+	packed.ForLines(compartmentData, func(f []string) {
 		if comps[f[0]] == nil {
 			comps[f[0]] = map[string][]string{}
 		}

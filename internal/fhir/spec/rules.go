@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"sort"
 	"strings"
 	"sync"
@@ -43,7 +44,7 @@ var (
 
 func loadRules() {
 	rules = ruleSet{bindings: map[string]Binding{}, targets: map[string][]string{}, constraints: map[string][]Constraint{}}
-	forLines(ruleData, func(f []string) {
+	packed.ForLines(ruleData, func(f []string) {
 		switch f[0] {
 		case "B":
 			rules.bindings[f[1]] = Binding{Strength: f[2], ValueSet: f[3]}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"sort"
 	"strings"
 	"sync"
@@ -119,7 +120,7 @@ var (
 func loadSearch() {
 	searchByURL = map[string]int{}
 	searchByBase = map[string]map[string]int{}
-	forLines(searchData, func(f []string) {
+	packed.ForLines(searchData, func(f []string) {
 		p := SearchParameter{Name: f[0], URL: f[1], Type: f[2], Base: splitList(f[3]), Targets: splitList(f[4]),
 			Expression: f[5], Description: f[6], Comparators: splitList(f[7]), Modifiers: splitList(f[8]),
 			MultipleOr: triBool(f[9]), MultipleAnd: triBool(f[10])}

@@ -8,6 +8,7 @@
 package spec
 
 import (
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,47 +75,6 @@ var (
 	resourceTypes []string
 )
 
-func unesc(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 == len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		switch s[i] {
-		case 't':
-			b.WriteByte('\t')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 'q':
-			b.WriteByte('`')
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
-}
-
-// forLines calls f with the unescaped fields of each line of data.
-func forLines(data string, f func([]string)) {
-	for data != "" {
-		var l string
-		l, data, _ = strings.Cut(data, "\n")
-		fields := strings.Split(l, "\t")
-		for i := range fields {
-			fields[i] = unesc(fields[i])
-		}
-		f(fields)
-	}
-}
-
 func splitList(s string) []string {
 	if s == "" {
 		return nil
@@ -125,7 +85,7 @@ func splitList(s string) []string {
 func loadTypes() {
 	types = map[string]*typeInfo{}
 	var cur *typeInfo
-	forLines(typeData, func(f []string) {
+	packed.ForLines(typeData, func(f []string) {
 		switch f[0] {
 		case "T":
 			cur = &typeInfo{name: f[1], kind: f[2], base: f[3], abstract: f[4] == "1", regex: f[5], byName: map[string]int{}}

@@ -11,10 +11,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"go/format"
 	"log"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -86,33 +86,12 @@ type include struct {
 	} `json:"filter"`
 }
 
-func readAll[T any](dir, pattern string) ([]T, error) {
-	files, err := filepath.Glob(filepath.Join(dir, pattern))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(files)
-	var out []T
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var v T
-		if err := json.Unmarshal(b, &v); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 func generate(dir string) ([]byte, error) {
-	css, err := readAll[codeSystem](dir, "CodeSystem-*.json")
+	css, err := fhirpkg.ReadAll[codeSystem](dir, "CodeSystem-*.json")
 	if err != nil {
 		return nil, err
 	}
-	vss, err := readAll[valueSet](dir, "ValueSet-*.json")
+	vss, err := fhirpkg.ReadAll[valueSet](dir, "ValueSet-*.json")
 	if err != nil {
 		return nil, err
 	}
@@ -146,23 +125,6 @@ func writeConst(b *bytes.Buffer, name string, lines []string) {
 	b.WriteString("`\n\n")
 }
 
-// esc makes a field safe inside a tab-separated line of a Go raw string
-// literal; terminology.unesc reverses it.
-func esc(s string) string {
-	if !strings.ContainsAny(s, "\\\t\n\r`") {
-		return s
-	}
-	r := strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "`", `\q`)
-	return r.Replace(s)
-}
-
-func line(fields ...string) string {
-	for i, f := range fields {
-		fields[i] = esc(f)
-	}
-	return strings.Join(fields, "\t")
-}
-
 // systemLines renders a code system as
 //
 //	S url version name content hierarchyMeaning caseSensitive
@@ -180,7 +142,7 @@ func systemLines(s codeSystem) ([]string, error) {
 	for _, p := range s.Property {
 		types[p.Code] = p.Type
 	}
-	out := []string{line("S", s.URL, s.Version, s.Name, s.Content, s.HierarchyMeaning, cs)}
+	out := []string{packed.Line("S", s.URL, s.Version, s.Name, s.Content, s.HierarchyMeaning, cs)}
 	var walk func([]concept, int) error
 	walk = func(cs []concept, depth int) error {
 		for _, c := range cs {
@@ -195,7 +157,7 @@ func systemLines(s codeSystem) ([]string, error) {
 				}
 				f = append(f, code, typ, val)
 			}
-			out = append(out, line(f...))
+			out = append(out, packed.Line(f...))
 			if err := walk(c.Concept, depth+1); err != nil {
 				return err
 			}
@@ -252,15 +214,15 @@ func property(raw json.RawMessage) (code, typ, val string, err error) {
 // where I starts an include and X an exclude, and the c and f lines
 // belong to the I or X line before them.
 func valueSetLines(v valueSet) []string {
-	out := []string{line("V", v.URL, v.Version, v.Name)}
+	out := []string{packed.Line("V", v.URL, v.Version, v.Name)}
 	add := func(kind string, incs []include) {
 		for _, in := range incs {
-			out = append(out, line(append([]string{kind, in.System, in.Version}, in.ValueSet...)...))
+			out = append(out, packed.Line(append([]string{kind, in.System, in.Version}, in.ValueSet...)...))
 			for _, c := range in.Concept {
-				out = append(out, line("c", c.Code, c.Display))
+				out = append(out, packed.Line("c", c.Code, c.Display))
 			}
 			for _, f := range in.Filter {
-				out = append(out, line("f", f.Property, f.Op, f.Value))
+				out = append(out, packed.Line("f", f.Property, f.Op, f.Value))
 			}
 		}
 	}

@@ -8,13 +8,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"go/format"
 	"log"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,37 +109,16 @@ type compartmentDefinition struct {
 	} `json:"resource"`
 }
 
-func readAll[T any](dir, pattern string) ([]T, error) {
-	files, err := filepath.Glob(filepath.Join(dir, pattern))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(files)
-	var out []T
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var v T
-		if err := json.Unmarshal(b, &v); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 func generate(dir string) ([]byte, error) {
-	sds, err := readAll[structureDefinition](dir, "StructureDefinition-*.json")
+	sds, err := fhirpkg.ReadAll[structureDefinition](dir, "StructureDefinition-*.json")
 	if err != nil {
 		return nil, err
 	}
-	sps, err := readAll[searchParameter](dir, "SearchParameter-*.json")
+	sps, err := fhirpkg.ReadAll[searchParameter](dir, "SearchParameter-*.json")
 	if err != nil {
 		return nil, err
 	}
-	cds, err := readAll[compartmentDefinition](dir, "CompartmentDefinition-*.json")
+	cds, err := fhirpkg.ReadAll[compartmentDefinition](dir, "CompartmentDefinition-*.json")
 	if err != nil {
 		return nil, err
 	}
@@ -165,23 +143,6 @@ func writeConst(b *bytes.Buffer, name string, lines []string) {
 		b.WriteByte('\n')
 	}
 	b.WriteString("`\n\n")
-}
-
-// esc makes a field safe inside a tab-separated line of a Go raw string
-// literal; spec.unesc reverses it.
-func esc(s string) string {
-	if !strings.ContainsAny(s, "\\\t\n\r`") {
-		return s
-	}
-	r := strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "`", `\q`)
-	return r.Replace(s)
-}
-
-func line(fields ...string) string {
-	for i, f := range fields {
-		fields[i] = esc(f)
-	}
-	return strings.Join(fields, "\t")
 }
 
 const (
@@ -281,7 +242,7 @@ func typeTable(sds []structureDefinition) ([]string, error) {
 			if _, err := strconv.Atoi(max); err != nil {
 				return nil, fmt.Errorf("%s: max %q", e.Path, e.Max)
 			}
-			children[parent] = append(children[parent], line("E", name, strconv.Itoa(e.Min), max, choice, strings.Join(codes, " "), e.ContentReference))
+			children[parent] = append(children[parent], packed.Line("E", name, strconv.Itoa(e.Min), max, choice, strings.Join(codes, " "), e.ContentReference))
 		}
 		if _, ok := children[sd.ID]; !ok {
 			parents = append([]string{sd.ID}, parents...)
@@ -299,7 +260,7 @@ func typeTable(sds []structureDefinition) ([]string, error) {
 			if p == sd.ID {
 				rx = regex
 			}
-			out = append(out, line("T", p, kind, bases[p], abstract, rx))
+			out = append(out, packed.Line("T", p, kind, bases[p], abstract, rx))
 			out = append(out, children[p]...)
 		}
 	}
@@ -330,7 +291,7 @@ func searchTable(sps []searchParameter) []string {
 		for _, c := range sp.Component {
 			f = append(f, c.Definition, c.Expression)
 		}
-		out = append(out, line(f...))
+		out = append(out, packed.Line(f...))
 	}
 	return out
 }
@@ -360,7 +321,7 @@ func compartmentTable(cds []compartmentDefinition) []string {
 			if len(r.Param) == 0 {
 				continue
 			}
-			out = append(out, line(append([]string{cd.Code, r.Code}, r.Param...)...))
+			out = append(out, packed.Line(append([]string{cd.Code, r.Code}, r.Param...)...))
 		}
 	}
 	sort.Strings(out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"sort"
 	"strings"
 )
@@ -30,7 +31,7 @@ func ruleTable(sds []structureDefinition) []string {
 		for _, e := range sd.Snapshot.Element {
 			path := strings.TrimSuffix(e.Path, "[x]")
 			if e.Binding != nil && e.Binding.ValueSet != "" {
-				out = append(out, line("B", path, e.Binding.Strength, e.Binding.ValueSet))
+				out = append(out, packed.Line("B", path, e.Binding.Strength, e.Binding.ValueSet))
 			}
 			for _, t := range e.Type {
 				if t.Code != "Reference" || len(t.TargetProfile) == 0 {
@@ -40,13 +41,13 @@ func ruleTable(sds []structureDefinition) []string {
 				for _, p := range t.TargetProfile {
 					f = append(f, lastSegment(p))
 				}
-				out = append(out, line(f...))
+				out = append(out, packed.Line(f...))
 			}
 			for _, c := range e.Constraint {
 				if c.Source != "" && c.Source != sd.URL {
 					continue
 				}
-				out = append(out, line("K", path, c.Key, c.Severity, c.Expression, c.Human))
+				out = append(out, packed.Line("K", path, c.Key, c.Severity, c.Expression, c.Human))
 			}
 		}
 	}
