@@ -125,7 +125,10 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	opts.AutoLink = true
 	opts.Terminology = searchTerms{terms}
 	if engine, ok := st.(interaction.Searcher); ok {
-		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4()}
+		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4(), IsSummary: func(typ, name string) bool {
+			el, _, ok := spec.Child(typ, name)
+			return ok && el.Summary
+		}}
 	}
 	svc := interaction.New(st, opts)
 	svc.RegisterValidate(func(raw []byte, profile string) []fhir.Issue {

@@ -153,3 +153,17 @@ func TestSearchHTTP(t *testing.T) {
 		})
 	})
 }
+
+// TestSummaryTrue: _summary=true keeps the elements R4 marks isSummary
+// (and id, meta), drops the rest, and tags the result SUBSETTED.
+func TestSummaryTrue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		srv := newTestServer(t, st)
+		runSteps(t, srv, []step{
+			{name: "seed", method: "PUT", path: "/fhir/Patient/s1", body: `{"resourceType":"Patient","id":"s1","name":[{"family":"Summ"}],"birthDate":"1990-01-01",
+				"contact":[{"name":{"family":"Kin"}}],"communication":[{"language":{"text":"Welsh"}}]}`, status: 201},
+			{name: "summary", method: "GET", path: "/fhir/Patient?_id=s1&_summary=true", status: 200,
+				contains: []string{`"family":"Summ"`, `"birthDate":"1990-01-01"`, `"code":"SUBSETTED"`, `"id":"s1"`}, absent: []string{"Kin", "Welsh"}},
+		})
+	})
+}

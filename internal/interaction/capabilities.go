@@ -78,7 +78,7 @@ func (s *Service) buildCapabilities() []byte {
 			"an unknown parameter, modifier or malformed value is a 400 unless Prefer: handling=lenient. " +
 			"Token :in, :not-in, :above and :below work with the code systems and value sets the server holds (the R4 core package and stored ones); " +
 			"SNOMED CT, LOINC and dm+d are not loaded, so those modifiers and value sets that need them answer 400/422. " +
-			"_summary=true, _contained, _filter and _query are not supported (400).",
+			"_contained, _filter and _query are not supported (400).",
 		Interaction: []code{{"transaction"}, {"batch"}, {"history-system"}},
 	}
 	searching := s.opts.Search.Engine != nil

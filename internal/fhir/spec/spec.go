@@ -53,6 +53,9 @@ type Element struct {
 	// ContentReference is the snapshot's contentReference, such as
 	// "#Questionnaire.item" for Questionnaire.item.item.
 	ContentReference string
+	// Summary is the element's isSummary flag: part of the summary view
+	// (_summary=true, R4 search.html#summary).
+	Summary bool
 }
 
 // IsArray reports whether the element repeats, and so is a JSON array.
@@ -96,7 +99,7 @@ func loadTypes() {
 		case "E":
 			min, _ := strconv.Atoi(f[2])
 			max, _ := strconv.Atoi(f[3])
-			e := Element{Name: f[1], Path: cur.name + "." + f[1], Types: splitList(f[5]), Min: min, Max: max, Choice: f[4] == "1", ContentReference: f[6]}
+			e := Element{Name: f[1], Path: cur.name + "." + f[1], Types: splitList(f[5]), Min: min, Max: max, Choice: f[4] == "1", ContentReference: f[6], Summary: len(f) > 7 && f[7] == "1"}
 			cur.byName[e.Name] = len(cur.children)
 			if e.Choice {
 				cur.choices = append(cur.choices, len(cur.children))

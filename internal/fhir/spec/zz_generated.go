@@ -3,8153 +3,8153 @@
 package spec
 
 const typeData = `T	Account	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	type	0	1	0	CodeableConcept	
-E	name	0	1	0	string	
-E	subject	0	-1	0	Reference	
-E	servicePeriod	0	1	0	Period	
-E	coverage	0	-1	0	Account.coverage	
-E	owner	0	1	0	Reference	
-E	description	0	1	0	string	
-E	guarantor	0	-1	0	Account.guarantor	
-E	partOf	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	type	0	1	0	CodeableConcept		1
+E	name	0	1	0	string		1
+E	subject	0	-1	0	Reference		1
+E	servicePeriod	0	1	0	Period		1
+E	coverage	0	-1	0	Account.coverage		1
+E	owner	0	1	0	Reference		1
+E	description	0	1	0	string		1
+E	guarantor	0	-1	0	Account.guarantor		
+E	partOf	0	1	0	Reference		
 T	Account.coverage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	coverage	1	1	0	Reference	
-E	priority	0	1	0	positiveInt	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	coverage	1	1	0	Reference		1
+E	priority	0	1	0	positiveInt		1
 T	Account.guarantor	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	party	1	1	0	Reference	
-E	onHold	0	1	0	boolean	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	party	1	1	0	Reference		
+E	onHold	0	1	0	boolean		
+E	period	0	1	0	Period		
 T	ActivityDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	subject	0	1	1	CodeableConcept Reference	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	usage	0	1	0	string	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	library	0	-1	0	canonical	
-E	kind	0	1	0	code	
-E	profile	0	1	0	canonical	
-E	code	0	1	0	CodeableConcept	
-E	intent	0	1	0	code	
-E	priority	0	1	0	code	
-E	doNotPerform	0	1	0	boolean	
-E	timing	0	1	1	Timing dateTime Age Period Range Duration	
-E	location	0	1	0	Reference	
-E	participant	0	-1	0	ActivityDefinition.participant	
-E	product	0	1	1	Reference CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	dosage	0	-1	0	Dosage	
-E	bodySite	0	-1	0	CodeableConcept	
-E	specimenRequirement	0	-1	0	Reference	
-E	observationRequirement	0	-1	0	Reference	
-E	observationResultRequirement	0	-1	0	Reference	
-E	transform	0	1	0	canonical	
-E	dynamicValue	0	-1	0	ActivityDefinition.dynamicValue	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	subject	0	1	1	CodeableConcept Reference		
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	usage	0	1	0	string		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	library	0	-1	0	canonical		
+E	kind	0	1	0	code		1
+E	profile	0	1	0	canonical		
+E	code	0	1	0	CodeableConcept		1
+E	intent	0	1	0	code		
+E	priority	0	1	0	code		
+E	doNotPerform	0	1	0	boolean		1
+E	timing	0	1	1	Timing dateTime Age Period Range Duration		
+E	location	0	1	0	Reference		
+E	participant	0	-1	0	ActivityDefinition.participant		
+E	product	0	1	1	Reference CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	dosage	0	-1	0	Dosage		
+E	bodySite	0	-1	0	CodeableConcept		
+E	specimenRequirement	0	-1	0	Reference		
+E	observationRequirement	0	-1	0	Reference		
+E	observationResultRequirement	0	-1	0	Reference		
+E	transform	0	1	0	canonical		
+E	dynamicValue	0	-1	0	ActivityDefinition.dynamicValue		
 T	ActivityDefinition.participant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	role	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		
+E	role	0	1	0	CodeableConcept		
 T	ActivityDefinition.dynamicValue	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	path	1	1	0	string	
-E	expression	1	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	path	1	1	0	string		
+E	expression	1	1	0	Expression		
 T	Address	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	use	0	1	0	code	
-E	type	0	1	0	code	
-E	text	0	1	0	string	
-E	line	0	-1	0	string	
-E	city	0	1	0	string	
-E	district	0	1	0	string	
-E	state	0	1	0	string	
-E	postalCode	0	1	0	string	
-E	country	0	1	0	string	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	use	0	1	0	code		1
+E	type	0	1	0	code		1
+E	text	0	1	0	string		1
+E	line	0	-1	0	string		1
+E	city	0	1	0	string		1
+E	district	0	1	0	string		1
+E	state	0	1	0	string		1
+E	postalCode	0	1	0	string		1
+E	country	0	1	0	string		1
+E	period	0	1	0	Period		1
 T	AdverseEvent	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	actuality	1	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	event	0	1	0	CodeableConcept	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	date	0	1	0	dateTime	
-E	detected	0	1	0	dateTime	
-E	recordedDate	0	1	0	dateTime	
-E	resultingCondition	0	-1	0	Reference	
-E	location	0	1	0	Reference	
-E	seriousness	0	1	0	CodeableConcept	
-E	severity	0	1	0	CodeableConcept	
-E	outcome	0	1	0	CodeableConcept	
-E	recorder	0	1	0	Reference	
-E	contributor	0	-1	0	Reference	
-E	suspectEntity	0	-1	0	AdverseEvent.suspectEntity	
-E	subjectMedicalHistory	0	-1	0	Reference	
-E	referenceDocument	0	-1	0	Reference	
-E	study	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	1	0	Identifier		1
+E	actuality	1	1	0	code		1
+E	category	0	-1	0	CodeableConcept		1
+E	event	0	1	0	CodeableConcept		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	date	0	1	0	dateTime		1
+E	detected	0	1	0	dateTime		1
+E	recordedDate	0	1	0	dateTime		1
+E	resultingCondition	0	-1	0	Reference		1
+E	location	0	1	0	Reference		1
+E	seriousness	0	1	0	CodeableConcept		1
+E	severity	0	1	0	CodeableConcept		1
+E	outcome	0	1	0	CodeableConcept		1
+E	recorder	0	1	0	Reference		1
+E	contributor	0	-1	0	Reference		1
+E	suspectEntity	0	-1	0	AdverseEvent.suspectEntity		1
+E	subjectMedicalHistory	0	-1	0	Reference		1
+E	referenceDocument	0	-1	0	Reference		1
+E	study	0	-1	0	Reference		1
 T	AdverseEvent.suspectEntity	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	instance	1	1	0	Reference	
-E	causality	0	-1	0	AdverseEvent.suspectEntity.causality	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	instance	1	1	0	Reference		1
+E	causality	0	-1	0	AdverseEvent.suspectEntity.causality		1
 T	AdverseEvent.suspectEntity.causality	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	assessment	0	1	0	CodeableConcept	
-E	productRelatedness	0	1	0	string	
-E	author	0	1	0	Reference	
-E	method	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	assessment	0	1	0	CodeableConcept		1
+E	productRelatedness	0	1	0	string		1
+E	author	0	1	0	Reference		1
+E	method	0	1	0	CodeableConcept		1
 T	Age	complex-type	Quantity	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	decimal	
-E	comparator	0	1	0	code	
-E	unit	0	1	0	string	
-E	system	0	1	0	uri	
-E	code	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	decimal		1
+E	comparator	0	1	0	code		1
+E	unit	0	1	0	string		1
+E	system	0	1	0	uri		1
+E	code	0	1	0	code		1
 T	AllergyIntolerance	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	clinicalStatus	0	1	0	CodeableConcept	
-E	verificationStatus	0	1	0	CodeableConcept	
-E	type	0	1	0	code	
-E	category	0	-1	0	code	
-E	criticality	0	1	0	code	
-E	code	0	1	0	CodeableConcept	
-E	patient	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	onset	0	1	1	dateTime Age Period Range string	
-E	recordedDate	0	1	0	dateTime	
-E	recorder	0	1	0	Reference	
-E	asserter	0	1	0	Reference	
-E	lastOccurrence	0	1	0	dateTime	
-E	note	0	-1	0	Annotation	
-E	reaction	0	-1	0	AllergyIntolerance.reaction	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	clinicalStatus	0	1	0	CodeableConcept		1
+E	verificationStatus	0	1	0	CodeableConcept		1
+E	type	0	1	0	code		1
+E	category	0	-1	0	code		1
+E	criticality	0	1	0	code		1
+E	code	0	1	0	CodeableConcept		1
+E	patient	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		
+E	onset	0	1	1	dateTime Age Period Range string		
+E	recordedDate	0	1	0	dateTime		
+E	recorder	0	1	0	Reference		
+E	asserter	0	1	0	Reference		1
+E	lastOccurrence	0	1	0	dateTime		
+E	note	0	-1	0	Annotation		
+E	reaction	0	-1	0	AllergyIntolerance.reaction		
 T	AllergyIntolerance.reaction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	substance	0	1	0	CodeableConcept	
-E	manifestation	1	-1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	onset	0	1	0	dateTime	
-E	severity	0	1	0	code	
-E	exposureRoute	0	1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	substance	0	1	0	CodeableConcept		
+E	manifestation	1	-1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	onset	0	1	0	dateTime		
+E	severity	0	1	0	code		
+E	exposureRoute	0	1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
 T	Annotation	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	author	0	1	1	Reference string	
-E	time	0	1	0	dateTime	
-E	text	1	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	author	0	1	1	Reference string		1
+E	time	0	1	0	dateTime		1
+E	text	1	1	0	markdown		1
 T	Appointment	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	cancelationReason	0	1	0	CodeableConcept	
-E	serviceCategory	0	-1	0	CodeableConcept	
-E	serviceType	0	-1	0	CodeableConcept	
-E	specialty	0	-1	0	CodeableConcept	
-E	appointmentType	0	1	0	CodeableConcept	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	priority	0	1	0	unsignedInt	
-E	description	0	1	0	string	
-E	supportingInformation	0	-1	0	Reference	
-E	start	0	1	0	instant	
-E	end	0	1	0	instant	
-E	minutesDuration	0	1	0	positiveInt	
-E	slot	0	-1	0	Reference	
-E	created	0	1	0	dateTime	
-E	comment	0	1	0	string	
-E	patientInstruction	0	1	0	string	
-E	basedOn	0	-1	0	Reference	
-E	participant	1	-1	0	Appointment.participant	
-E	requestedPeriod	0	-1	0	Period	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	cancelationReason	0	1	0	CodeableConcept		1
+E	serviceCategory	0	-1	0	CodeableConcept		1
+E	serviceType	0	-1	0	CodeableConcept		1
+E	specialty	0	-1	0	CodeableConcept		1
+E	appointmentType	0	1	0	CodeableConcept		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		
+E	priority	0	1	0	unsignedInt		
+E	description	0	1	0	string		
+E	supportingInformation	0	-1	0	Reference		
+E	start	0	1	0	instant		1
+E	end	0	1	0	instant		1
+E	minutesDuration	0	1	0	positiveInt		
+E	slot	0	-1	0	Reference		
+E	created	0	1	0	dateTime		
+E	comment	0	1	0	string		
+E	patientInstruction	0	1	0	string		
+E	basedOn	0	-1	0	Reference		
+E	participant	1	-1	0	Appointment.participant		
+E	requestedPeriod	0	-1	0	Period		
 T	Appointment.participant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	-1	0	CodeableConcept	
-E	actor	0	1	0	Reference	
-E	required	0	1	0	code	
-E	status	1	1	0	code	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	-1	0	CodeableConcept		1
+E	actor	0	1	0	Reference		1
+E	required	0	1	0	code		1
+E	status	1	1	0	code		1
+E	period	0	1	0	Period		
 T	AppointmentResponse	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	appointment	1	1	0	Reference	
-E	start	0	1	0	instant	
-E	end	0	1	0	instant	
-E	participantType	0	-1	0	CodeableConcept	
-E	actor	0	1	0	Reference	
-E	participantStatus	1	1	0	code	
-E	comment	0	1	0	string	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	appointment	1	1	0	Reference		1
+E	start	0	1	0	instant		
+E	end	0	1	0	instant		
+E	participantType	0	-1	0	CodeableConcept		1
+E	actor	0	1	0	Reference		1
+E	participantStatus	1	1	0	code		1
+E	comment	0	1	0	string		
 T	Attachment	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	contentType	0	1	0	code	
-E	language	0	1	0	code	
-E	data	0	1	0	base64Binary	
-E	url	0	1	0	url	
-E	size	0	1	0	unsignedInt	
-E	hash	0	1	0	base64Binary	
-E	title	0	1	0	string	
-E	creation	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	contentType	0	1	0	code		1
+E	language	0	1	0	code		1
+E	data	0	1	0	base64Binary		
+E	url	0	1	0	url		1
+E	size	0	1	0	unsignedInt		1
+E	hash	0	1	0	base64Binary		1
+E	title	0	1	0	string		1
+E	creation	0	1	0	dateTime		1
 T	AuditEvent	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	Coding	
-E	subtype	0	-1	0	Coding	
-E	action	0	1	0	code	
-E	period	0	1	0	Period	
-E	recorded	1	1	0	instant	
-E	outcome	0	1	0	code	
-E	outcomeDesc	0	1	0	string	
-E	purposeOfEvent	0	-1	0	CodeableConcept	
-E	agent	1	-1	0	AuditEvent.agent	
-E	source	1	1	0	AuditEvent.source	
-E	entity	0	-1	0	AuditEvent.entity	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	type	1	1	0	Coding		1
+E	subtype	0	-1	0	Coding		1
+E	action	0	1	0	code		1
+E	period	0	1	0	Period		
+E	recorded	1	1	0	instant		1
+E	outcome	0	1	0	code		1
+E	outcomeDesc	0	1	0	string		1
+E	purposeOfEvent	0	-1	0	CodeableConcept		1
+E	agent	1	-1	0	AuditEvent.agent		
+E	source	1	1	0	AuditEvent.source		
+E	entity	0	-1	0	AuditEvent.entity		
 T	AuditEvent.agent	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	role	0	-1	0	CodeableConcept	
-E	who	0	1	0	Reference	
-E	altId	0	1	0	string	
-E	name	0	1	0	string	
-E	requestor	1	1	0	boolean	
-E	location	0	1	0	Reference	
-E	policy	0	-1	0	uri	
-E	media	0	1	0	Coding	
-E	network	0	1	0	AuditEvent.agent.network	
-E	purposeOfUse	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	role	0	-1	0	CodeableConcept		
+E	who	0	1	0	Reference		1
+E	altId	0	1	0	string		
+E	name	0	1	0	string		
+E	requestor	1	1	0	boolean		1
+E	location	0	1	0	Reference		
+E	policy	0	-1	0	uri		
+E	media	0	1	0	Coding		
+E	network	0	1	0	AuditEvent.agent.network		
+E	purposeOfUse	0	-1	0	CodeableConcept		
 T	AuditEvent.agent.network	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	address	0	1	0	string	
-E	type	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	address	0	1	0	string		
+E	type	0	1	0	code		
 T	AuditEvent.source	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	site	0	1	0	string	
-E	observer	1	1	0	Reference	
-E	type	0	-1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	site	0	1	0	string		
+E	observer	1	1	0	Reference		1
+E	type	0	-1	0	Coding		
 T	AuditEvent.entity	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	what	0	1	0	Reference	
-E	type	0	1	0	Coding	
-E	role	0	1	0	Coding	
-E	lifecycle	0	1	0	Coding	
-E	securityLabel	0	-1	0	Coding	
-E	name	0	1	0	string	
-E	description	0	1	0	string	
-E	query	0	1	0	base64Binary	
-E	detail	0	-1	0	AuditEvent.entity.detail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	what	0	1	0	Reference		1
+E	type	0	1	0	Coding		
+E	role	0	1	0	Coding		
+E	lifecycle	0	1	0	Coding		
+E	securityLabel	0	-1	0	Coding		
+E	name	0	1	0	string		1
+E	description	0	1	0	string		
+E	query	0	1	0	base64Binary		1
+E	detail	0	-1	0	AuditEvent.entity.detail		
 T	AuditEvent.entity.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	string	
-E	value	1	1	1	string base64Binary	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	string		
+E	value	1	1	1	string base64Binary		
 T	BackboneElement	complex-type	Element	1	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
 T	Basic	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	code	1	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	created	0	1	0	date	
-E	author	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	code	1	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	created	0	1	0	date		1
+E	author	0	1	0	Reference		1
 T	Binary	resource	Resource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	contentType	1	1	0	code	
-E	securityContext	0	1	0	Reference	
-E	data	0	1	0	base64Binary	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	contentType	1	1	0	code		1
+E	securityContext	0	1	0	Reference		1
+E	data	0	1	0	base64Binary		
 T	BiologicallyDerivedProduct	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	productCategory	0	1	0	code	
-E	productCode	0	1	0	CodeableConcept	
-E	status	0	1	0	code	
-E	request	0	-1	0	Reference	
-E	quantity	0	1	0	integer	
-E	parent	0	-1	0	Reference	
-E	collection	0	1	0	BiologicallyDerivedProduct.collection	
-E	processing	0	-1	0	BiologicallyDerivedProduct.processing	
-E	manipulation	0	1	0	BiologicallyDerivedProduct.manipulation	
-E	storage	0	-1	0	BiologicallyDerivedProduct.storage	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	productCategory	0	1	0	code		
+E	productCode	0	1	0	CodeableConcept		
+E	status	0	1	0	code		
+E	request	0	-1	0	Reference		
+E	quantity	0	1	0	integer		
+E	parent	0	-1	0	Reference		
+E	collection	0	1	0	BiologicallyDerivedProduct.collection		
+E	processing	0	-1	0	BiologicallyDerivedProduct.processing		
+E	manipulation	0	1	0	BiologicallyDerivedProduct.manipulation		
+E	storage	0	-1	0	BiologicallyDerivedProduct.storage		
 T	BiologicallyDerivedProduct.collection	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	collector	0	1	0	Reference	
-E	source	0	1	0	Reference	
-E	collected	0	1	1	dateTime Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	collector	0	1	0	Reference		
+E	source	0	1	0	Reference		
+E	collected	0	1	1	dateTime Period		
 T	BiologicallyDerivedProduct.processing	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	procedure	0	1	0	CodeableConcept	
-E	additive	0	1	0	Reference	
-E	time	0	1	1	dateTime Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	procedure	0	1	0	CodeableConcept		
+E	additive	0	1	0	Reference		
+E	time	0	1	1	dateTime Period		
 T	BiologicallyDerivedProduct.manipulation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	time	0	1	1	dateTime Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	time	0	1	1	dateTime Period		
 T	BiologicallyDerivedProduct.storage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	temperature	0	1	0	decimal	
-E	scale	0	1	0	code	
-E	duration	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	temperature	0	1	0	decimal		
+E	scale	0	1	0	code		
+E	duration	0	1	0	Period		
 T	BodyStructure	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	morphology	0	1	0	CodeableConcept	
-E	location	0	1	0	CodeableConcept	
-E	locationQualifier	0	-1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	image	0	-1	0	Attachment	
-E	patient	1	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	morphology	0	1	0	CodeableConcept		1
+E	location	0	1	0	CodeableConcept		1
+E	locationQualifier	0	-1	0	CodeableConcept		
+E	description	0	1	0	string		1
+E	image	0	-1	0	Attachment		
+E	patient	1	1	0	Reference		1
 T	Bundle	resource	Resource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	identifier	0	1	0	Identifier	
-E	type	1	1	0	code	
-E	timestamp	0	1	0	instant	
-E	total	0	1	0	unsignedInt	
-E	link	0	-1	0	Bundle.link	
-E	entry	0	-1	0	Bundle.entry	
-E	signature	0	1	0	Signature	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	identifier	0	1	0	Identifier		1
+E	type	1	1	0	code		1
+E	timestamp	0	1	0	instant		1
+E	total	0	1	0	unsignedInt		1
+E	link	0	-1	0	Bundle.link		1
+E	entry	0	-1	0	Bundle.entry		1
+E	signature	0	1	0	Signature		1
 T	Bundle.link	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	relation	1	1	0	string	
-E	url	1	1	0	uri	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	relation	1	1	0	string		1
+E	url	1	1	0	uri		1
 T	Bundle.entry	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	link	0	-1	0	Bundle.link	#Bundle.link
-E	fullUrl	0	1	0	uri	
-E	resource	0	1	0	Resource	
-E	search	0	1	0	Bundle.entry.search	
-E	request	0	1	0	Bundle.entry.request	
-E	response	0	1	0	Bundle.entry.response	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	link	0	-1	0	Bundle.link	#Bundle.link	1
+E	fullUrl	0	1	0	uri		1
+E	resource	0	1	0	Resource		1
+E	search	0	1	0	Bundle.entry.search		1
+E	request	0	1	0	Bundle.entry.request		1
+E	response	0	1	0	Bundle.entry.response		1
 T	Bundle.entry.search	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	mode	0	1	0	code	
-E	score	0	1	0	decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	mode	0	1	0	code		1
+E	score	0	1	0	decimal		1
 T	Bundle.entry.request	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	method	1	1	0	code	
-E	url	1	1	0	uri	
-E	ifNoneMatch	0	1	0	string	
-E	ifModifiedSince	0	1	0	instant	
-E	ifMatch	0	1	0	string	
-E	ifNoneExist	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	method	1	1	0	code		1
+E	url	1	1	0	uri		1
+E	ifNoneMatch	0	1	0	string		1
+E	ifModifiedSince	0	1	0	instant		1
+E	ifMatch	0	1	0	string		1
+E	ifNoneExist	0	1	0	string		1
 T	Bundle.entry.response	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	status	1	1	0	string	
-E	location	0	1	0	uri	
-E	etag	0	1	0	string	
-E	lastModified	0	1	0	instant	
-E	outcome	0	1	0	Resource	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	status	1	1	0	string		1
+E	location	0	1	0	uri		1
+E	etag	0	1	0	string		1
+E	lastModified	0	1	0	instant		1
+E	outcome	0	1	0	Resource		1
 T	CapabilityStatement	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	1	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	kind	1	1	0	code	
-E	instantiates	0	-1	0	canonical	
-E	imports	0	-1	0	canonical	
-E	software	0	1	0	CapabilityStatement.software	
-E	implementation	0	1	0	CapabilityStatement.implementation	
-E	fhirVersion	1	1	0	code	
-E	format	1	-1	0	code	
-E	patchFormat	0	-1	0	code	
-E	implementationGuide	0	-1	0	canonical	
-E	rest	0	-1	0	CapabilityStatement.rest	
-E	messaging	0	-1	0	CapabilityStatement.messaging	
-E	document	0	-1	0	CapabilityStatement.document	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	1	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	kind	1	1	0	code		1
+E	instantiates	0	-1	0	canonical		1
+E	imports	0	-1	0	canonical		1
+E	software	0	1	0	CapabilityStatement.software		1
+E	implementation	0	1	0	CapabilityStatement.implementation		1
+E	fhirVersion	1	1	0	code		1
+E	format	1	-1	0	code		1
+E	patchFormat	0	-1	0	code		1
+E	implementationGuide	0	-1	0	canonical		1
+E	rest	0	-1	0	CapabilityStatement.rest		1
+E	messaging	0	-1	0	CapabilityStatement.messaging		1
+E	document	0	-1	0	CapabilityStatement.document		1
 T	CapabilityStatement.software	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	version	0	1	0	string	
-E	releaseDate	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		1
+E	version	0	1	0	string		1
+E	releaseDate	0	1	0	dateTime		1
 T	CapabilityStatement.implementation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	1	1	0	string	
-E	url	0	1	0	url	
-E	custodian	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	1	1	0	string		1
+E	url	0	1	0	url		1
+E	custodian	0	1	0	Reference		1
 T	CapabilityStatement.rest	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	mode	1	1	0	code	
-E	documentation	0	1	0	markdown	
-E	security	0	1	0	CapabilityStatement.rest.security	
-E	resource	0	-1	0	CapabilityStatement.rest.resource	
-E	interaction	0	-1	0	CapabilityStatement.rest.interaction	
-E	searchParam	0	-1	0	CapabilityStatement.rest.resource.searchParam	#CapabilityStatement.rest.resource.searchParam
-E	operation	0	-1	0	CapabilityStatement.rest.resource.operation	#CapabilityStatement.rest.resource.operation
-E	compartment	0	-1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	mode	1	1	0	code		1
+E	documentation	0	1	0	markdown		
+E	security	0	1	0	CapabilityStatement.rest.security		1
+E	resource	0	-1	0	CapabilityStatement.rest.resource		1
+E	interaction	0	-1	0	CapabilityStatement.rest.interaction		
+E	searchParam	0	-1	0	CapabilityStatement.rest.resource.searchParam	#CapabilityStatement.rest.resource.searchParam	
+E	operation	0	-1	0	CapabilityStatement.rest.resource.operation	#CapabilityStatement.rest.resource.operation	1
+E	compartment	0	-1	0	canonical		
 T	CapabilityStatement.rest.security	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	cors	0	1	0	boolean	
-E	service	0	-1	0	CodeableConcept	
-E	description	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	cors	0	1	0	boolean		1
+E	service	0	-1	0	CodeableConcept		1
+E	description	0	1	0	markdown		
 T	CapabilityStatement.rest.resource	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	profile	0	1	0	canonical	
-E	supportedProfile	0	-1	0	canonical	
-E	documentation	0	1	0	markdown	
-E	interaction	0	-1	0	CapabilityStatement.rest.resource.interaction	
-E	versioning	0	1	0	code	
-E	readHistory	0	1	0	boolean	
-E	updateCreate	0	1	0	boolean	
-E	conditionalCreate	0	1	0	boolean	
-E	conditionalRead	0	1	0	code	
-E	conditionalUpdate	0	1	0	boolean	
-E	conditionalDelete	0	1	0	code	
-E	referencePolicy	0	-1	0	code	
-E	searchInclude	0	-1	0	string	
-E	searchRevInclude	0	-1	0	string	
-E	searchParam	0	-1	0	CapabilityStatement.rest.resource.searchParam	
-E	operation	0	-1	0	CapabilityStatement.rest.resource.operation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	profile	0	1	0	canonical		1
+E	supportedProfile	0	-1	0	canonical		1
+E	documentation	0	1	0	markdown		
+E	interaction	0	-1	0	CapabilityStatement.rest.resource.interaction		
+E	versioning	0	1	0	code		
+E	readHistory	0	1	0	boolean		
+E	updateCreate	0	1	0	boolean		
+E	conditionalCreate	0	1	0	boolean		
+E	conditionalRead	0	1	0	code		
+E	conditionalUpdate	0	1	0	boolean		
+E	conditionalDelete	0	1	0	code		
+E	referencePolicy	0	-1	0	code		
+E	searchInclude	0	-1	0	string		
+E	searchRevInclude	0	-1	0	string		
+E	searchParam	0	-1	0	CapabilityStatement.rest.resource.searchParam		
+E	operation	0	-1	0	CapabilityStatement.rest.resource.operation		1
 T	CapabilityStatement.rest.resource.interaction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	documentation	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	documentation	0	1	0	markdown		
 T	CapabilityStatement.rest.resource.searchParam	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	definition	0	1	0	canonical	
-E	type	1	1	0	code	
-E	documentation	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	definition	0	1	0	canonical		
+E	type	1	1	0	code		
+E	documentation	0	1	0	markdown		
 T	CapabilityStatement.rest.resource.operation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	definition	1	1	0	canonical	
-E	documentation	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		1
+E	definition	1	1	0	canonical		1
+E	documentation	0	1	0	markdown		
 T	CapabilityStatement.rest.interaction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	documentation	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	documentation	0	1	0	markdown		
 T	CapabilityStatement.messaging	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	endpoint	0	-1	0	CapabilityStatement.messaging.endpoint	
-E	reliableCache	0	1	0	unsignedInt	
-E	documentation	0	1	0	markdown	
-E	supportedMessage	0	-1	0	CapabilityStatement.messaging.supportedMessage	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	endpoint	0	-1	0	CapabilityStatement.messaging.endpoint		
+E	reliableCache	0	1	0	unsignedInt		
+E	documentation	0	1	0	markdown		
+E	supportedMessage	0	-1	0	CapabilityStatement.messaging.supportedMessage		1
 T	CapabilityStatement.messaging.endpoint	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	protocol	1	1	0	Coding	
-E	address	1	1	0	url	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	protocol	1	1	0	Coding		
+E	address	1	1	0	url		
 T	CapabilityStatement.messaging.supportedMessage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	mode	1	1	0	code	
-E	definition	1	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	mode	1	1	0	code		1
+E	definition	1	1	0	canonical		1
 T	CapabilityStatement.document	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	mode	1	1	0	code	
-E	documentation	0	1	0	markdown	
-E	profile	1	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	mode	1	1	0	code		1
+E	documentation	0	1	0	markdown		
+E	profile	1	1	0	canonical		1
 T	CarePlan	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	replaces	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	intent	1	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	title	0	1	0	string	
-E	description	0	1	0	string	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	period	0	1	0	Period	
-E	created	0	1	0	dateTime	
-E	author	0	1	0	Reference	
-E	contributor	0	-1	0	Reference	
-E	careTeam	0	-1	0	Reference	
-E	addresses	0	-1	0	Reference	
-E	supportingInfo	0	-1	0	Reference	
-E	goal	0	-1	0	Reference	
-E	activity	0	-1	0	CarePlan.activity	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	basedOn	0	-1	0	Reference		1
+E	replaces	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	intent	1	1	0	code		1
+E	category	0	-1	0	CodeableConcept		1
+E	title	0	1	0	string		1
+E	description	0	1	0	string		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	period	0	1	0	Period		1
+E	created	0	1	0	dateTime		1
+E	author	0	1	0	Reference		1
+E	contributor	0	-1	0	Reference		
+E	careTeam	0	-1	0	Reference		
+E	addresses	0	-1	0	Reference		1
+E	supportingInfo	0	-1	0	Reference		
+E	goal	0	-1	0	Reference		
+E	activity	0	-1	0	CarePlan.activity		
+E	note	0	-1	0	Annotation		
 T	CarePlan.activity	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	outcomeCodeableConcept	0	-1	0	CodeableConcept	
-E	outcomeReference	0	-1	0	Reference	
-E	progress	0	-1	0	Annotation	
-E	reference	0	1	0	Reference	
-E	detail	0	1	0	CarePlan.activity.detail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	outcomeCodeableConcept	0	-1	0	CodeableConcept		
+E	outcomeReference	0	-1	0	Reference		
+E	progress	0	-1	0	Annotation		
+E	reference	0	1	0	Reference		
+E	detail	0	1	0	CarePlan.activity.detail		
 T	CarePlan.activity.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	kind	0	1	0	code	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	code	0	1	0	CodeableConcept	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	goal	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	doNotPerform	0	1	0	boolean	
-E	scheduled	0	1	1	Timing Period string	
-E	location	0	1	0	Reference	
-E	performer	0	-1	0	Reference	
-E	product	0	1	1	CodeableConcept Reference	
-E	dailyAmount	0	1	0	Quantity	
-E	quantity	0	1	0	Quantity	
-E	description	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	kind	0	1	0	code		
+E	instantiatesCanonical	0	-1	0	canonical		
+E	instantiatesUri	0	-1	0	uri		
+E	code	0	1	0	CodeableConcept		
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	goal	0	-1	0	Reference		
+E	status	1	1	0	code		
+E	statusReason	0	1	0	CodeableConcept		
+E	doNotPerform	0	1	0	boolean		
+E	scheduled	0	1	1	Timing Period string		
+E	location	0	1	0	Reference		
+E	performer	0	-1	0	Reference		
+E	product	0	1	1	CodeableConcept Reference		
+E	dailyAmount	0	1	0	Quantity		
+E	quantity	0	1	0	Quantity		
+E	description	0	1	0	string		
 T	CareTeam	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	0	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	name	0	1	0	string	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	period	0	1	0	Period	
-E	participant	0	-1	0	CareTeam.participant	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	managingOrganization	0	-1	0	Reference	
-E	telecom	0	-1	0	ContactPoint	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	0	1	0	code		1
+E	category	0	-1	0	CodeableConcept		1
+E	name	0	1	0	string		1
+E	subject	0	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	period	0	1	0	Period		1
+E	participant	0	-1	0	CareTeam.participant		
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	managingOrganization	0	-1	0	Reference		1
+E	telecom	0	-1	0	ContactPoint		
+E	note	0	-1	0	Annotation		
 T	CareTeam.participant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	role	0	-1	0	CodeableConcept	
-E	member	0	1	0	Reference	
-E	onBehalfOf	0	1	0	Reference	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	role	0	-1	0	CodeableConcept		1
+E	member	0	1	0	Reference		1
+E	onBehalfOf	0	1	0	Reference		1
+E	period	0	1	0	Period		
 T	CatalogEntry	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	type	0	1	0	CodeableConcept	
-E	orderable	1	1	0	boolean	
-E	referencedItem	1	1	0	Reference	
-E	additionalIdentifier	0	-1	0	Identifier	
-E	classification	0	-1	0	CodeableConcept	
-E	status	0	1	0	code	
-E	validityPeriod	0	1	0	Period	
-E	validTo	0	1	0	dateTime	
-E	lastUpdated	0	1	0	dateTime	
-E	additionalCharacteristic	0	-1	0	CodeableConcept	
-E	additionalClassification	0	-1	0	CodeableConcept	
-E	relatedEntry	0	-1	0	CatalogEntry.relatedEntry	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	type	0	1	0	CodeableConcept		
+E	orderable	1	1	0	boolean		1
+E	referencedItem	1	1	0	Reference		1
+E	additionalIdentifier	0	-1	0	Identifier		
+E	classification	0	-1	0	CodeableConcept		
+E	status	0	1	0	code		
+E	validityPeriod	0	1	0	Period		
+E	validTo	0	1	0	dateTime		
+E	lastUpdated	0	1	0	dateTime		
+E	additionalCharacteristic	0	-1	0	CodeableConcept		
+E	additionalClassification	0	-1	0	CodeableConcept		
+E	relatedEntry	0	-1	0	CatalogEntry.relatedEntry		
 T	CatalogEntry.relatedEntry	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	relationtype	1	1	0	code	
-E	item	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	relationtype	1	1	0	code		
+E	item	1	1	0	Reference		
 T	ChargeItem	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	definitionUri	0	-1	0	uri	
-E	definitionCanonical	0	-1	0	canonical	
-E	status	1	1	0	code	
-E	partOf	0	-1	0	Reference	
-E	code	1	1	0	CodeableConcept	
-E	subject	1	1	0	Reference	
-E	context	0	1	0	Reference	
-E	occurrence	0	1	1	dateTime Period Timing	
-E	performer	0	-1	0	ChargeItem.performer	
-E	performingOrganization	0	1	0	Reference	
-E	requestingOrganization	0	1	0	Reference	
-E	costCenter	0	1	0	Reference	
-E	quantity	0	1	0	Quantity	
-E	bodysite	0	-1	0	CodeableConcept	
-E	factorOverride	0	1	0	decimal	
-E	priceOverride	0	1	0	Money	
-E	overrideReason	0	1	0	string	
-E	enterer	0	1	0	Reference	
-E	enteredDate	0	1	0	dateTime	
-E	reason	0	-1	0	CodeableConcept	
-E	service	0	-1	0	Reference	
-E	product	0	1	1	Reference CodeableConcept	
-E	account	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	supportingInformation	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	definitionUri	0	-1	0	uri		
+E	definitionCanonical	0	-1	0	canonical		
+E	status	1	1	0	code		1
+E	partOf	0	-1	0	Reference		
+E	code	1	1	0	CodeableConcept		1
+E	subject	1	1	0	Reference		1
+E	context	0	1	0	Reference		1
+E	occurrence	0	1	1	dateTime Period Timing		1
+E	performer	0	-1	0	ChargeItem.performer		
+E	performingOrganization	0	1	0	Reference		
+E	requestingOrganization	0	1	0	Reference		
+E	costCenter	0	1	0	Reference		
+E	quantity	0	1	0	Quantity		1
+E	bodysite	0	-1	0	CodeableConcept		1
+E	factorOverride	0	1	0	decimal		
+E	priceOverride	0	1	0	Money		
+E	overrideReason	0	1	0	string		
+E	enterer	0	1	0	Reference		1
+E	enteredDate	0	1	0	dateTime		1
+E	reason	0	-1	0	CodeableConcept		
+E	service	0	-1	0	Reference		
+E	product	0	1	1	Reference CodeableConcept		
+E	account	0	-1	0	Reference		1
+E	note	0	-1	0	Annotation		
+E	supportingInformation	0	-1	0	Reference		
 T	ChargeItem.performer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	function	0	1	0	CodeableConcept	
-E	actor	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	function	0	1	0	CodeableConcept		
+E	actor	1	1	0	Reference		
 T	ChargeItemDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	title	0	1	0	string	
-E	derivedFromUri	0	-1	0	uri	
-E	partOf	0	-1	0	canonical	
-E	replaces	0	-1	0	canonical	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	code	0	1	0	CodeableConcept	
-E	instance	0	-1	0	Reference	
-E	applicability	0	-1	0	ChargeItemDefinition.applicability	
-E	propertyGroup	0	-1	0	ChargeItemDefinition.propertyGroup	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	1	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	title	0	1	0	string		1
+E	derivedFromUri	0	-1	0	uri		1
+E	partOf	0	-1	0	canonical		1
+E	replaces	0	-1	0	canonical		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	code	0	1	0	CodeableConcept		1
+E	instance	0	-1	0	Reference		
+E	applicability	0	-1	0	ChargeItemDefinition.applicability		
+E	propertyGroup	0	-1	0	ChargeItemDefinition.propertyGroup		
 T	ChargeItemDefinition.applicability	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	language	0	1	0	string	
-E	expression	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	language	0	1	0	string		
+E	expression	0	1	0	string		
 T	ChargeItemDefinition.propertyGroup	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	applicability	0	-1	0	ChargeItemDefinition.applicability	#ChargeItemDefinition.applicability
-E	priceComponent	0	-1	0	ChargeItemDefinition.propertyGroup.priceComponent	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	applicability	0	-1	0	ChargeItemDefinition.applicability	#ChargeItemDefinition.applicability	
+E	priceComponent	0	-1	0	ChargeItemDefinition.propertyGroup.priceComponent		
 T	ChargeItemDefinition.propertyGroup.priceComponent	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	code	0	1	0	CodeableConcept	
-E	factor	0	1	0	decimal	
-E	amount	0	1	0	Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		
+E	code	0	1	0	CodeableConcept		
+E	factor	0	1	0	decimal		
+E	amount	0	1	0	Money		
 T	Claim	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	type	1	1	0	CodeableConcept	
-E	subType	0	1	0	CodeableConcept	
-E	use	1	1	0	code	
-E	patient	1	1	0	Reference	
-E	billablePeriod	0	1	0	Period	
-E	created	1	1	0	dateTime	
-E	enterer	0	1	0	Reference	
-E	insurer	0	1	0	Reference	
-E	provider	1	1	0	Reference	
-E	priority	1	1	0	CodeableConcept	
-E	fundsReserve	0	1	0	CodeableConcept	
-E	related	0	-1	0	Claim.related	
-E	prescription	0	1	0	Reference	
-E	originalPrescription	0	1	0	Reference	
-E	payee	0	1	0	Claim.payee	
-E	referral	0	1	0	Reference	
-E	facility	0	1	0	Reference	
-E	careTeam	0	-1	0	Claim.careTeam	
-E	supportingInfo	0	-1	0	Claim.supportingInfo	
-E	diagnosis	0	-1	0	Claim.diagnosis	
-E	procedure	0	-1	0	Claim.procedure	
-E	insurance	1	-1	0	Claim.insurance	
-E	accident	0	1	0	Claim.accident	
-E	item	0	-1	0	Claim.item	
-E	total	0	1	0	Money	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	type	1	1	0	CodeableConcept		1
+E	subType	0	1	0	CodeableConcept		
+E	use	1	1	0	code		1
+E	patient	1	1	0	Reference		1
+E	billablePeriod	0	1	0	Period		1
+E	created	1	1	0	dateTime		1
+E	enterer	0	1	0	Reference		
+E	insurer	0	1	0	Reference		1
+E	provider	1	1	0	Reference		1
+E	priority	1	1	0	CodeableConcept		1
+E	fundsReserve	0	1	0	CodeableConcept		
+E	related	0	-1	0	Claim.related		
+E	prescription	0	1	0	Reference		
+E	originalPrescription	0	1	0	Reference		
+E	payee	0	1	0	Claim.payee		
+E	referral	0	1	0	Reference		
+E	facility	0	1	0	Reference		
+E	careTeam	0	-1	0	Claim.careTeam		
+E	supportingInfo	0	-1	0	Claim.supportingInfo		
+E	diagnosis	0	-1	0	Claim.diagnosis		
+E	procedure	0	-1	0	Claim.procedure		
+E	insurance	1	-1	0	Claim.insurance		1
+E	accident	0	1	0	Claim.accident		
+E	item	0	-1	0	Claim.item		
+E	total	0	1	0	Money		
 T	Claim.related	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	claim	0	1	0	Reference	
-E	relationship	0	1	0	CodeableConcept	
-E	reference	0	1	0	Identifier	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	claim	0	1	0	Reference		
+E	relationship	0	1	0	CodeableConcept		
+E	reference	0	1	0	Identifier		
 T	Claim.payee	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	party	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	party	0	1	0	Reference		
 T	Claim.careTeam	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	provider	1	1	0	Reference	
-E	responsible	0	1	0	boolean	
-E	role	0	1	0	CodeableConcept	
-E	qualification	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	provider	1	1	0	Reference		
+E	responsible	0	1	0	boolean		
+E	role	0	1	0	CodeableConcept		
+E	qualification	0	1	0	CodeableConcept		
 T	Claim.supportingInfo	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	category	1	1	0	CodeableConcept	
-E	code	0	1	0	CodeableConcept	
-E	timing	0	1	1	date Period	
-E	value	0	1	1	boolean string Quantity Attachment Reference	
-E	reason	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	category	1	1	0	CodeableConcept		
+E	code	0	1	0	CodeableConcept		
+E	timing	0	1	1	date Period		
+E	value	0	1	1	boolean string Quantity Attachment Reference		
+E	reason	0	1	0	CodeableConcept		
 T	Claim.diagnosis	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	diagnosis	1	1	1	CodeableConcept Reference	
-E	type	0	-1	0	CodeableConcept	
-E	onAdmission	0	1	0	CodeableConcept	
-E	packageCode	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	diagnosis	1	1	1	CodeableConcept Reference		
+E	type	0	-1	0	CodeableConcept		
+E	onAdmission	0	1	0	CodeableConcept		
+E	packageCode	0	1	0	CodeableConcept		
 T	Claim.procedure	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	type	0	-1	0	CodeableConcept	
-E	date	0	1	0	dateTime	
-E	procedure	1	1	1	CodeableConcept Reference	
-E	udi	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	type	0	-1	0	CodeableConcept		
+E	date	0	1	0	dateTime		
+E	procedure	1	1	1	CodeableConcept Reference		
+E	udi	0	-1	0	Reference		
 T	Claim.insurance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	focal	1	1	0	boolean	
-E	identifier	0	1	0	Identifier	
-E	coverage	1	1	0	Reference	
-E	businessArrangement	0	1	0	string	
-E	preAuthRef	0	-1	0	string	
-E	claimResponse	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		1
+E	focal	1	1	0	boolean		1
+E	identifier	0	1	0	Identifier		
+E	coverage	1	1	0	Reference		1
+E	businessArrangement	0	1	0	string		
+E	preAuthRef	0	-1	0	string		
+E	claimResponse	0	1	0	Reference		
 T	Claim.accident	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	date	1	1	0	date	
-E	type	0	1	0	CodeableConcept	
-E	location	0	1	1	Address Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	date	1	1	0	date		
+E	type	0	1	0	CodeableConcept		
+E	location	0	1	1	Address Reference		
 T	Claim.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	careTeamSequence	0	-1	0	positiveInt	
-E	diagnosisSequence	0	-1	0	positiveInt	
-E	procedureSequence	0	-1	0	positiveInt	
-E	informationSequence	0	-1	0	positiveInt	
-E	revenue	0	1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	serviced	0	1	1	date Period	
-E	location	0	1	1	CodeableConcept Address Reference	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	udi	0	-1	0	Reference	
-E	bodySite	0	1	0	CodeableConcept	
-E	subSite	0	-1	0	CodeableConcept	
-E	encounter	0	-1	0	Reference	
-E	detail	0	-1	0	Claim.item.detail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	careTeamSequence	0	-1	0	positiveInt		
+E	diagnosisSequence	0	-1	0	positiveInt		
+E	procedureSequence	0	-1	0	positiveInt		
+E	informationSequence	0	-1	0	positiveInt		
+E	revenue	0	1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	serviced	0	1	1	date Period		
+E	location	0	1	1	CodeableConcept Address Reference		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	udi	0	-1	0	Reference		
+E	bodySite	0	1	0	CodeableConcept		
+E	subSite	0	-1	0	CodeableConcept		
+E	encounter	0	-1	0	Reference		
+E	detail	0	-1	0	Claim.item.detail		
 T	Claim.item.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	revenue	0	1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	udi	0	-1	0	Reference	
-E	subDetail	0	-1	0	Claim.item.detail.subDetail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	revenue	0	1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	udi	0	-1	0	Reference		
+E	subDetail	0	-1	0	Claim.item.detail.subDetail		
 T	Claim.item.detail.subDetail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	revenue	0	1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	udi	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	revenue	0	1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	udi	0	-1	0	Reference		
 T	ClaimResponse	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	type	1	1	0	CodeableConcept	
-E	subType	0	1	0	CodeableConcept	
-E	use	1	1	0	code	
-E	patient	1	1	0	Reference	
-E	created	1	1	0	dateTime	
-E	insurer	1	1	0	Reference	
-E	requestor	0	1	0	Reference	
-E	request	0	1	0	Reference	
-E	outcome	1	1	0	code	
-E	disposition	0	1	0	string	
-E	preAuthRef	0	1	0	string	
-E	preAuthPeriod	0	1	0	Period	
-E	payeeType	0	1	0	CodeableConcept	
-E	item	0	-1	0	ClaimResponse.item	
-E	addItem	0	-1	0	ClaimResponse.addItem	
-E	adjudication	0	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication
-E	total	0	-1	0	ClaimResponse.total	
-E	payment	0	1	0	ClaimResponse.payment	
-E	fundsReserve	0	1	0	CodeableConcept	
-E	formCode	0	1	0	CodeableConcept	
-E	form	0	1	0	Attachment	
-E	processNote	0	-1	0	ClaimResponse.processNote	
-E	communicationRequest	0	-1	0	Reference	
-E	insurance	0	-1	0	ClaimResponse.insurance	
-E	error	0	-1	0	ClaimResponse.error	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	type	1	1	0	CodeableConcept		1
+E	subType	0	1	0	CodeableConcept		
+E	use	1	1	0	code		1
+E	patient	1	1	0	Reference		1
+E	created	1	1	0	dateTime		1
+E	insurer	1	1	0	Reference		1
+E	requestor	0	1	0	Reference		
+E	request	0	1	0	Reference		1
+E	outcome	1	1	0	code		1
+E	disposition	0	1	0	string		
+E	preAuthRef	0	1	0	string		
+E	preAuthPeriod	0	1	0	Period		
+E	payeeType	0	1	0	CodeableConcept		
+E	item	0	-1	0	ClaimResponse.item		
+E	addItem	0	-1	0	ClaimResponse.addItem		
+E	adjudication	0	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication	
+E	total	0	-1	0	ClaimResponse.total		1
+E	payment	0	1	0	ClaimResponse.payment		
+E	fundsReserve	0	1	0	CodeableConcept		
+E	formCode	0	1	0	CodeableConcept		
+E	form	0	1	0	Attachment		
+E	processNote	0	-1	0	ClaimResponse.processNote		
+E	communicationRequest	0	-1	0	Reference		
+E	insurance	0	-1	0	ClaimResponse.insurance		
+E	error	0	-1	0	ClaimResponse.error		
 T	ClaimResponse.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	itemSequence	1	1	0	positiveInt	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	1	-1	0	ClaimResponse.item.adjudication	
-E	detail	0	-1	0	ClaimResponse.item.detail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	itemSequence	1	1	0	positiveInt		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	1	-1	0	ClaimResponse.item.adjudication		
+E	detail	0	-1	0	ClaimResponse.item.detail		
 T	ClaimResponse.item.adjudication	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	1	1	0	CodeableConcept	
-E	reason	0	1	0	CodeableConcept	
-E	amount	0	1	0	Money	
-E	value	0	1	0	decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	1	1	0	CodeableConcept		
+E	reason	0	1	0	CodeableConcept		
+E	amount	0	1	0	Money		
+E	value	0	1	0	decimal		
 T	ClaimResponse.item.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	detailSequence	1	1	0	positiveInt	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication
-E	subDetail	0	-1	0	ClaimResponse.item.detail.subDetail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	detailSequence	1	1	0	positiveInt		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication	
+E	subDetail	0	-1	0	ClaimResponse.item.detail.subDetail		
 T	ClaimResponse.item.detail.subDetail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	subDetailSequence	1	1	0	positiveInt	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	0	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	subDetailSequence	1	1	0	positiveInt		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	0	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication	
 T	ClaimResponse.addItem	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	itemSequence	0	-1	0	positiveInt	
-E	detailSequence	0	-1	0	positiveInt	
-E	subdetailSequence	0	-1	0	positiveInt	
-E	provider	0	-1	0	Reference	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	serviced	0	1	1	date Period	
-E	location	0	1	1	CodeableConcept Address Reference	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	bodySite	0	1	0	CodeableConcept	
-E	subSite	0	-1	0	CodeableConcept	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication
-E	detail	0	-1	0	ClaimResponse.addItem.detail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	itemSequence	0	-1	0	positiveInt		
+E	detailSequence	0	-1	0	positiveInt		
+E	subdetailSequence	0	-1	0	positiveInt		
+E	provider	0	-1	0	Reference		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	serviced	0	1	1	date Period		
+E	location	0	1	1	CodeableConcept Address Reference		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	bodySite	0	1	0	CodeableConcept		
+E	subSite	0	-1	0	CodeableConcept		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication	
+E	detail	0	-1	0	ClaimResponse.addItem.detail		
 T	ClaimResponse.addItem.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication
-E	subDetail	0	-1	0	ClaimResponse.addItem.detail.subDetail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication	
+E	subDetail	0	-1	0	ClaimResponse.addItem.detail.subDetail		
 T	ClaimResponse.addItem.detail.subDetail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	1	-1	0	ClaimResponse.item.adjudication	#ClaimResponse.item.adjudication	
 T	ClaimResponse.total	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	1	1	0	CodeableConcept	
-E	amount	1	1	0	Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	1	1	0	CodeableConcept		1
+E	amount	1	1	0	Money		1
 T	ClaimResponse.payment	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	adjustment	0	1	0	Money	
-E	adjustmentReason	0	1	0	CodeableConcept	
-E	date	0	1	0	date	
-E	amount	1	1	0	Money	
-E	identifier	0	1	0	Identifier	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	adjustment	0	1	0	Money		
+E	adjustmentReason	0	1	0	CodeableConcept		
+E	date	0	1	0	date		
+E	amount	1	1	0	Money		
+E	identifier	0	1	0	Identifier		
 T	ClaimResponse.processNote	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	number	0	1	0	positiveInt	
-E	type	0	1	0	code	
-E	text	1	1	0	string	
-E	language	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	number	0	1	0	positiveInt		
+E	type	0	1	0	code		
+E	text	1	1	0	string		
+E	language	0	1	0	CodeableConcept		
 T	ClaimResponse.insurance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	focal	1	1	0	boolean	
-E	coverage	1	1	0	Reference	
-E	businessArrangement	0	1	0	string	
-E	claimResponse	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	focal	1	1	0	boolean		
+E	coverage	1	1	0	Reference		
+E	businessArrangement	0	1	0	string		
+E	claimResponse	0	1	0	Reference		
 T	ClaimResponse.error	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	itemSequence	0	1	0	positiveInt	
-E	detailSequence	0	1	0	positiveInt	
-E	subDetailSequence	0	1	0	positiveInt	
-E	code	1	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	itemSequence	0	1	0	positiveInt		
+E	detailSequence	0	1	0	positiveInt		
+E	subDetailSequence	0	1	0	positiveInt		
+E	code	1	1	0	CodeableConcept		
 T	ClinicalImpression	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	code	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	effective	0	1	1	dateTime Period	
-E	date	0	1	0	dateTime	
-E	assessor	0	1	0	Reference	
-E	previous	0	1	0	Reference	
-E	problem	0	-1	0	Reference	
-E	investigation	0	-1	0	ClinicalImpression.investigation	
-E	protocol	0	-1	0	uri	
-E	summary	0	1	0	string	
-E	finding	0	-1	0	ClinicalImpression.finding	
-E	prognosisCodeableConcept	0	-1	0	CodeableConcept	
-E	prognosisReference	0	-1	0	Reference	
-E	supportingInfo	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	statusReason	0	1	0	CodeableConcept		
+E	code	0	1	0	CodeableConcept		1
+E	description	0	1	0	string		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	effective	0	1	1	dateTime Period		1
+E	date	0	1	0	dateTime		1
+E	assessor	0	1	0	Reference		1
+E	previous	0	1	0	Reference		
+E	problem	0	-1	0	Reference		1
+E	investigation	0	-1	0	ClinicalImpression.investigation		
+E	protocol	0	-1	0	uri		
+E	summary	0	1	0	string		
+E	finding	0	-1	0	ClinicalImpression.finding		
+E	prognosisCodeableConcept	0	-1	0	CodeableConcept		
+E	prognosisReference	0	-1	0	Reference		
+E	supportingInfo	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
 T	ClinicalImpression.investigation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	item	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		
+E	item	0	-1	0	Reference		
 T	ClinicalImpression.finding	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	itemCodeableConcept	0	1	0	CodeableConcept	
-E	itemReference	0	1	0	Reference	
-E	basis	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	itemCodeableConcept	0	1	0	CodeableConcept		
+E	itemReference	0	1	0	Reference		
+E	basis	0	1	0	string		
 T	CodeSystem	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	caseSensitive	0	1	0	boolean	
-E	valueSet	0	1	0	canonical	
-E	hierarchyMeaning	0	1	0	code	
-E	compositional	0	1	0	boolean	
-E	versionNeeded	0	1	0	boolean	
-E	content	1	1	0	code	
-E	supplements	0	1	0	canonical	
-E	count	0	1	0	unsignedInt	
-E	filter	0	-1	0	CodeSystem.filter	
-E	property	0	-1	0	CodeSystem.property	
-E	concept	0	-1	0	CodeSystem.concept	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	caseSensitive	0	1	0	boolean		1
+E	valueSet	0	1	0	canonical		1
+E	hierarchyMeaning	0	1	0	code		1
+E	compositional	0	1	0	boolean		1
+E	versionNeeded	0	1	0	boolean		1
+E	content	1	1	0	code		1
+E	supplements	0	1	0	canonical		1
+E	count	0	1	0	unsignedInt		1
+E	filter	0	-1	0	CodeSystem.filter		1
+E	property	0	-1	0	CodeSystem.property		1
+E	concept	0	-1	0	CodeSystem.concept		
 T	CodeSystem.filter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	description	0	1	0	string	
-E	operator	1	-1	0	code	
-E	value	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		1
+E	description	0	1	0	string		1
+E	operator	1	-1	0	code		1
+E	value	1	1	0	string		1
 T	CodeSystem.property	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	uri	0	1	0	uri	
-E	description	0	1	0	string	
-E	type	1	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		1
+E	uri	0	1	0	uri		1
+E	description	0	1	0	string		1
+E	type	1	1	0	code		1
 T	CodeSystem.concept	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	display	0	1	0	string	
-E	definition	0	1	0	string	
-E	designation	0	-1	0	CodeSystem.concept.designation	
-E	property	0	-1	0	CodeSystem.concept.property	
-E	concept	0	-1	0	CodeSystem.concept	#CodeSystem.concept
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	display	0	1	0	string		
+E	definition	0	1	0	string		
+E	designation	0	-1	0	CodeSystem.concept.designation		
+E	property	0	-1	0	CodeSystem.concept.property		
+E	concept	0	-1	0	CodeSystem.concept	#CodeSystem.concept	
 T	CodeSystem.concept.designation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	language	0	1	0	code	
-E	use	0	1	0	Coding	
-E	value	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	language	0	1	0	code		
+E	use	0	1	0	Coding		
+E	value	1	1	0	string		
 T	CodeSystem.concept.property	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	value	1	1	1	code Coding string integer boolean dateTime decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	value	1	1	1	code Coding string integer boolean dateTime decimal		
 T	CodeableConcept	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	coding	0	-1	0	Coding	
-E	text	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	coding	0	-1	0	Coding		1
+E	text	0	1	0	string		1
 T	Coding	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	system	0	1	0	uri	
-E	version	0	1	0	string	
-E	code	0	1	0	code	
-E	display	0	1	0	string	
-E	userSelected	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	system	0	1	0	uri		1
+E	version	0	1	0	string		1
+E	code	0	1	0	code		1
+E	display	0	1	0	string		1
+E	userSelected	0	1	0	boolean		1
 T	Communication	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	inResponseTo	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	category	0	-1	0	CodeableConcept	
-E	priority	0	1	0	code	
-E	medium	0	-1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	topic	0	1	0	CodeableConcept	
-E	about	0	-1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	sent	0	1	0	dateTime	
-E	received	0	1	0	dateTime	
-E	recipient	0	-1	0	Reference	
-E	sender	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	payload	0	-1	0	Communication.payload	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	basedOn	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	inResponseTo	0	-1	0	Reference		
+E	status	1	1	0	code		1
+E	statusReason	0	1	0	CodeableConcept		1
+E	category	0	-1	0	CodeableConcept		
+E	priority	0	1	0	code		1
+E	medium	0	-1	0	CodeableConcept		
+E	subject	0	1	0	Reference		1
+E	topic	0	1	0	CodeableConcept		
+E	about	0	-1	0	Reference		
+E	encounter	0	1	0	Reference		1
+E	sent	0	1	0	dateTime		
+E	received	0	1	0	dateTime		
+E	recipient	0	-1	0	Reference		
+E	sender	0	1	0	Reference		
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	payload	0	-1	0	Communication.payload		
+E	note	0	-1	0	Annotation		
 T	Communication.payload	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	content	1	1	1	string Attachment Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	content	1	1	1	string Attachment Reference		
 T	CommunicationRequest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	replaces	0	-1	0	Reference	
-E	groupIdentifier	0	1	0	Identifier	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	category	0	-1	0	CodeableConcept	
-E	priority	0	1	0	code	
-E	doNotPerform	0	1	0	boolean	
-E	medium	0	-1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	about	0	-1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	payload	0	-1	0	CommunicationRequest.payload	
-E	occurrence	0	1	1	dateTime Period	
-E	authoredOn	0	1	0	dateTime	
-E	requester	0	1	0	Reference	
-E	recipient	0	-1	0	Reference	
-E	sender	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	basedOn	0	-1	0	Reference		1
+E	replaces	0	-1	0	Reference		1
+E	groupIdentifier	0	1	0	Identifier		1
+E	status	1	1	0	code		1
+E	statusReason	0	1	0	CodeableConcept		
+E	category	0	-1	0	CodeableConcept		
+E	priority	0	1	0	code		1
+E	doNotPerform	0	1	0	boolean		1
+E	medium	0	-1	0	CodeableConcept		
+E	subject	0	1	0	Reference		
+E	about	0	-1	0	Reference		
+E	encounter	0	1	0	Reference		1
+E	payload	0	-1	0	CommunicationRequest.payload		
+E	occurrence	0	1	1	dateTime Period		1
+E	authoredOn	0	1	0	dateTime		1
+E	requester	0	1	0	Reference		1
+E	recipient	0	-1	0	Reference		
+E	sender	0	1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	note	0	-1	0	Annotation		
 T	CommunicationRequest.payload	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	content	1	1	1	string Attachment Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	content	1	1	1	string Attachment Reference		
 T	CompartmentDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	purpose	0	1	0	markdown	
-E	code	1	1	0	code	
-E	search	1	1	0	boolean	
-E	resource	0	-1	0	CompartmentDefinition.resource	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	1	1	0	uri		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	purpose	0	1	0	markdown		
+E	code	1	1	0	code		1
+E	search	1	1	0	boolean		1
+E	resource	0	-1	0	CompartmentDefinition.resource		1
 T	CompartmentDefinition.resource	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	param	0	-1	0	string	
-E	documentation	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		1
+E	param	0	-1	0	string		1
+E	documentation	0	1	0	string		
 T	Composition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	status	1	1	0	code	
-E	type	1	1	0	CodeableConcept	
-E	category	0	-1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	date	1	1	0	dateTime	
-E	author	1	-1	0	Reference	
-E	title	1	1	0	string	
-E	confidentiality	0	1	0	code	
-E	attester	0	-1	0	Composition.attester	
-E	custodian	0	1	0	Reference	
-E	relatesTo	0	-1	0	Composition.relatesTo	
-E	event	0	-1	0	Composition.event	
-E	section	0	-1	0	Composition.section	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	1	0	Identifier		1
+E	status	1	1	0	code		1
+E	type	1	1	0	CodeableConcept		1
+E	category	0	-1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	date	1	1	0	dateTime		1
+E	author	1	-1	0	Reference		1
+E	title	1	1	0	string		1
+E	confidentiality	0	1	0	code		1
+E	attester	0	-1	0	Composition.attester		
+E	custodian	0	1	0	Reference		1
+E	relatesTo	0	-1	0	Composition.relatesTo		
+E	event	0	-1	0	Composition.event		1
+E	section	0	-1	0	Composition.section		
 T	Composition.attester	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	mode	1	1	0	code	
-E	time	0	1	0	dateTime	
-E	party	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	mode	1	1	0	code		
+E	time	0	1	0	dateTime		
+E	party	0	1	0	Reference		
 T	Composition.relatesTo	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	target	1	1	1	Identifier Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	target	1	1	1	Identifier Reference		
 T	Composition.event	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	-1	0	CodeableConcept	
-E	period	0	1	0	Period	
-E	detail	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	-1	0	CodeableConcept		1
+E	period	0	1	0	Period		1
+E	detail	0	-1	0	Reference		1
 T	Composition.section	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	title	0	1	0	string	
-E	code	0	1	0	CodeableConcept	
-E	author	0	-1	0	Reference	
-E	focus	0	1	0	Reference	
-E	text	0	1	0	Narrative	
-E	mode	0	1	0	code	
-E	orderedBy	0	1	0	CodeableConcept	
-E	entry	0	-1	0	Reference	
-E	emptyReason	0	1	0	CodeableConcept	
-E	section	0	-1	0	Composition.section	#Composition.section
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	title	0	1	0	string		
+E	code	0	1	0	CodeableConcept		
+E	author	0	-1	0	Reference		
+E	focus	0	1	0	Reference		
+E	text	0	1	0	Narrative		
+E	mode	0	1	0	code		
+E	orderedBy	0	1	0	CodeableConcept		
+E	entry	0	-1	0	Reference		
+E	emptyReason	0	1	0	CodeableConcept		
+E	section	0	-1	0	Composition.section	#Composition.section	
 T	ConceptMap	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	source	0	1	1	uri canonical	
-E	target	0	1	1	uri canonical	
-E	group	0	-1	0	ConceptMap.group	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	source	0	1	1	uri canonical		1
+E	target	0	1	1	uri canonical		1
+E	group	0	-1	0	ConceptMap.group		
 T	ConceptMap.group	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	source	0	1	0	uri	
-E	sourceVersion	0	1	0	string	
-E	target	0	1	0	uri	
-E	targetVersion	0	1	0	string	
-E	element	1	-1	0	ConceptMap.group.element	
-E	unmapped	0	1	0	ConceptMap.group.unmapped	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	source	0	1	0	uri		
+E	sourceVersion	0	1	0	string		
+E	target	0	1	0	uri		
+E	targetVersion	0	1	0	string		
+E	element	1	-1	0	ConceptMap.group.element		
+E	unmapped	0	1	0	ConceptMap.group.unmapped		
 T	ConceptMap.group.element	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	code	
-E	display	0	1	0	string	
-E	target	0	-1	0	ConceptMap.group.element.target	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	code		
+E	display	0	1	0	string		
+E	target	0	-1	0	ConceptMap.group.element.target		
 T	ConceptMap.group.element.target	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	code	
-E	display	0	1	0	string	
-E	equivalence	1	1	0	code	
-E	comment	0	1	0	string	
-E	dependsOn	0	-1	0	ConceptMap.group.element.target.dependsOn	
-E	product	0	-1	0	ConceptMap.group.element.target.dependsOn	#ConceptMap.group.element.target.dependsOn
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	code		
+E	display	0	1	0	string		
+E	equivalence	1	1	0	code		
+E	comment	0	1	0	string		
+E	dependsOn	0	-1	0	ConceptMap.group.element.target.dependsOn		
+E	product	0	-1	0	ConceptMap.group.element.target.dependsOn	#ConceptMap.group.element.target.dependsOn	
 T	ConceptMap.group.element.target.dependsOn	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	property	1	1	0	uri	
-E	system	0	1	0	canonical	
-E	value	1	1	0	string	
-E	display	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	property	1	1	0	uri		
+E	system	0	1	0	canonical		
+E	value	1	1	0	string		
+E	display	0	1	0	string		
 T	ConceptMap.group.unmapped	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	mode	1	1	0	code	
-E	code	0	1	0	code	
-E	display	0	1	0	string	
-E	url	0	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	mode	1	1	0	code		
+E	code	0	1	0	code		
+E	display	0	1	0	string		
+E	url	0	1	0	canonical		
 T	Condition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	clinicalStatus	0	1	0	CodeableConcept	
-E	verificationStatus	0	1	0	CodeableConcept	
-E	category	0	-1	0	CodeableConcept	
-E	severity	0	1	0	CodeableConcept	
-E	code	0	1	0	CodeableConcept	
-E	bodySite	0	-1	0	CodeableConcept	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	onset	0	1	1	dateTime Age Period Range string	
-E	abatement	0	1	1	dateTime Age Period Range string	
-E	recordedDate	0	1	0	dateTime	
-E	recorder	0	1	0	Reference	
-E	asserter	0	1	0	Reference	
-E	stage	0	-1	0	Condition.stage	
-E	evidence	0	-1	0	Condition.evidence	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	clinicalStatus	0	1	0	CodeableConcept		1
+E	verificationStatus	0	1	0	CodeableConcept		1
+E	category	0	-1	0	CodeableConcept		
+E	severity	0	1	0	CodeableConcept		
+E	code	0	1	0	CodeableConcept		1
+E	bodySite	0	-1	0	CodeableConcept		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	onset	0	1	1	dateTime Age Period Range string		1
+E	abatement	0	1	1	dateTime Age Period Range string		
+E	recordedDate	0	1	0	dateTime		1
+E	recorder	0	1	0	Reference		1
+E	asserter	0	1	0	Reference		1
+E	stage	0	-1	0	Condition.stage		
+E	evidence	0	-1	0	Condition.evidence		
+E	note	0	-1	0	Annotation		
 T	Condition.stage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	summary	0	1	0	CodeableConcept	
-E	assessment	0	-1	0	Reference	
-E	type	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	summary	0	1	0	CodeableConcept		
+E	assessment	0	-1	0	Reference		
+E	type	0	1	0	CodeableConcept		
 T	Condition.evidence	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	-1	0	CodeableConcept	
-E	detail	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	-1	0	CodeableConcept		1
+E	detail	0	-1	0	Reference		1
 T	Consent	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	scope	1	1	0	CodeableConcept	
-E	category	1	-1	0	CodeableConcept	
-E	patient	0	1	0	Reference	
-E	dateTime	0	1	0	dateTime	
-E	performer	0	-1	0	Reference	
-E	organization	0	-1	0	Reference	
-E	source	0	1	1	Attachment Reference	
-E	policy	0	-1	0	Consent.policy	
-E	policyRule	0	1	0	CodeableConcept	
-E	verification	0	-1	0	Consent.verification	
-E	provision	0	1	0	Consent.provision	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	scope	1	1	0	CodeableConcept		1
+E	category	1	-1	0	CodeableConcept		1
+E	patient	0	1	0	Reference		1
+E	dateTime	0	1	0	dateTime		1
+E	performer	0	-1	0	Reference		1
+E	organization	0	-1	0	Reference		1
+E	source	0	1	1	Attachment Reference		1
+E	policy	0	-1	0	Consent.policy		
+E	policyRule	0	1	0	CodeableConcept		1
+E	verification	0	-1	0	Consent.verification		1
+E	provision	0	1	0	Consent.provision		1
 T	Consent.policy	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	authority	0	1	0	uri	
-E	uri	0	1	0	uri	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	authority	0	1	0	uri		
+E	uri	0	1	0	uri		
 T	Consent.verification	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	verified	1	1	0	boolean	
-E	verifiedWith	0	1	0	Reference	
-E	verificationDate	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	verified	1	1	0	boolean		1
+E	verifiedWith	0	1	0	Reference		
+E	verificationDate	0	1	0	dateTime		
 T	Consent.provision	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	code	
-E	period	0	1	0	Period	
-E	actor	0	-1	0	Consent.provision.actor	
-E	action	0	-1	0	CodeableConcept	
-E	securityLabel	0	-1	0	Coding	
-E	purpose	0	-1	0	Coding	
-E	class	0	-1	0	Coding	
-E	code	0	-1	0	CodeableConcept	
-E	dataPeriod	0	1	0	Period	
-E	data	0	-1	0	Consent.provision.data	
-E	provision	0	-1	0	Consent.provision	#Consent.provision
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	code		1
+E	period	0	1	0	Period		1
+E	actor	0	-1	0	Consent.provision.actor		
+E	action	0	-1	0	CodeableConcept		1
+E	securityLabel	0	-1	0	Coding		1
+E	purpose	0	-1	0	Coding		1
+E	class	0	-1	0	Coding		1
+E	code	0	-1	0	CodeableConcept		1
+E	dataPeriod	0	1	0	Period		1
+E	data	0	-1	0	Consent.provision.data		1
+E	provision	0	-1	0	Consent.provision	#Consent.provision	
 T	Consent.provision.actor	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	role	1	1	0	CodeableConcept	
-E	reference	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	role	1	1	0	CodeableConcept		
+E	reference	1	1	0	Reference		
 T	Consent.provision.data	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	meaning	1	1	0	code	
-E	reference	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	meaning	1	1	0	code		1
+E	reference	1	1	0	Reference		1
 T	ContactDetail	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	name	0	1	0	string	
-E	telecom	0	-1	0	ContactPoint	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	name	0	1	0	string		1
+E	telecom	0	-1	0	ContactPoint		1
 T	ContactPoint	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	system	0	1	0	code	
-E	value	0	1	0	string	
-E	use	0	1	0	code	
-E	rank	0	1	0	positiveInt	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	system	0	1	0	code		1
+E	value	0	1	0	string		1
+E	use	0	1	0	code		1
+E	rank	0	1	0	positiveInt		1
+E	period	0	1	0	Period		1
 T	Contract	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	url	0	1	0	uri	
-E	version	0	1	0	string	
-E	status	0	1	0	code	
-E	legalState	0	1	0	CodeableConcept	
-E	instantiatesCanonical	0	1	0	Reference	
-E	instantiatesUri	0	1	0	uri	
-E	contentDerivative	0	1	0	CodeableConcept	
-E	issued	0	1	0	dateTime	
-E	applies	0	1	0	Period	
-E	expirationType	0	1	0	CodeableConcept	
-E	subject	0	-1	0	Reference	
-E	authority	0	-1	0	Reference	
-E	domain	0	-1	0	Reference	
-E	site	0	-1	0	Reference	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	alias	0	-1	0	string	
-E	author	0	1	0	Reference	
-E	scope	0	1	0	CodeableConcept	
-E	topic	0	1	1	CodeableConcept Reference	
-E	type	0	1	0	CodeableConcept	
-E	subType	0	-1	0	CodeableConcept	
-E	contentDefinition	0	1	0	Contract.contentDefinition	
-E	term	0	-1	0	Contract.term	
-E	supportingInfo	0	-1	0	Reference	
-E	relevantHistory	0	-1	0	Reference	
-E	signer	0	-1	0	Contract.signer	
-E	friendly	0	-1	0	Contract.friendly	
-E	legal	0	-1	0	Contract.legal	
-E	rule	0	-1	0	Contract.rule	
-E	legallyBinding	0	1	1	Attachment Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	url	0	1	0	uri		
+E	version	0	1	0	string		1
+E	status	0	1	0	code		1
+E	legalState	0	1	0	CodeableConcept		
+E	instantiatesCanonical	0	1	0	Reference		
+E	instantiatesUri	0	1	0	uri		
+E	contentDerivative	0	1	0	CodeableConcept		
+E	issued	0	1	0	dateTime		1
+E	applies	0	1	0	Period		1
+E	expirationType	0	1	0	CodeableConcept		
+E	subject	0	-1	0	Reference		1
+E	authority	0	-1	0	Reference		
+E	domain	0	-1	0	Reference		
+E	site	0	-1	0	Reference		
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	alias	0	-1	0	string		
+E	author	0	1	0	Reference		
+E	scope	0	1	0	CodeableConcept		
+E	topic	0	1	1	CodeableConcept Reference		
+E	type	0	1	0	CodeableConcept		1
+E	subType	0	-1	0	CodeableConcept		1
+E	contentDefinition	0	1	0	Contract.contentDefinition		
+E	term	0	-1	0	Contract.term		
+E	supportingInfo	0	-1	0	Reference		
+E	relevantHistory	0	-1	0	Reference		
+E	signer	0	-1	0	Contract.signer		
+E	friendly	0	-1	0	Contract.friendly		
+E	legal	0	-1	0	Contract.legal		
+E	rule	0	-1	0	Contract.rule		
+E	legallyBinding	0	1	1	Attachment Reference		
 T	Contract.contentDefinition	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	subType	0	1	0	CodeableConcept	
-E	publisher	0	1	0	Reference	
-E	publicationDate	0	1	0	dateTime	
-E	publicationStatus	1	1	0	code	
-E	copyright	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	subType	0	1	0	CodeableConcept		
+E	publisher	0	1	0	Reference		
+E	publicationDate	0	1	0	dateTime		
+E	publicationStatus	1	1	0	code		
+E	copyright	0	1	0	markdown		
 T	Contract.term	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	issued	0	1	0	dateTime	
-E	applies	0	1	0	Period	
-E	topic	0	1	1	CodeableConcept Reference	
-E	type	0	1	0	CodeableConcept	
-E	subType	0	1	0	CodeableConcept	
-E	text	0	1	0	string	
-E	securityLabel	0	-1	0	Contract.term.securityLabel	
-E	offer	1	1	0	Contract.term.offer	
-E	asset	0	-1	0	Contract.term.asset	
-E	action	0	-1	0	Contract.term.action	
-E	group	0	-1	0	Contract.term	#Contract.term
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		1
+E	issued	0	1	0	dateTime		1
+E	applies	0	1	0	Period		1
+E	topic	0	1	1	CodeableConcept Reference		
+E	type	0	1	0	CodeableConcept		
+E	subType	0	1	0	CodeableConcept		
+E	text	0	1	0	string		1
+E	securityLabel	0	-1	0	Contract.term.securityLabel		
+E	offer	1	1	0	Contract.term.offer		
+E	asset	0	-1	0	Contract.term.asset		
+E	action	0	-1	0	Contract.term.action		
+E	group	0	-1	0	Contract.term	#Contract.term	
 T	Contract.term.securityLabel	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	number	0	-1	0	unsignedInt	
-E	classification	1	1	0	Coding	
-E	category	0	-1	0	Coding	
-E	control	0	-1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	number	0	-1	0	unsignedInt		
+E	classification	1	1	0	Coding		
+E	category	0	-1	0	Coding		
+E	control	0	-1	0	Coding		
 T	Contract.term.offer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	party	0	-1	0	Contract.term.offer.party	
-E	topic	0	1	0	Reference	
-E	type	0	1	0	CodeableConcept	
-E	decision	0	1	0	CodeableConcept	
-E	decisionMode	0	-1	0	CodeableConcept	
-E	answer	0	-1	0	Contract.term.offer.answer	
-E	text	0	1	0	string	
-E	linkId	0	-1	0	string	
-E	securityLabelNumber	0	-1	0	unsignedInt	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	-1	0	Identifier		
+E	party	0	-1	0	Contract.term.offer.party		
+E	topic	0	1	0	Reference		1
+E	type	0	1	0	CodeableConcept		
+E	decision	0	1	0	CodeableConcept		
+E	decisionMode	0	-1	0	CodeableConcept		
+E	answer	0	-1	0	Contract.term.offer.answer		
+E	text	0	1	0	string		
+E	linkId	0	-1	0	string		
+E	securityLabelNumber	0	-1	0	unsignedInt		
 T	Contract.term.offer.party	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	reference	1	-1	0	Reference	
-E	role	1	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	reference	1	-1	0	Reference		
+E	role	1	1	0	CodeableConcept		
 T	Contract.term.offer.answer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	value	1	1	1	boolean decimal integer date dateTime time string uri Attachment Coding Quantity Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	value	1	1	1	boolean decimal integer date dateTime time string uri Attachment Coding Quantity Reference		
 T	Contract.term.asset	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	scope	0	1	0	CodeableConcept	
-E	type	0	-1	0	CodeableConcept	
-E	typeReference	0	-1	0	Reference	
-E	subtype	0	-1	0	CodeableConcept	
-E	relationship	0	1	0	Coding	
-E	context	0	-1	0	Contract.term.asset.context	
-E	condition	0	1	0	string	
-E	periodType	0	-1	0	CodeableConcept	
-E	period	0	-1	0	Period	
-E	usePeriod	0	-1	0	Period	
-E	text	0	1	0	string	
-E	linkId	0	-1	0	string	
-E	answer	0	-1	0	Contract.term.offer.answer	#Contract.term.offer.answer
-E	securityLabelNumber	0	-1	0	unsignedInt	
-E	valuedItem	0	-1	0	Contract.term.asset.valuedItem	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	scope	0	1	0	CodeableConcept		
+E	type	0	-1	0	CodeableConcept		
+E	typeReference	0	-1	0	Reference		
+E	subtype	0	-1	0	CodeableConcept		
+E	relationship	0	1	0	Coding		
+E	context	0	-1	0	Contract.term.asset.context		
+E	condition	0	1	0	string		
+E	periodType	0	-1	0	CodeableConcept		
+E	period	0	-1	0	Period		
+E	usePeriod	0	-1	0	Period		
+E	text	0	1	0	string		
+E	linkId	0	-1	0	string		
+E	answer	0	-1	0	Contract.term.offer.answer	#Contract.term.offer.answer	
+E	securityLabelNumber	0	-1	0	unsignedInt		
+E	valuedItem	0	-1	0	Contract.term.asset.valuedItem		
 T	Contract.term.asset.context	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	reference	0	1	0	Reference	
-E	code	0	-1	0	CodeableConcept	
-E	text	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	reference	0	1	0	Reference		
+E	code	0	-1	0	CodeableConcept		
+E	text	0	1	0	string		
 T	Contract.term.asset.valuedItem	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	entity	0	1	1	CodeableConcept Reference	
-E	identifier	0	1	0	Identifier	
-E	effectiveTime	0	1	0	dateTime	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	points	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	payment	0	1	0	string	
-E	paymentDate	0	1	0	dateTime	
-E	responsible	0	1	0	Reference	
-E	recipient	0	1	0	Reference	
-E	linkId	0	-1	0	string	
-E	securityLabelNumber	0	-1	0	unsignedInt	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	entity	0	1	1	CodeableConcept Reference		
+E	identifier	0	1	0	Identifier		
+E	effectiveTime	0	1	0	dateTime		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	points	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	payment	0	1	0	string		
+E	paymentDate	0	1	0	dateTime		
+E	responsible	0	1	0	Reference		
+E	recipient	0	1	0	Reference		
+E	linkId	0	-1	0	string		
+E	securityLabelNumber	0	-1	0	unsignedInt		
 T	Contract.term.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	doNotPerform	0	1	0	boolean	
-E	type	1	1	0	CodeableConcept	
-E	subject	0	-1	0	Contract.term.action.subject	
-E	intent	1	1	0	CodeableConcept	
-E	linkId	0	-1	0	string	
-E	status	1	1	0	CodeableConcept	
-E	context	0	1	0	Reference	
-E	contextLinkId	0	-1	0	string	
-E	occurrence	0	1	1	dateTime Period Timing	
-E	requester	0	-1	0	Reference	
-E	requesterLinkId	0	-1	0	string	
-E	performerType	0	-1	0	CodeableConcept	
-E	performerRole	0	1	0	CodeableConcept	
-E	performer	0	1	0	Reference	
-E	performerLinkId	0	-1	0	string	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	reason	0	-1	0	string	
-E	reasonLinkId	0	-1	0	string	
-E	note	0	-1	0	Annotation	
-E	securityLabelNumber	0	-1	0	unsignedInt	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	doNotPerform	0	1	0	boolean		
+E	type	1	1	0	CodeableConcept		
+E	subject	0	-1	0	Contract.term.action.subject		
+E	intent	1	1	0	CodeableConcept		
+E	linkId	0	-1	0	string		
+E	status	1	1	0	CodeableConcept		
+E	context	0	1	0	Reference		
+E	contextLinkId	0	-1	0	string		
+E	occurrence	0	1	1	dateTime Period Timing		
+E	requester	0	-1	0	Reference		
+E	requesterLinkId	0	-1	0	string		
+E	performerType	0	-1	0	CodeableConcept		
+E	performerRole	0	1	0	CodeableConcept		
+E	performer	0	1	0	Reference		
+E	performerLinkId	0	-1	0	string		
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	reason	0	-1	0	string		
+E	reasonLinkId	0	-1	0	string		
+E	note	0	-1	0	Annotation		
+E	securityLabelNumber	0	-1	0	unsignedInt		
 T	Contract.term.action.subject	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	reference	1	-1	0	Reference	
-E	role	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	reference	1	-1	0	Reference		
+E	role	0	1	0	CodeableConcept		
 T	Contract.signer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	Coding	
-E	party	1	1	0	Reference	
-E	signature	1	-1	0	Signature	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	Coding		
+E	party	1	1	0	Reference		
+E	signature	1	-1	0	Signature		
 T	Contract.friendly	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	content	1	1	1	Attachment Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	content	1	1	1	Attachment Reference		
 T	Contract.legal	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	content	1	1	1	Attachment Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	content	1	1	1	Attachment Reference		
 T	Contract.rule	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	content	1	1	1	Attachment Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	content	1	1	1	Attachment Reference		
 T	Contributor	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	name	1	1	0	string	
-E	contact	0	-1	0	ContactDetail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	type	1	1	0	code		1
+E	name	1	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
 T	Count	complex-type	Quantity	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	decimal	
-E	comparator	0	1	0	code	
-E	unit	0	1	0	string	
-E	system	0	1	0	uri	
-E	code	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	decimal		1
+E	comparator	0	1	0	code		1
+E	unit	0	1	0	string		1
+E	system	0	1	0	uri		1
+E	code	0	1	0	code		1
 T	Coverage	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	type	0	1	0	CodeableConcept	
-E	policyHolder	0	1	0	Reference	
-E	subscriber	0	1	0	Reference	
-E	subscriberId	0	1	0	string	
-E	beneficiary	1	1	0	Reference	
-E	dependent	0	1	0	string	
-E	relationship	0	1	0	CodeableConcept	
-E	period	0	1	0	Period	
-E	payor	1	-1	0	Reference	
-E	class	0	-1	0	Coverage.class	
-E	order	0	1	0	positiveInt	
-E	network	0	1	0	string	
-E	costToBeneficiary	0	-1	0	Coverage.costToBeneficiary	
-E	subrogation	0	1	0	boolean	
-E	contract	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	type	0	1	0	CodeableConcept		1
+E	policyHolder	0	1	0	Reference		1
+E	subscriber	0	1	0	Reference		1
+E	subscriberId	0	1	0	string		1
+E	beneficiary	1	1	0	Reference		1
+E	dependent	0	1	0	string		1
+E	relationship	0	1	0	CodeableConcept		
+E	period	0	1	0	Period		1
+E	payor	1	-1	0	Reference		1
+E	class	0	-1	0	Coverage.class		
+E	order	0	1	0	positiveInt		1
+E	network	0	1	0	string		1
+E	costToBeneficiary	0	-1	0	Coverage.costToBeneficiary		
+E	subrogation	0	1	0	boolean		
+E	contract	0	-1	0	Reference		
 T	Coverage.class	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	value	1	1	0	string	
-E	name	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		1
+E	value	1	1	0	string		1
+E	name	0	1	0	string		1
 T	Coverage.costToBeneficiary	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	value	1	1	1	Quantity Money	
-E	exception	0	-1	0	Coverage.costToBeneficiary.exception	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		1
+E	value	1	1	1	Quantity Money		1
+E	exception	0	-1	0	Coverage.costToBeneficiary.exception		
 T	Coverage.costToBeneficiary.exception	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		1
+E	period	0	1	0	Period		1
 T	CoverageEligibilityRequest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	priority	0	1	0	CodeableConcept	
-E	purpose	1	-1	0	code	
-E	patient	1	1	0	Reference	
-E	serviced	0	1	1	date Period	
-E	created	1	1	0	dateTime	
-E	enterer	0	1	0	Reference	
-E	provider	0	1	0	Reference	
-E	insurer	1	1	0	Reference	
-E	facility	0	1	0	Reference	
-E	supportingInfo	0	-1	0	CoverageEligibilityRequest.supportingInfo	
-E	insurance	0	-1	0	CoverageEligibilityRequest.insurance	
-E	item	0	-1	0	CoverageEligibilityRequest.item	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	priority	0	1	0	CodeableConcept		
+E	purpose	1	-1	0	code		1
+E	patient	1	1	0	Reference		1
+E	serviced	0	1	1	date Period		
+E	created	1	1	0	dateTime		1
+E	enterer	0	1	0	Reference		
+E	provider	0	1	0	Reference		
+E	insurer	1	1	0	Reference		1
+E	facility	0	1	0	Reference		
+E	supportingInfo	0	-1	0	CoverageEligibilityRequest.supportingInfo		
+E	insurance	0	-1	0	CoverageEligibilityRequest.insurance		
+E	item	0	-1	0	CoverageEligibilityRequest.item		
 T	CoverageEligibilityRequest.supportingInfo	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	information	1	1	0	Reference	
-E	appliesToAll	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	information	1	1	0	Reference		
+E	appliesToAll	0	1	0	boolean		
 T	CoverageEligibilityRequest.insurance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	focal	0	1	0	boolean	
-E	coverage	1	1	0	Reference	
-E	businessArrangement	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	focal	0	1	0	boolean		
+E	coverage	1	1	0	Reference		
+E	businessArrangement	0	1	0	string		
 T	CoverageEligibilityRequest.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	supportingInfoSequence	0	-1	0	positiveInt	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	0	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	provider	0	1	0	Reference	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	facility	0	1	0	Reference	
-E	diagnosis	0	-1	0	CoverageEligibilityRequest.item.diagnosis	
-E	detail	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	supportingInfoSequence	0	-1	0	positiveInt		
+E	category	0	1	0	CodeableConcept		
+E	productOrService	0	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	provider	0	1	0	Reference		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	facility	0	1	0	Reference		
+E	diagnosis	0	-1	0	CoverageEligibilityRequest.item.diagnosis		
+E	detail	0	-1	0	Reference		
 T	CoverageEligibilityRequest.item.diagnosis	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	diagnosis	0	1	1	CodeableConcept Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	diagnosis	0	1	1	CodeableConcept Reference		
 T	CoverageEligibilityResponse	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	purpose	1	-1	0	code	
-E	patient	1	1	0	Reference	
-E	serviced	0	1	1	date Period	
-E	created	1	1	0	dateTime	
-E	requestor	0	1	0	Reference	
-E	request	1	1	0	Reference	
-E	outcome	1	1	0	code	
-E	disposition	0	1	0	string	
-E	insurer	1	1	0	Reference	
-E	insurance	0	-1	0	CoverageEligibilityResponse.insurance	
-E	preAuthRef	0	1	0	string	
-E	form	0	1	0	CodeableConcept	
-E	error	0	-1	0	CoverageEligibilityResponse.error	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	purpose	1	-1	0	code		1
+E	patient	1	1	0	Reference		1
+E	serviced	0	1	1	date Period		
+E	created	1	1	0	dateTime		1
+E	requestor	0	1	0	Reference		
+E	request	1	1	0	Reference		1
+E	outcome	1	1	0	code		1
+E	disposition	0	1	0	string		
+E	insurer	1	1	0	Reference		1
+E	insurance	0	-1	0	CoverageEligibilityResponse.insurance		
+E	preAuthRef	0	1	0	string		
+E	form	0	1	0	CodeableConcept		
+E	error	0	-1	0	CoverageEligibilityResponse.error		
 T	CoverageEligibilityResponse.insurance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	coverage	1	1	0	Reference	
-E	inforce	0	1	0	boolean	
-E	benefitPeriod	0	1	0	Period	
-E	item	0	-1	0	CoverageEligibilityResponse.insurance.item	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	coverage	1	1	0	Reference		1
+E	inforce	0	1	0	boolean		
+E	benefitPeriod	0	1	0	Period		
+E	item	0	-1	0	CoverageEligibilityResponse.insurance.item		
 T	CoverageEligibilityResponse.insurance.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	0	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	provider	0	1	0	Reference	
-E	excluded	0	1	0	boolean	
-E	name	0	1	0	string	
-E	description	0	1	0	string	
-E	network	0	1	0	CodeableConcept	
-E	unit	0	1	0	CodeableConcept	
-E	term	0	1	0	CodeableConcept	
-E	benefit	0	-1	0	CoverageEligibilityResponse.insurance.item.benefit	
-E	authorizationRequired	0	1	0	boolean	
-E	authorizationSupporting	0	-1	0	CodeableConcept	
-E	authorizationUrl	0	1	0	uri	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	0	1	0	CodeableConcept		
+E	productOrService	0	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	provider	0	1	0	Reference		
+E	excluded	0	1	0	boolean		
+E	name	0	1	0	string		
+E	description	0	1	0	string		
+E	network	0	1	0	CodeableConcept		
+E	unit	0	1	0	CodeableConcept		
+E	term	0	1	0	CodeableConcept		
+E	benefit	0	-1	0	CoverageEligibilityResponse.insurance.item.benefit		
+E	authorizationRequired	0	1	0	boolean		
+E	authorizationSupporting	0	-1	0	CodeableConcept		
+E	authorizationUrl	0	1	0	uri		
 T	CoverageEligibilityResponse.insurance.item.benefit	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	allowed	0	1	1	unsignedInt string Money	
-E	used	0	1	1	unsignedInt string Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	allowed	0	1	1	unsignedInt string Money		
+E	used	0	1	1	unsignedInt string Money		
 T	CoverageEligibilityResponse.error	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		
 T	DataRequirement	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	profile	0	-1	0	canonical	
-E	subject	0	1	1	CodeableConcept Reference	
-E	mustSupport	0	-1	0	string	
-E	codeFilter	0	-1	0	DataRequirement.codeFilter	
-E	dateFilter	0	-1	0	DataRequirement.dateFilter	
-E	limit	0	1	0	positiveInt	
-E	sort	0	-1	0	DataRequirement.sort	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	type	1	1	0	code		1
+E	profile	0	-1	0	canonical		1
+E	subject	0	1	1	CodeableConcept Reference		1
+E	mustSupport	0	-1	0	string		1
+E	codeFilter	0	-1	0	DataRequirement.codeFilter		1
+E	dateFilter	0	-1	0	DataRequirement.dateFilter		1
+E	limit	0	1	0	positiveInt		1
+E	sort	0	-1	0	DataRequirement.sort		1
 T	DataRequirement.codeFilter	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	path	0	1	0	string	
-E	searchParam	0	1	0	string	
-E	valueSet	0	1	0	canonical	
-E	code	0	-1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	path	0	1	0	string		1
+E	searchParam	0	1	0	string		1
+E	valueSet	0	1	0	canonical		1
+E	code	0	-1	0	Coding		1
 T	DataRequirement.dateFilter	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	path	0	1	0	string	
-E	searchParam	0	1	0	string	
-E	value	0	1	1	dateTime Period Duration	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	path	0	1	0	string		1
+E	searchParam	0	1	0	string		1
+E	value	0	1	1	dateTime Period Duration		1
 T	DataRequirement.sort	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	path	1	1	0	string	
-E	direction	1	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	path	1	1	0	string		1
+E	direction	1	1	0	code		1
 T	DetectedIssue	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	code	0	1	0	CodeableConcept	
-E	severity	0	1	0	code	
-E	patient	0	1	0	Reference	
-E	identified	0	1	1	dateTime Period	
-E	author	0	1	0	Reference	
-E	implicated	0	-1	0	Reference	
-E	evidence	0	-1	0	DetectedIssue.evidence	
-E	detail	0	1	0	string	
-E	reference	0	1	0	uri	
-E	mitigation	0	-1	0	DetectedIssue.mitigation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	code	0	1	0	CodeableConcept		1
+E	severity	0	1	0	code		1
+E	patient	0	1	0	Reference		1
+E	identified	0	1	1	dateTime Period		1
+E	author	0	1	0	Reference		1
+E	implicated	0	-1	0	Reference		1
+E	evidence	0	-1	0	DetectedIssue.evidence		
+E	detail	0	1	0	string		
+E	reference	0	1	0	uri		
+E	mitigation	0	-1	0	DetectedIssue.mitigation		
 T	DetectedIssue.evidence	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	-1	0	CodeableConcept	
-E	detail	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	-1	0	CodeableConcept		
+E	detail	0	-1	0	Reference		
 T	DetectedIssue.mitigation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	action	1	1	0	CodeableConcept	
-E	date	0	1	0	dateTime	
-E	author	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	action	1	1	0	CodeableConcept		
+E	date	0	1	0	dateTime		
+E	author	0	1	0	Reference		
 T	Device	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	definition	0	1	0	Reference	
-E	udiCarrier	0	-1	0	Device.udiCarrier	
-E	status	0	1	0	code	
-E	statusReason	0	-1	0	CodeableConcept	
-E	distinctIdentifier	0	1	0	string	
-E	manufacturer	0	1	0	string	
-E	manufactureDate	0	1	0	dateTime	
-E	expirationDate	0	1	0	dateTime	
-E	lotNumber	0	1	0	string	
-E	serialNumber	0	1	0	string	
-E	deviceName	0	-1	0	Device.deviceName	
-E	modelNumber	0	1	0	string	
-E	partNumber	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	specialization	0	-1	0	Device.specialization	
-E	version	0	-1	0	Device.version	
-E	property	0	-1	0	Device.property	
-E	patient	0	1	0	Reference	
-E	owner	0	1	0	Reference	
-E	contact	0	-1	0	ContactPoint	
-E	location	0	1	0	Reference	
-E	url	0	1	0	uri	
-E	note	0	-1	0	Annotation	
-E	safety	0	-1	0	CodeableConcept	
-E	parent	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	definition	0	1	0	Reference		
+E	udiCarrier	0	-1	0	Device.udiCarrier		1
+E	status	0	1	0	code		1
+E	statusReason	0	-1	0	CodeableConcept		
+E	distinctIdentifier	0	1	0	string		
+E	manufacturer	0	1	0	string		
+E	manufactureDate	0	1	0	dateTime		
+E	expirationDate	0	1	0	dateTime		
+E	lotNumber	0	1	0	string		
+E	serialNumber	0	1	0	string		
+E	deviceName	0	-1	0	Device.deviceName		
+E	modelNumber	0	1	0	string		
+E	partNumber	0	1	0	string		
+E	type	0	1	0	CodeableConcept		
+E	specialization	0	-1	0	Device.specialization		
+E	version	0	-1	0	Device.version		
+E	property	0	-1	0	Device.property		
+E	patient	0	1	0	Reference		
+E	owner	0	1	0	Reference		
+E	contact	0	-1	0	ContactPoint		
+E	location	0	1	0	Reference		
+E	url	0	1	0	uri		
+E	note	0	-1	0	Annotation		
+E	safety	0	-1	0	CodeableConcept		1
+E	parent	0	1	0	Reference		
 T	Device.udiCarrier	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	deviceIdentifier	0	1	0	string	
-E	issuer	0	1	0	uri	
-E	jurisdiction	0	1	0	uri	
-E	carrierAIDC	0	1	0	base64Binary	
-E	carrierHRF	0	1	0	string	
-E	entryType	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	deviceIdentifier	0	1	0	string		1
+E	issuer	0	1	0	uri		
+E	jurisdiction	0	1	0	uri		
+E	carrierAIDC	0	1	0	base64Binary		1
+E	carrierHRF	0	1	0	string		1
+E	entryType	0	1	0	code		
 T	Device.deviceName	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	type	1	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	type	1	1	0	code		
 T	Device.specialization	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	systemType	1	1	0	CodeableConcept	
-E	version	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	systemType	1	1	0	CodeableConcept		
+E	version	0	1	0	string		
 T	Device.version	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	component	0	1	0	Identifier	
-E	value	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	component	0	1	0	Identifier		
+E	value	1	1	0	string		
 T	Device.property	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	valueQuantity	0	-1	0	Quantity	
-E	valueCode	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	valueQuantity	0	-1	0	Quantity		
+E	valueCode	0	-1	0	CodeableConcept		
 T	DeviceDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	udiDeviceIdentifier	0	-1	0	DeviceDefinition.udiDeviceIdentifier	
-E	manufacturer	0	1	1	string Reference	
-E	deviceName	0	-1	0	DeviceDefinition.deviceName	
-E	modelNumber	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	specialization	0	-1	0	DeviceDefinition.specialization	
-E	version	0	-1	0	string	
-E	safety	0	-1	0	CodeableConcept	
-E	shelfLifeStorage	0	-1	0	ProductShelfLife	
-E	physicalCharacteristics	0	1	0	ProdCharacteristic	
-E	languageCode	0	-1	0	CodeableConcept	
-E	capability	0	-1	0	DeviceDefinition.capability	
-E	property	0	-1	0	DeviceDefinition.property	
-E	owner	0	1	0	Reference	
-E	contact	0	-1	0	ContactPoint	
-E	url	0	1	0	uri	
-E	onlineInformation	0	1	0	uri	
-E	note	0	-1	0	Annotation	
-E	quantity	0	1	0	Quantity	
-E	parentDevice	0	1	0	Reference	
-E	material	0	-1	0	DeviceDefinition.material	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	udiDeviceIdentifier	0	-1	0	DeviceDefinition.udiDeviceIdentifier		
+E	manufacturer	0	1	1	string Reference		
+E	deviceName	0	-1	0	DeviceDefinition.deviceName		
+E	modelNumber	0	1	0	string		
+E	type	0	1	0	CodeableConcept		
+E	specialization	0	-1	0	DeviceDefinition.specialization		
+E	version	0	-1	0	string		
+E	safety	0	-1	0	CodeableConcept		1
+E	shelfLifeStorage	0	-1	0	ProductShelfLife		
+E	physicalCharacteristics	0	1	0	ProdCharacteristic		
+E	languageCode	0	-1	0	CodeableConcept		
+E	capability	0	-1	0	DeviceDefinition.capability		
+E	property	0	-1	0	DeviceDefinition.property		
+E	owner	0	1	0	Reference		
+E	contact	0	-1	0	ContactPoint		
+E	url	0	1	0	uri		
+E	onlineInformation	0	1	0	uri		
+E	note	0	-1	0	Annotation		
+E	quantity	0	1	0	Quantity		
+E	parentDevice	0	1	0	Reference		1
+E	material	0	-1	0	DeviceDefinition.material		
 T	DeviceDefinition.udiDeviceIdentifier	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	deviceIdentifier	1	1	0	string	
-E	issuer	1	1	0	uri	
-E	jurisdiction	1	1	0	uri	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	deviceIdentifier	1	1	0	string		
+E	issuer	1	1	0	uri		
+E	jurisdiction	1	1	0	uri		
 T	DeviceDefinition.deviceName	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	type	1	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	type	1	1	0	code		
 T	DeviceDefinition.specialization	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	systemType	1	1	0	string	
-E	version	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	systemType	1	1	0	string		
+E	version	0	1	0	string		
 T	DeviceDefinition.capability	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	description	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	description	0	-1	0	CodeableConcept		
 T	DeviceDefinition.property	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	valueQuantity	0	-1	0	Quantity	
-E	valueCode	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	valueQuantity	0	-1	0	Quantity		
+E	valueCode	0	-1	0	CodeableConcept		
 T	DeviceDefinition.material	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	substance	1	1	0	CodeableConcept	
-E	alternate	0	1	0	boolean	
-E	allergenicIndicator	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	substance	1	1	0	CodeableConcept		
+E	alternate	0	1	0	boolean		
+E	allergenicIndicator	0	1	0	boolean		
 T	DeviceMetric	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	type	1	1	0	CodeableConcept	
-E	unit	0	1	0	CodeableConcept	
-E	source	0	1	0	Reference	
-E	parent	0	1	0	Reference	
-E	operationalStatus	0	1	0	code	
-E	color	0	1	0	code	
-E	category	1	1	0	code	
-E	measurementPeriod	0	1	0	Timing	
-E	calibration	0	-1	0	DeviceMetric.calibration	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	type	1	1	0	CodeableConcept		1
+E	unit	0	1	0	CodeableConcept		1
+E	source	0	1	0	Reference		1
+E	parent	0	1	0	Reference		1
+E	operationalStatus	0	1	0	code		1
+E	color	0	1	0	code		1
+E	category	1	1	0	code		1
+E	measurementPeriod	0	1	0	Timing		1
+E	calibration	0	-1	0	DeviceMetric.calibration		1
 T	DeviceMetric.calibration	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	code	
-E	state	0	1	0	code	
-E	time	0	1	0	instant	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	code		1
+E	state	0	1	0	code		1
+E	time	0	1	0	instant		1
 T	DeviceRequest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	priorRequest	0	-1	0	Reference	
-E	groupIdentifier	0	1	0	Identifier	
-E	status	0	1	0	code	
-E	intent	1	1	0	code	
-E	priority	0	1	0	code	
-E	code	1	1	1	Reference CodeableConcept	
-E	parameter	0	-1	0	DeviceRequest.parameter	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	occurrence	0	1	1	dateTime Period Timing	
-E	authoredOn	0	1	0	dateTime	
-E	requester	0	1	0	Reference	
-E	performerType	0	1	0	CodeableConcept	
-E	performer	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	insurance	0	-1	0	Reference	
-E	supportingInfo	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	relevantHistory	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	basedOn	0	-1	0	Reference		1
+E	priorRequest	0	-1	0	Reference		1
+E	groupIdentifier	0	1	0	Identifier		1
+E	status	0	1	0	code		1
+E	intent	1	1	0	code		1
+E	priority	0	1	0	code		1
+E	code	1	1	1	Reference CodeableConcept		1
+E	parameter	0	-1	0	DeviceRequest.parameter		
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	occurrence	0	1	1	dateTime Period Timing		1
+E	authoredOn	0	1	0	dateTime		1
+E	requester	0	1	0	Reference		1
+E	performerType	0	1	0	CodeableConcept		1
+E	performer	0	1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	insurance	0	-1	0	Reference		
+E	supportingInfo	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	relevantHistory	0	-1	0	Reference		
 T	DeviceRequest.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	value	0	1	1	CodeableConcept Quantity Range boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	value	0	1	1	CodeableConcept Quantity Range boolean		
 T	DeviceUseStatement	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	subject	1	1	0	Reference	
-E	derivedFrom	0	-1	0	Reference	
-E	timing	0	1	1	Timing Period dateTime	
-E	recordedOn	0	1	0	dateTime	
-E	source	0	1	0	Reference	
-E	device	1	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	bodySite	0	1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	basedOn	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	subject	1	1	0	Reference		1
+E	derivedFrom	0	-1	0	Reference		1
+E	timing	0	1	1	Timing Period dateTime		1
+E	recordedOn	0	1	0	dateTime		1
+E	source	0	1	0	Reference		1
+E	device	1	1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	bodySite	0	1	0	CodeableConcept		1
+E	note	0	-1	0	Annotation		
 T	DiagnosticReport	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	code	1	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	effective	0	1	1	dateTime Period	
-E	issued	0	1	0	instant	
-E	performer	0	-1	0	Reference	
-E	resultsInterpreter	0	-1	0	Reference	
-E	specimen	0	-1	0	Reference	
-E	result	0	-1	0	Reference	
-E	imagingStudy	0	-1	0	Reference	
-E	media	0	-1	0	DiagnosticReport.media	
-E	conclusion	0	1	0	string	
-E	conclusionCode	0	-1	0	CodeableConcept	
-E	presentedForm	0	-1	0	Attachment	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	basedOn	0	-1	0	Reference		
+E	status	1	1	0	code		1
+E	category	0	-1	0	CodeableConcept		1
+E	code	1	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	effective	0	1	1	dateTime Period		1
+E	issued	0	1	0	instant		1
+E	performer	0	-1	0	Reference		1
+E	resultsInterpreter	0	-1	0	Reference		1
+E	specimen	0	-1	0	Reference		
+E	result	0	-1	0	Reference		
+E	imagingStudy	0	-1	0	Reference		
+E	media	0	-1	0	DiagnosticReport.media		1
+E	conclusion	0	1	0	string		
+E	conclusionCode	0	-1	0	CodeableConcept		
+E	presentedForm	0	-1	0	Attachment		
 T	DiagnosticReport.media	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	comment	0	1	0	string	
-E	link	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	comment	0	1	0	string		
+E	link	1	1	0	Reference		1
 T	Distance	complex-type	Quantity	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	decimal	
-E	comparator	0	1	0	code	
-E	unit	0	1	0	string	
-E	system	0	1	0	uri	
-E	code	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	decimal		1
+E	comparator	0	1	0	code		1
+E	unit	0	1	0	string		1
+E	system	0	1	0	uri		1
+E	code	0	1	0	code		1
 T	DocumentManifest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	masterIdentifier	0	1	0	Identifier	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	type	0	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	created	0	1	0	dateTime	
-E	author	0	-1	0	Reference	
-E	recipient	0	-1	0	Reference	
-E	source	0	1	0	uri	
-E	description	0	1	0	string	
-E	content	1	-1	0	Reference	
-E	related	0	-1	0	DocumentManifest.related	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	masterIdentifier	0	1	0	Identifier		1
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	type	0	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	created	0	1	0	dateTime		
+E	author	0	-1	0	Reference		1
+E	recipient	0	-1	0	Reference		
+E	source	0	1	0	uri		
+E	description	0	1	0	string		1
+E	content	1	-1	0	Reference		1
+E	related	0	-1	0	DocumentManifest.related		
 T	DocumentManifest.related	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	ref	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		
+E	ref	0	1	0	Reference		
 T	DocumentReference	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	masterIdentifier	0	1	0	Identifier	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	docStatus	0	1	0	code	
-E	type	0	1	0	CodeableConcept	
-E	category	0	-1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	date	0	1	0	instant	
-E	author	0	-1	0	Reference	
-E	authenticator	0	1	0	Reference	
-E	custodian	0	1	0	Reference	
-E	relatesTo	0	-1	0	DocumentReference.relatesTo	
-E	description	0	1	0	string	
-E	securityLabel	0	-1	0	CodeableConcept	
-E	content	1	-1	0	DocumentReference.content	
-E	context	0	1	0	DocumentReference.context	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	masterIdentifier	0	1	0	Identifier		1
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	docStatus	0	1	0	code		1
+E	type	0	1	0	CodeableConcept		1
+E	category	0	-1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	date	0	1	0	instant		1
+E	author	0	-1	0	Reference		1
+E	authenticator	0	1	0	Reference		
+E	custodian	0	1	0	Reference		
+E	relatesTo	0	-1	0	DocumentReference.relatesTo		1
+E	description	0	1	0	string		1
+E	securityLabel	0	-1	0	CodeableConcept		1
+E	content	1	-1	0	DocumentReference.content		1
+E	context	0	1	0	DocumentReference.context		1
 T	DocumentReference.relatesTo	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	target	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		1
+E	target	1	1	0	Reference		1
 T	DocumentReference.content	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	attachment	1	1	0	Attachment	
-E	format	0	1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	attachment	1	1	0	Attachment		1
+E	format	0	1	0	Coding		1
 T	DocumentReference.context	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	encounter	0	-1	0	Reference	
-E	event	0	-1	0	CodeableConcept	
-E	period	0	1	0	Period	
-E	facilityType	0	1	0	CodeableConcept	
-E	practiceSetting	0	1	0	CodeableConcept	
-E	sourcePatientInfo	0	1	0	Reference	
-E	related	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	encounter	0	-1	0	Reference		
+E	event	0	-1	0	CodeableConcept		
+E	period	0	1	0	Period		1
+E	facilityType	0	1	0	CodeableConcept		
+E	practiceSetting	0	1	0	CodeableConcept		
+E	sourcePatientInfo	0	1	0	Reference		
+E	related	0	-1	0	Reference		
 T	DomainResource	resource	Resource	1	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
 T	Dosage	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	0	1	0	integer	
-E	text	0	1	0	string	
-E	additionalInstruction	0	-1	0	CodeableConcept	
-E	patientInstruction	0	1	0	string	
-E	timing	0	1	0	Timing	
-E	asNeeded	0	1	1	boolean CodeableConcept	
-E	site	0	1	0	CodeableConcept	
-E	route	0	1	0	CodeableConcept	
-E	method	0	1	0	CodeableConcept	
-E	doseAndRate	0	-1	0	Dosage.doseAndRate	
-E	maxDosePerPeriod	0	1	0	Ratio	
-E	maxDosePerAdministration	0	1	0	Quantity	
-E	maxDosePerLifetime	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	0	1	0	integer		1
+E	text	0	1	0	string		1
+E	additionalInstruction	0	-1	0	CodeableConcept		1
+E	patientInstruction	0	1	0	string		1
+E	timing	0	1	0	Timing		1
+E	asNeeded	0	1	1	boolean CodeableConcept		1
+E	site	0	1	0	CodeableConcept		1
+E	route	0	1	0	CodeableConcept		1
+E	method	0	1	0	CodeableConcept		1
+E	doseAndRate	0	-1	0	Dosage.doseAndRate		1
+E	maxDosePerPeriod	0	1	0	Ratio		1
+E	maxDosePerAdministration	0	1	0	Quantity		1
+E	maxDosePerLifetime	0	1	0	Quantity		1
 T	Dosage.doseAndRate	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	dose	0	1	1	Range Quantity	
-E	rate	0	1	1	Ratio Range Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	type	0	1	0	CodeableConcept		1
+E	dose	0	1	1	Range Quantity		1
+E	rate	0	1	1	Ratio Range Quantity		1
 T	Duration	complex-type	Quantity	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	decimal	
-E	comparator	0	1	0	code	
-E	unit	0	1	0	string	
-E	system	0	1	0	uri	
-E	code	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	decimal		1
+E	comparator	0	1	0	code		1
+E	unit	0	1	0	string		1
+E	system	0	1	0	uri		1
+E	code	0	1	0	code		1
 T	EffectEvidenceSynthesis	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	note	0	-1	0	Annotation	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	synthesisType	0	1	0	CodeableConcept	
-E	studyType	0	1	0	CodeableConcept	
-E	population	1	1	0	Reference	
-E	exposure	1	1	0	Reference	
-E	exposureAlternative	1	1	0	Reference	
-E	outcome	1	1	0	Reference	
-E	sampleSize	0	1	0	EffectEvidenceSynthesis.sampleSize	
-E	resultsByExposure	0	-1	0	EffectEvidenceSynthesis.resultsByExposure	
-E	effectEstimate	0	-1	0	EffectEvidenceSynthesis.effectEstimate	
-E	certainty	0	-1	0	EffectEvidenceSynthesis.certainty	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	note	0	-1	0	Annotation		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	synthesisType	0	1	0	CodeableConcept		
+E	studyType	0	1	0	CodeableConcept		
+E	population	1	1	0	Reference		1
+E	exposure	1	1	0	Reference		1
+E	exposureAlternative	1	1	0	Reference		1
+E	outcome	1	1	0	Reference		1
+E	sampleSize	0	1	0	EffectEvidenceSynthesis.sampleSize		
+E	resultsByExposure	0	-1	0	EffectEvidenceSynthesis.resultsByExposure		
+E	effectEstimate	0	-1	0	EffectEvidenceSynthesis.effectEstimate		1
+E	certainty	0	-1	0	EffectEvidenceSynthesis.certainty		
 T	EffectEvidenceSynthesis.sampleSize	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	numberOfStudies	0	1	0	integer	
-E	numberOfParticipants	0	1	0	integer	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	numberOfStudies	0	1	0	integer		
+E	numberOfParticipants	0	1	0	integer		
 T	EffectEvidenceSynthesis.resultsByExposure	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	exposureState	0	1	0	code	
-E	variantState	0	1	0	CodeableConcept	
-E	riskEvidenceSynthesis	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	exposureState	0	1	0	code		
+E	variantState	0	1	0	CodeableConcept		
+E	riskEvidenceSynthesis	1	1	0	Reference		
 T	EffectEvidenceSynthesis.effectEstimate	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	variantState	0	1	0	CodeableConcept	
-E	value	0	1	0	decimal	
-E	unitOfMeasure	0	1	0	CodeableConcept	
-E	precisionEstimate	0	-1	0	EffectEvidenceSynthesis.effectEstimate.precisionEstimate	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	type	0	1	0	CodeableConcept		
+E	variantState	0	1	0	CodeableConcept		
+E	value	0	1	0	decimal		
+E	unitOfMeasure	0	1	0	CodeableConcept		
+E	precisionEstimate	0	-1	0	EffectEvidenceSynthesis.effectEstimate.precisionEstimate		
 T	EffectEvidenceSynthesis.effectEstimate.precisionEstimate	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	level	0	1	0	decimal	
-E	from	0	1	0	decimal	
-E	to	0	1	0	decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	level	0	1	0	decimal		
+E	from	0	1	0	decimal		
+E	to	0	1	0	decimal		
 T	EffectEvidenceSynthesis.certainty	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	rating	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
-E	certaintySubcomponent	0	-1	0	EffectEvidenceSynthesis.certainty.certaintySubcomponent	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	rating	0	-1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
+E	certaintySubcomponent	0	-1	0	EffectEvidenceSynthesis.certainty.certaintySubcomponent		
 T	EffectEvidenceSynthesis.certainty.certaintySubcomponent	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	rating	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	rating	0	-1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
 T	Element	complex-type		1	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
 T	ElementDefinition	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	path	1	1	0	string	
-E	representation	0	-1	0	code	
-E	sliceName	0	1	0	string	
-E	sliceIsConstraining	0	1	0	boolean	
-E	label	0	1	0	string	
-E	code	0	-1	0	Coding	
-E	slicing	0	1	0	ElementDefinition.slicing	
-E	short	0	1	0	string	
-E	definition	0	1	0	markdown	
-E	comment	0	1	0	markdown	
-E	requirements	0	1	0	markdown	
-E	alias	0	-1	0	string	
-E	min	0	1	0	unsignedInt	
-E	max	0	1	0	string	
-E	base	0	1	0	ElementDefinition.base	
-E	contentReference	0	1	0	uri	
-E	type	0	-1	0	ElementDefinition.type	
-E	defaultValue	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
-E	meaningWhenMissing	0	1	0	markdown	
-E	orderMeaning	0	1	0	string	
-E	fixed	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
-E	pattern	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
-E	example	0	-1	0	ElementDefinition.example	
-E	minValue	0	1	1	date dateTime instant time decimal integer positiveInt unsignedInt Quantity	
-E	maxValue	0	1	1	date dateTime instant time decimal integer positiveInt unsignedInt Quantity	
-E	maxLength	0	1	0	integer	
-E	condition	0	-1	0	id	
-E	constraint	0	-1	0	ElementDefinition.constraint	
-E	mustSupport	0	1	0	boolean	
-E	isModifier	0	1	0	boolean	
-E	isModifierReason	0	1	0	string	
-E	isSummary	0	1	0	boolean	
-E	binding	0	1	0	ElementDefinition.binding	
-E	mapping	0	-1	0	ElementDefinition.mapping	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	path	1	1	0	string		1
+E	representation	0	-1	0	code		1
+E	sliceName	0	1	0	string		1
+E	sliceIsConstraining	0	1	0	boolean		1
+E	label	0	1	0	string		1
+E	code	0	-1	0	Coding		1
+E	slicing	0	1	0	ElementDefinition.slicing		1
+E	short	0	1	0	string		1
+E	definition	0	1	0	markdown		1
+E	comment	0	1	0	markdown		1
+E	requirements	0	1	0	markdown		1
+E	alias	0	-1	0	string		1
+E	min	0	1	0	unsignedInt		1
+E	max	0	1	0	string		1
+E	base	0	1	0	ElementDefinition.base		1
+E	contentReference	0	1	0	uri		1
+E	type	0	-1	0	ElementDefinition.type		1
+E	defaultValue	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		1
+E	meaningWhenMissing	0	1	0	markdown		1
+E	orderMeaning	0	1	0	string		1
+E	fixed	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		1
+E	pattern	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		1
+E	example	0	-1	0	ElementDefinition.example		1
+E	minValue	0	1	1	date dateTime instant time decimal integer positiveInt unsignedInt Quantity		1
+E	maxValue	0	1	1	date dateTime instant time decimal integer positiveInt unsignedInt Quantity		1
+E	maxLength	0	1	0	integer		1
+E	condition	0	-1	0	id		1
+E	constraint	0	-1	0	ElementDefinition.constraint		1
+E	mustSupport	0	1	0	boolean		1
+E	isModifier	0	1	0	boolean		1
+E	isModifierReason	0	1	0	string		1
+E	isSummary	0	1	0	boolean		1
+E	binding	0	1	0	ElementDefinition.binding		1
+E	mapping	0	-1	0	ElementDefinition.mapping		1
 T	ElementDefinition.slicing	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	discriminator	0	-1	0	ElementDefinition.slicing.discriminator	
-E	description	0	1	0	string	
-E	ordered	0	1	0	boolean	
-E	rules	1	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	discriminator	0	-1	0	ElementDefinition.slicing.discriminator		1
+E	description	0	1	0	string		1
+E	ordered	0	1	0	boolean		1
+E	rules	1	1	0	code		1
 T	ElementDefinition.slicing.discriminator	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	path	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	type	1	1	0	code		1
+E	path	1	1	0	string		1
 T	ElementDefinition.base	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	path	1	1	0	string	
-E	min	1	1	0	unsignedInt	
-E	max	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	path	1	1	0	string		1
+E	min	1	1	0	unsignedInt		1
+E	max	1	1	0	string		1
 T	ElementDefinition.type	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	code	1	1	0	uri	
-E	profile	0	-1	0	canonical	
-E	targetProfile	0	-1	0	canonical	
-E	aggregation	0	-1	0	code	
-E	versioning	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	code	1	1	0	uri		1
+E	profile	0	-1	0	canonical		1
+E	targetProfile	0	-1	0	canonical		1
+E	aggregation	0	-1	0	code		1
+E	versioning	0	1	0	code		1
 T	ElementDefinition.example	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	label	1	1	0	string	
-E	value	1	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	label	1	1	0	string		1
+E	value	1	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		1
 T	ElementDefinition.constraint	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	key	1	1	0	id	
-E	requirements	0	1	0	string	
-E	severity	1	1	0	code	
-E	human	1	1	0	string	
-E	expression	0	1	0	string	
-E	xpath	0	1	0	string	
-E	source	0	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	key	1	1	0	id		1
+E	requirements	0	1	0	string		1
+E	severity	1	1	0	code		1
+E	human	1	1	0	string		1
+E	expression	0	1	0	string		1
+E	xpath	0	1	0	string		1
+E	source	0	1	0	canonical		1
 T	ElementDefinition.binding	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	strength	1	1	0	code	
-E	description	0	1	0	string	
-E	valueSet	0	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	strength	1	1	0	code		1
+E	description	0	1	0	string		1
+E	valueSet	0	1	0	canonical		1
 T	ElementDefinition.mapping	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	identity	1	1	0	id	
-E	language	0	1	0	code	
-E	map	1	1	0	string	
-E	comment	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	identity	1	1	0	id		1
+E	language	0	1	0	code		1
+E	map	1	1	0	string		1
+E	comment	0	1	0	string		1
 T	Encounter	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	statusHistory	0	-1	0	Encounter.statusHistory	
-E	class	1	1	0	Coding	
-E	classHistory	0	-1	0	Encounter.classHistory	
-E	type	0	-1	0	CodeableConcept	
-E	serviceType	0	1	0	CodeableConcept	
-E	priority	0	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	episodeOfCare	0	-1	0	Reference	
-E	basedOn	0	-1	0	Reference	
-E	participant	0	-1	0	Encounter.participant	
-E	appointment	0	-1	0	Reference	
-E	period	0	1	0	Period	
-E	length	0	1	0	Duration	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	diagnosis	0	-1	0	Encounter.diagnosis	
-E	account	0	-1	0	Reference	
-E	hospitalization	0	1	0	Encounter.hospitalization	
-E	location	0	-1	0	Encounter.location	
-E	serviceProvider	0	1	0	Reference	
-E	partOf	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	statusHistory	0	-1	0	Encounter.statusHistory		
+E	class	1	1	0	Coding		1
+E	classHistory	0	-1	0	Encounter.classHistory		
+E	type	0	-1	0	CodeableConcept		1
+E	serviceType	0	1	0	CodeableConcept		1
+E	priority	0	1	0	CodeableConcept		
+E	subject	0	1	0	Reference		1
+E	episodeOfCare	0	-1	0	Reference		1
+E	basedOn	0	-1	0	Reference		
+E	participant	0	-1	0	Encounter.participant		1
+E	appointment	0	-1	0	Reference		1
+E	period	0	1	0	Period		
+E	length	0	1	0	Duration		
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	diagnosis	0	-1	0	Encounter.diagnosis		1
+E	account	0	-1	0	Reference		
+E	hospitalization	0	1	0	Encounter.hospitalization		
+E	location	0	-1	0	Encounter.location		
+E	serviceProvider	0	1	0	Reference		
+E	partOf	0	1	0	Reference		
 T	Encounter.statusHistory	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	status	1	1	0	code	
-E	period	1	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	status	1	1	0	code		
+E	period	1	1	0	Period		
 T	Encounter.classHistory	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	class	1	1	0	Coding	
-E	period	1	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	class	1	1	0	Coding		
+E	period	1	1	0	Period		
 T	Encounter.participant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	-1	0	CodeableConcept	
-E	period	0	1	0	Period	
-E	individual	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	-1	0	CodeableConcept		1
+E	period	0	1	0	Period		
+E	individual	0	1	0	Reference		1
 T	Encounter.diagnosis	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	condition	1	1	0	Reference	
-E	use	0	1	0	CodeableConcept	
-E	rank	0	1	0	positiveInt	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	condition	1	1	0	Reference		1
+E	use	0	1	0	CodeableConcept		
+E	rank	0	1	0	positiveInt		
 T	Encounter.hospitalization	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	preAdmissionIdentifier	0	1	0	Identifier	
-E	origin	0	1	0	Reference	
-E	admitSource	0	1	0	CodeableConcept	
-E	reAdmission	0	1	0	CodeableConcept	
-E	dietPreference	0	-1	0	CodeableConcept	
-E	specialCourtesy	0	-1	0	CodeableConcept	
-E	specialArrangement	0	-1	0	CodeableConcept	
-E	destination	0	1	0	Reference	
-E	dischargeDisposition	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	preAdmissionIdentifier	0	1	0	Identifier		
+E	origin	0	1	0	Reference		
+E	admitSource	0	1	0	CodeableConcept		
+E	reAdmission	0	1	0	CodeableConcept		
+E	dietPreference	0	-1	0	CodeableConcept		
+E	specialCourtesy	0	-1	0	CodeableConcept		
+E	specialArrangement	0	-1	0	CodeableConcept		
+E	destination	0	1	0	Reference		
+E	dischargeDisposition	0	1	0	CodeableConcept		
 T	Encounter.location	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	location	1	1	0	Reference	
-E	status	0	1	0	code	
-E	physicalType	0	1	0	CodeableConcept	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	location	1	1	0	Reference		
+E	status	0	1	0	code		
+E	physicalType	0	1	0	CodeableConcept		
+E	period	0	1	0	Period		
 T	Endpoint	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	connectionType	1	1	0	Coding	
-E	name	0	1	0	string	
-E	managingOrganization	0	1	0	Reference	
-E	contact	0	-1	0	ContactPoint	
-E	period	0	1	0	Period	
-E	payloadType	1	-1	0	CodeableConcept	
-E	payloadMimeType	0	-1	0	code	
-E	address	1	1	0	url	
-E	header	0	-1	0	string	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	connectionType	1	1	0	Coding		1
+E	name	0	1	0	string		1
+E	managingOrganization	0	1	0	Reference		1
+E	contact	0	-1	0	ContactPoint		
+E	period	0	1	0	Period		1
+E	payloadType	1	-1	0	CodeableConcept		1
+E	payloadMimeType	0	-1	0	code		1
+E	address	1	1	0	url		1
+E	header	0	-1	0	string		
 T	EnrollmentRequest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	0	1	0	code	
-E	created	0	1	0	dateTime	
-E	insurer	0	1	0	Reference	
-E	provider	0	1	0	Reference	
-E	candidate	0	1	0	Reference	
-E	coverage	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	0	1	0	code		1
+E	created	0	1	0	dateTime		
+E	insurer	0	1	0	Reference		
+E	provider	0	1	0	Reference		
+E	candidate	0	1	0	Reference		
+E	coverage	0	1	0	Reference		
 T	EnrollmentResponse	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	0	1	0	code	
-E	request	0	1	0	Reference	
-E	outcome	0	1	0	code	
-E	disposition	0	1	0	string	
-E	created	0	1	0	dateTime	
-E	organization	0	1	0	Reference	
-E	requestProvider	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	0	1	0	code		1
+E	request	0	1	0	Reference		
+E	outcome	0	1	0	code		
+E	disposition	0	1	0	string		
+E	created	0	1	0	dateTime		
+E	organization	0	1	0	Reference		
+E	requestProvider	0	1	0	Reference		
 T	EpisodeOfCare	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	statusHistory	0	-1	0	EpisodeOfCare.statusHistory	
-E	type	0	-1	0	CodeableConcept	
-E	diagnosis	0	-1	0	EpisodeOfCare.diagnosis	
-E	patient	1	1	0	Reference	
-E	managingOrganization	0	1	0	Reference	
-E	period	0	1	0	Period	
-E	referralRequest	0	-1	0	Reference	
-E	careManager	0	1	0	Reference	
-E	team	0	-1	0	Reference	
-E	account	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	statusHistory	0	-1	0	EpisodeOfCare.statusHistory		
+E	type	0	-1	0	CodeableConcept		1
+E	diagnosis	0	-1	0	EpisodeOfCare.diagnosis		1
+E	patient	1	1	0	Reference		1
+E	managingOrganization	0	1	0	Reference		1
+E	period	0	1	0	Period		1
+E	referralRequest	0	-1	0	Reference		
+E	careManager	0	1	0	Reference		
+E	team	0	-1	0	Reference		
+E	account	0	-1	0	Reference		
 T	EpisodeOfCare.statusHistory	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	status	1	1	0	code	
-E	period	1	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	status	1	1	0	code		
+E	period	1	1	0	Period		
 T	EpisodeOfCare.diagnosis	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	condition	1	1	0	Reference	
-E	role	0	1	0	CodeableConcept	
-E	rank	0	1	0	positiveInt	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	condition	1	1	0	Reference		1
+E	role	0	1	0	CodeableConcept		1
+E	rank	0	1	0	positiveInt		1
 T	EventDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	subject	0	1	1	CodeableConcept Reference	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	usage	0	1	0	string	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	trigger	1	-1	0	TriggerDefinition	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	subject	0	1	1	CodeableConcept Reference		
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	usage	0	1	0	string		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		1
+E	lastReviewDate	0	1	0	date		1
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	trigger	1	-1	0	TriggerDefinition		1
 T	Evidence	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	shortTitle	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	note	0	-1	0	Annotation	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	exposureBackground	1	1	0	Reference	
-E	exposureVariant	0	-1	0	Reference	
-E	outcome	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	shortTitle	0	1	0	string		
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	note	0	-1	0	Annotation		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	exposureBackground	1	1	0	Reference		1
+E	exposureVariant	0	-1	0	Reference		1
+E	outcome	0	-1	0	Reference		1
 T	EvidenceVariable	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	shortTitle	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	note	0	-1	0	Annotation	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	type	0	1	0	code	
-E	characteristic	1	-1	0	EvidenceVariable.characteristic	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	shortTitle	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	note	0	-1	0	Annotation		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	type	0	1	0	code		1
+E	characteristic	1	-1	0	EvidenceVariable.characteristic		1
 T	EvidenceVariable.characteristic	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	definition	1	1	1	Reference canonical CodeableConcept Expression DataRequirement TriggerDefinition	
-E	usageContext	0	-1	0	UsageContext	
-E	exclude	0	1	0	boolean	
-E	participantEffective	0	1	1	dateTime Period Duration Timing	
-E	timeFromStart	0	1	0	Duration	
-E	groupMeasure	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	definition	1	1	1	Reference canonical CodeableConcept Expression DataRequirement TriggerDefinition		1
+E	usageContext	0	-1	0	UsageContext		
+E	exclude	0	1	0	boolean		
+E	participantEffective	0	1	1	dateTime Period Duration Timing		
+E	timeFromStart	0	1	0	Duration		
+E	groupMeasure	0	1	0	code		
 T	ExampleScenario	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	copyright	0	1	0	markdown	
-E	purpose	0	1	0	markdown	
-E	actor	0	-1	0	ExampleScenario.actor	
-E	instance	0	-1	0	ExampleScenario.instance	
-E	process	0	-1	0	ExampleScenario.process	
-E	workflow	0	-1	0	canonical	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	copyright	0	1	0	markdown		
+E	purpose	0	1	0	markdown		
+E	actor	0	-1	0	ExampleScenario.actor		
+E	instance	0	-1	0	ExampleScenario.instance		
+E	process	0	-1	0	ExampleScenario.process		
+E	workflow	0	-1	0	canonical		
 T	ExampleScenario.actor	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	actorId	1	1	0	string	
-E	type	1	1	0	code	
-E	name	0	1	0	string	
-E	description	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	actorId	1	1	0	string		
+E	type	1	1	0	code		
+E	name	0	1	0	string		
+E	description	0	1	0	markdown		
 T	ExampleScenario.instance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	resourceId	1	1	0	string	
-E	resourceType	1	1	0	code	
-E	name	0	1	0	string	
-E	description	0	1	0	markdown	
-E	version	0	-1	0	ExampleScenario.instance.version	
-E	containedInstance	0	-1	0	ExampleScenario.instance.containedInstance	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	resourceId	1	1	0	string		
+E	resourceType	1	1	0	code		
+E	name	0	1	0	string		
+E	description	0	1	0	markdown		
+E	version	0	-1	0	ExampleScenario.instance.version		
+E	containedInstance	0	-1	0	ExampleScenario.instance.containedInstance		
 T	ExampleScenario.instance.version	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	versionId	1	1	0	string	
-E	description	1	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	versionId	1	1	0	string		
+E	description	1	1	0	markdown		
 T	ExampleScenario.instance.containedInstance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	resourceId	1	1	0	string	
-E	versionId	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	resourceId	1	1	0	string		
+E	versionId	0	1	0	string		
 T	ExampleScenario.process	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	title	1	1	0	string	
-E	description	0	1	0	markdown	
-E	preConditions	0	1	0	markdown	
-E	postConditions	0	1	0	markdown	
-E	step	0	-1	0	ExampleScenario.process.step	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	title	1	1	0	string		1
+E	description	0	1	0	markdown		
+E	preConditions	0	1	0	markdown		
+E	postConditions	0	1	0	markdown		
+E	step	0	-1	0	ExampleScenario.process.step		
 T	ExampleScenario.process.step	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	process	0	-1	0	ExampleScenario.process	#ExampleScenario.process
-E	pause	0	1	0	boolean	
-E	operation	0	1	0	ExampleScenario.process.step.operation	
-E	alternative	0	-1	0	ExampleScenario.process.step.alternative	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	process	0	-1	0	ExampleScenario.process	#ExampleScenario.process	
+E	pause	0	1	0	boolean		
+E	operation	0	1	0	ExampleScenario.process.step.operation		
+E	alternative	0	-1	0	ExampleScenario.process.step.alternative		
 T	ExampleScenario.process.step.operation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	number	1	1	0	string	
-E	type	0	1	0	string	
-E	name	0	1	0	string	
-E	initiator	0	1	0	string	
-E	receiver	0	1	0	string	
-E	description	0	1	0	markdown	
-E	initiatorActive	0	1	0	boolean	
-E	receiverActive	0	1	0	boolean	
-E	request	0	1	0	ExampleScenario.instance.containedInstance	#ExampleScenario.instance.containedInstance
-E	response	0	1	0	ExampleScenario.instance.containedInstance	#ExampleScenario.instance.containedInstance
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	number	1	1	0	string		
+E	type	0	1	0	string		
+E	name	0	1	0	string		
+E	initiator	0	1	0	string		
+E	receiver	0	1	0	string		
+E	description	0	1	0	markdown		
+E	initiatorActive	0	1	0	boolean		
+E	receiverActive	0	1	0	boolean		
+E	request	0	1	0	ExampleScenario.instance.containedInstance	#ExampleScenario.instance.containedInstance	
+E	response	0	1	0	ExampleScenario.instance.containedInstance	#ExampleScenario.instance.containedInstance	
 T	ExampleScenario.process.step.alternative	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	title	1	1	0	string	
-E	description	0	1	0	markdown	
-E	step	0	-1	0	ExampleScenario.process.step	#ExampleScenario.process.step
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	title	1	1	0	string		
+E	description	0	1	0	markdown		
+E	step	0	-1	0	ExampleScenario.process.step	#ExampleScenario.process.step	
 T	ExplanationOfBenefit	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	type	1	1	0	CodeableConcept	
-E	subType	0	1	0	CodeableConcept	
-E	use	1	1	0	code	
-E	patient	1	1	0	Reference	
-E	billablePeriod	0	1	0	Period	
-E	created	1	1	0	dateTime	
-E	enterer	0	1	0	Reference	
-E	insurer	1	1	0	Reference	
-E	provider	1	1	0	Reference	
-E	priority	0	1	0	CodeableConcept	
-E	fundsReserveRequested	0	1	0	CodeableConcept	
-E	fundsReserve	0	1	0	CodeableConcept	
-E	related	0	-1	0	ExplanationOfBenefit.related	
-E	prescription	0	1	0	Reference	
-E	originalPrescription	0	1	0	Reference	
-E	payee	0	1	0	ExplanationOfBenefit.payee	
-E	referral	0	1	0	Reference	
-E	facility	0	1	0	Reference	
-E	claim	0	1	0	Reference	
-E	claimResponse	0	1	0	Reference	
-E	outcome	1	1	0	code	
-E	disposition	0	1	0	string	
-E	preAuthRef	0	-1	0	string	
-E	preAuthRefPeriod	0	-1	0	Period	
-E	careTeam	0	-1	0	ExplanationOfBenefit.careTeam	
-E	supportingInfo	0	-1	0	ExplanationOfBenefit.supportingInfo	
-E	diagnosis	0	-1	0	ExplanationOfBenefit.diagnosis	
-E	procedure	0	-1	0	ExplanationOfBenefit.procedure	
-E	precedence	0	1	0	positiveInt	
-E	insurance	1	-1	0	ExplanationOfBenefit.insurance	
-E	accident	0	1	0	ExplanationOfBenefit.accident	
-E	item	0	-1	0	ExplanationOfBenefit.item	
-E	addItem	0	-1	0	ExplanationOfBenefit.addItem	
-E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication
-E	total	0	-1	0	ExplanationOfBenefit.total	
-E	payment	0	1	0	ExplanationOfBenefit.payment	
-E	formCode	0	1	0	CodeableConcept	
-E	form	0	1	0	Attachment	
-E	processNote	0	-1	0	ExplanationOfBenefit.processNote	
-E	benefitPeriod	0	1	0	Period	
-E	benefitBalance	0	-1	0	ExplanationOfBenefit.benefitBalance	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	type	1	1	0	CodeableConcept		1
+E	subType	0	1	0	CodeableConcept		
+E	use	1	1	0	code		1
+E	patient	1	1	0	Reference		1
+E	billablePeriod	0	1	0	Period		1
+E	created	1	1	0	dateTime		1
+E	enterer	0	1	0	Reference		
+E	insurer	1	1	0	Reference		1
+E	provider	1	1	0	Reference		1
+E	priority	0	1	0	CodeableConcept		
+E	fundsReserveRequested	0	1	0	CodeableConcept		
+E	fundsReserve	0	1	0	CodeableConcept		
+E	related	0	-1	0	ExplanationOfBenefit.related		
+E	prescription	0	1	0	Reference		
+E	originalPrescription	0	1	0	Reference		
+E	payee	0	1	0	ExplanationOfBenefit.payee		
+E	referral	0	1	0	Reference		
+E	facility	0	1	0	Reference		
+E	claim	0	1	0	Reference		
+E	claimResponse	0	1	0	Reference		
+E	outcome	1	1	0	code		1
+E	disposition	0	1	0	string		
+E	preAuthRef	0	-1	0	string		
+E	preAuthRefPeriod	0	-1	0	Period		
+E	careTeam	0	-1	0	ExplanationOfBenefit.careTeam		
+E	supportingInfo	0	-1	0	ExplanationOfBenefit.supportingInfo		
+E	diagnosis	0	-1	0	ExplanationOfBenefit.diagnosis		
+E	procedure	0	-1	0	ExplanationOfBenefit.procedure		
+E	precedence	0	1	0	positiveInt		
+E	insurance	1	-1	0	ExplanationOfBenefit.insurance		1
+E	accident	0	1	0	ExplanationOfBenefit.accident		
+E	item	0	-1	0	ExplanationOfBenefit.item		
+E	addItem	0	-1	0	ExplanationOfBenefit.addItem		
+E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication	
+E	total	0	-1	0	ExplanationOfBenefit.total		1
+E	payment	0	1	0	ExplanationOfBenefit.payment		
+E	formCode	0	1	0	CodeableConcept		
+E	form	0	1	0	Attachment		
+E	processNote	0	-1	0	ExplanationOfBenefit.processNote		
+E	benefitPeriod	0	1	0	Period		
+E	benefitBalance	0	-1	0	ExplanationOfBenefit.benefitBalance		
 T	ExplanationOfBenefit.related	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	claim	0	1	0	Reference	
-E	relationship	0	1	0	CodeableConcept	
-E	reference	0	1	0	Identifier	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	claim	0	1	0	Reference		
+E	relationship	0	1	0	CodeableConcept		
+E	reference	0	1	0	Identifier		
 T	ExplanationOfBenefit.payee	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	party	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	party	0	1	0	Reference		
 T	ExplanationOfBenefit.careTeam	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	provider	1	1	0	Reference	
-E	responsible	0	1	0	boolean	
-E	role	0	1	0	CodeableConcept	
-E	qualification	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	provider	1	1	0	Reference		
+E	responsible	0	1	0	boolean		
+E	role	0	1	0	CodeableConcept		
+E	qualification	0	1	0	CodeableConcept		
 T	ExplanationOfBenefit.supportingInfo	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	category	1	1	0	CodeableConcept	
-E	code	0	1	0	CodeableConcept	
-E	timing	0	1	1	date Period	
-E	value	0	1	1	boolean string Quantity Attachment Reference	
-E	reason	0	1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	category	1	1	0	CodeableConcept		
+E	code	0	1	0	CodeableConcept		
+E	timing	0	1	1	date Period		
+E	value	0	1	1	boolean string Quantity Attachment Reference		
+E	reason	0	1	0	Coding		
 T	ExplanationOfBenefit.diagnosis	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	diagnosis	1	1	1	CodeableConcept Reference	
-E	type	0	-1	0	CodeableConcept	
-E	onAdmission	0	1	0	CodeableConcept	
-E	packageCode	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	diagnosis	1	1	1	CodeableConcept Reference		
+E	type	0	-1	0	CodeableConcept		
+E	onAdmission	0	1	0	CodeableConcept		
+E	packageCode	0	1	0	CodeableConcept		
 T	ExplanationOfBenefit.procedure	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	type	0	-1	0	CodeableConcept	
-E	date	0	1	0	dateTime	
-E	procedure	1	1	1	CodeableConcept Reference	
-E	udi	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	type	0	-1	0	CodeableConcept		
+E	date	0	1	0	dateTime		
+E	procedure	1	1	1	CodeableConcept Reference		
+E	udi	0	-1	0	Reference		
 T	ExplanationOfBenefit.insurance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	focal	1	1	0	boolean	
-E	coverage	1	1	0	Reference	
-E	preAuthRef	0	-1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	focal	1	1	0	boolean		1
+E	coverage	1	1	0	Reference		1
+E	preAuthRef	0	-1	0	string		
 T	ExplanationOfBenefit.accident	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	date	0	1	0	date	
-E	type	0	1	0	CodeableConcept	
-E	location	0	1	1	Address Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	date	0	1	0	date		
+E	type	0	1	0	CodeableConcept		
+E	location	0	1	1	Address Reference		
 T	ExplanationOfBenefit.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	careTeamSequence	0	-1	0	positiveInt	
-E	diagnosisSequence	0	-1	0	positiveInt	
-E	procedureSequence	0	-1	0	positiveInt	
-E	informationSequence	0	-1	0	positiveInt	
-E	revenue	0	1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	serviced	0	1	1	date Period	
-E	location	0	1	1	CodeableConcept Address Reference	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	udi	0	-1	0	Reference	
-E	bodySite	0	1	0	CodeableConcept	
-E	subSite	0	-1	0	CodeableConcept	
-E	encounter	0	-1	0	Reference	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	
-E	detail	0	-1	0	ExplanationOfBenefit.item.detail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	careTeamSequence	0	-1	0	positiveInt		
+E	diagnosisSequence	0	-1	0	positiveInt		
+E	procedureSequence	0	-1	0	positiveInt		
+E	informationSequence	0	-1	0	positiveInt		
+E	revenue	0	1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	serviced	0	1	1	date Period		
+E	location	0	1	1	CodeableConcept Address Reference		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	udi	0	-1	0	Reference		
+E	bodySite	0	1	0	CodeableConcept		
+E	subSite	0	-1	0	CodeableConcept		
+E	encounter	0	-1	0	Reference		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication		
+E	detail	0	-1	0	ExplanationOfBenefit.item.detail		
 T	ExplanationOfBenefit.item.adjudication	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	1	1	0	CodeableConcept	
-E	reason	0	1	0	CodeableConcept	
-E	amount	0	1	0	Money	
-E	value	0	1	0	decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	1	1	0	CodeableConcept		
+E	reason	0	1	0	CodeableConcept		
+E	amount	0	1	0	Money		
+E	value	0	1	0	decimal		
 T	ExplanationOfBenefit.item.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	revenue	0	1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	udi	0	-1	0	Reference	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication
-E	subDetail	0	-1	0	ExplanationOfBenefit.item.detail.subDetail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	revenue	0	1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	udi	0	-1	0	Reference		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication	
+E	subDetail	0	-1	0	ExplanationOfBenefit.item.detail.subDetail		
 T	ExplanationOfBenefit.item.detail.subDetail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	1	1	0	positiveInt	
-E	revenue	0	1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	udi	0	-1	0	Reference	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	1	1	0	positiveInt		
+E	revenue	0	1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	udi	0	-1	0	Reference		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication	
 T	ExplanationOfBenefit.addItem	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	itemSequence	0	-1	0	positiveInt	
-E	detailSequence	0	-1	0	positiveInt	
-E	subDetailSequence	0	-1	0	positiveInt	
-E	provider	0	-1	0	Reference	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	programCode	0	-1	0	CodeableConcept	
-E	serviced	0	1	1	date Period	
-E	location	0	1	1	CodeableConcept Address Reference	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	bodySite	0	1	0	CodeableConcept	
-E	subSite	0	-1	0	CodeableConcept	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication
-E	detail	0	-1	0	ExplanationOfBenefit.addItem.detail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	itemSequence	0	-1	0	positiveInt		
+E	detailSequence	0	-1	0	positiveInt		
+E	subDetailSequence	0	-1	0	positiveInt		
+E	provider	0	-1	0	Reference		
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	programCode	0	-1	0	CodeableConcept		
+E	serviced	0	1	1	date Period		
+E	location	0	1	1	CodeableConcept Address Reference		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	bodySite	0	1	0	CodeableConcept		
+E	subSite	0	-1	0	CodeableConcept		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication	
+E	detail	0	-1	0	ExplanationOfBenefit.addItem.detail		
 T	ExplanationOfBenefit.addItem.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication
-E	subDetail	0	-1	0	ExplanationOfBenefit.addItem.detail.subDetail	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication	
+E	subDetail	0	-1	0	ExplanationOfBenefit.addItem.detail.subDetail		
 T	ExplanationOfBenefit.addItem.detail.subDetail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	productOrService	1	1	0	CodeableConcept	
-E	modifier	0	-1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	unitPrice	0	1	0	Money	
-E	factor	0	1	0	decimal	
-E	net	0	1	0	Money	
-E	noteNumber	0	-1	0	positiveInt	
-E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	productOrService	1	1	0	CodeableConcept		
+E	modifier	0	-1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	unitPrice	0	1	0	Money		
+E	factor	0	1	0	decimal		
+E	net	0	1	0	Money		
+E	noteNumber	0	-1	0	positiveInt		
+E	adjudication	0	-1	0	ExplanationOfBenefit.item.adjudication	#ExplanationOfBenefit.item.adjudication	
 T	ExplanationOfBenefit.total	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	1	1	0	CodeableConcept	
-E	amount	1	1	0	Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	1	1	0	CodeableConcept		1
+E	amount	1	1	0	Money		1
 T	ExplanationOfBenefit.payment	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	adjustment	0	1	0	Money	
-E	adjustmentReason	0	1	0	CodeableConcept	
-E	date	0	1	0	date	
-E	amount	0	1	0	Money	
-E	identifier	0	1	0	Identifier	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	adjustment	0	1	0	Money		
+E	adjustmentReason	0	1	0	CodeableConcept		
+E	date	0	1	0	date		
+E	amount	0	1	0	Money		
+E	identifier	0	1	0	Identifier		
 T	ExplanationOfBenefit.processNote	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	number	0	1	0	positiveInt	
-E	type	0	1	0	code	
-E	text	0	1	0	string	
-E	language	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	number	0	1	0	positiveInt		
+E	type	0	1	0	code		
+E	text	0	1	0	string		
+E	language	0	1	0	CodeableConcept		
 T	ExplanationOfBenefit.benefitBalance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	1	1	0	CodeableConcept	
-E	excluded	0	1	0	boolean	
-E	name	0	1	0	string	
-E	description	0	1	0	string	
-E	network	0	1	0	CodeableConcept	
-E	unit	0	1	0	CodeableConcept	
-E	term	0	1	0	CodeableConcept	
-E	financial	0	-1	0	ExplanationOfBenefit.benefitBalance.financial	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	1	1	0	CodeableConcept		
+E	excluded	0	1	0	boolean		
+E	name	0	1	0	string		
+E	description	0	1	0	string		
+E	network	0	1	0	CodeableConcept		
+E	unit	0	1	0	CodeableConcept		
+E	term	0	1	0	CodeableConcept		
+E	financial	0	-1	0	ExplanationOfBenefit.benefitBalance.financial		
 T	ExplanationOfBenefit.benefitBalance.financial	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	allowed	0	1	1	unsignedInt string Money	
-E	used	0	1	1	unsignedInt Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	allowed	0	1	1	unsignedInt string Money		
+E	used	0	1	1	unsignedInt Money		
 T	Expression	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	name	0	1	0	id	
-E	language	1	1	0	code	
-E	expression	0	1	0	string	
-E	reference	0	1	0	uri	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	description	0	1	0	string		1
+E	name	0	1	0	id		1
+E	language	1	1	0	code		1
+E	expression	0	1	0	string		1
+E	reference	0	1	0	uri		1
 T	Extension	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	url	1	1	0	http://hl7.org/fhirpath/System.String	
-E	value	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	url	1	1	0	http://hl7.org/fhirpath/System.String		
+E	value	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		
 T	FamilyMemberHistory	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	status	1	1	0	code	
-E	dataAbsentReason	0	1	0	CodeableConcept	
-E	patient	1	1	0	Reference	
-E	date	0	1	0	dateTime	
-E	name	0	1	0	string	
-E	relationship	1	1	0	CodeableConcept	
-E	sex	0	1	0	CodeableConcept	
-E	born	0	1	1	Period date string	
-E	age	0	1	1	Age Range string	
-E	estimatedAge	0	1	0	boolean	
-E	deceased	0	1	1	boolean Age Range date string	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	condition	0	-1	0	FamilyMemberHistory.condition	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	status	1	1	0	code		1
+E	dataAbsentReason	0	1	0	CodeableConcept		1
+E	patient	1	1	0	Reference		1
+E	date	0	1	0	dateTime		1
+E	name	0	1	0	string		1
+E	relationship	1	1	0	CodeableConcept		1
+E	sex	0	1	0	CodeableConcept		1
+E	born	0	1	1	Period date string		
+E	age	0	1	1	Age Range string		1
+E	estimatedAge	0	1	0	boolean		1
+E	deceased	0	1	1	boolean Age Range date string		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	note	0	-1	0	Annotation		
+E	condition	0	-1	0	FamilyMemberHistory.condition		
 T	FamilyMemberHistory.condition	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	outcome	0	1	0	CodeableConcept	
-E	contributedToDeath	0	1	0	boolean	
-E	onset	0	1	1	Age Range Period string	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		
+E	outcome	0	1	0	CodeableConcept		
+E	contributedToDeath	0	1	0	boolean		
+E	onset	0	1	1	Age Range Period string		
+E	note	0	-1	0	Annotation		
 T	Flag	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	code	1	1	0	CodeableConcept	
-E	subject	1	1	0	Reference	
-E	period	0	1	0	Period	
-E	encounter	0	1	0	Reference	
-E	author	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	category	0	-1	0	CodeableConcept		1
+E	code	1	1	0	CodeableConcept		1
+E	subject	1	1	0	Reference		1
+E	period	0	1	0	Period		1
+E	encounter	0	1	0	Reference		1
+E	author	0	1	0	Reference		1
 T	Goal	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	lifecycleStatus	1	1	0	code	
-E	achievementStatus	0	1	0	CodeableConcept	
-E	category	0	-1	0	CodeableConcept	
-E	priority	0	1	0	CodeableConcept	
-E	description	1	1	0	CodeableConcept	
-E	subject	1	1	0	Reference	
-E	start	0	1	1	date CodeableConcept	
-E	target	0	-1	0	Goal.target	
-E	statusDate	0	1	0	date	
-E	statusReason	0	1	0	string	
-E	expressedBy	0	1	0	Reference	
-E	addresses	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	outcomeCode	0	-1	0	CodeableConcept	
-E	outcomeReference	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	lifecycleStatus	1	1	0	code		1
+E	achievementStatus	0	1	0	CodeableConcept		1
+E	category	0	-1	0	CodeableConcept		1
+E	priority	0	1	0	CodeableConcept		1
+E	description	1	1	0	CodeableConcept		1
+E	subject	1	1	0	Reference		1
+E	start	0	1	1	date CodeableConcept		1
+E	target	0	-1	0	Goal.target		
+E	statusDate	0	1	0	date		1
+E	statusReason	0	1	0	string		
+E	expressedBy	0	1	0	Reference		1
+E	addresses	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	outcomeCode	0	-1	0	CodeableConcept		
+E	outcomeReference	0	-1	0	Reference		
 T	Goal.target	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	measure	0	1	0	CodeableConcept	
-E	detail	0	1	1	Quantity Range CodeableConcept string boolean integer Ratio	
-E	due	0	1	1	date Duration	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	measure	0	1	0	CodeableConcept		1
+E	detail	0	1	1	Quantity Range CodeableConcept string boolean integer Ratio		1
+E	due	0	1	1	date Duration		1
 T	GraphDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	start	1	1	0	code	
-E	profile	0	1	0	canonical	
-E	link	0	-1	0	GraphDefinition.link	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	start	1	1	0	code		1
+E	profile	0	1	0	canonical		
+E	link	0	-1	0	GraphDefinition.link		
 T	GraphDefinition.link	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	path	0	1	0	string	
-E	sliceName	0	1	0	string	
-E	min	0	1	0	integer	
-E	max	0	1	0	string	
-E	description	0	1	0	string	
-E	target	0	-1	0	GraphDefinition.link.target	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	path	0	1	0	string		
+E	sliceName	0	1	0	string		
+E	min	0	1	0	integer		
+E	max	0	1	0	string		
+E	description	0	1	0	string		
+E	target	0	-1	0	GraphDefinition.link.target		
 T	GraphDefinition.link.target	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	params	0	1	0	string	
-E	profile	0	1	0	canonical	
-E	compartment	0	-1	0	GraphDefinition.link.target.compartment	
-E	link	0	-1	0	GraphDefinition.link	#GraphDefinition.link
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		
+E	params	0	1	0	string		
+E	profile	0	1	0	canonical		
+E	compartment	0	-1	0	GraphDefinition.link.target.compartment		
+E	link	0	-1	0	GraphDefinition.link	#GraphDefinition.link	
 T	GraphDefinition.link.target.compartment	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	use	1	1	0	code	
-E	code	1	1	0	code	
-E	rule	1	1	0	code	
-E	expression	0	1	0	string	
-E	description	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	use	1	1	0	code		
+E	code	1	1	0	code		
+E	rule	1	1	0	code		
+E	expression	0	1	0	string		
+E	description	0	1	0	string		
 T	Group	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	type	1	1	0	code	
-E	actual	1	1	0	boolean	
-E	code	0	1	0	CodeableConcept	
-E	name	0	1	0	string	
-E	quantity	0	1	0	unsignedInt	
-E	managingEntity	0	1	0	Reference	
-E	characteristic	0	-1	0	Group.characteristic	
-E	member	0	-1	0	Group.member	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	type	1	1	0	code		1
+E	actual	1	1	0	boolean		1
+E	code	0	1	0	CodeableConcept		1
+E	name	0	1	0	string		1
+E	quantity	0	1	0	unsignedInt		1
+E	managingEntity	0	1	0	Reference		1
+E	characteristic	0	-1	0	Group.characteristic		
+E	member	0	-1	0	Group.member		
 T	Group.characteristic	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	value	1	1	1	CodeableConcept boolean Quantity Range Reference	
-E	exclude	1	1	0	boolean	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		
+E	value	1	1	1	CodeableConcept boolean Quantity Range Reference		
+E	exclude	1	1	0	boolean		
+E	period	0	1	0	Period		
 T	Group.member	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	entity	1	1	0	Reference	
-E	period	0	1	0	Period	
-E	inactive	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	entity	1	1	0	Reference		
+E	period	0	1	0	Period		
+E	inactive	0	1	0	boolean		
 T	GuidanceResponse	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	requestIdentifier	0	1	0	Identifier	
-E	identifier	0	-1	0	Identifier	
-E	module	1	1	1	uri canonical CodeableConcept	
-E	status	1	1	0	code	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	occurrenceDateTime	0	1	0	dateTime	
-E	performer	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	evaluationMessage	0	-1	0	Reference	
-E	outputParameters	0	1	0	Reference	
-E	result	0	1	0	Reference	
-E	dataRequirement	0	-1	0	DataRequirement	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	requestIdentifier	0	1	0	Identifier		1
+E	identifier	0	-1	0	Identifier		1
+E	module	1	1	1	uri canonical CodeableConcept		1
+E	status	1	1	0	code		1
+E	subject	0	1	0	Reference		
+E	encounter	0	1	0	Reference		
+E	occurrenceDateTime	0	1	0	dateTime		
+E	performer	0	1	0	Reference		
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	evaluationMessage	0	-1	0	Reference		
+E	outputParameters	0	1	0	Reference		
+E	result	0	1	0	Reference		
+E	dataRequirement	0	-1	0	DataRequirement		
 T	HealthcareService	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	providedBy	0	1	0	Reference	
-E	category	0	-1	0	CodeableConcept	
-E	type	0	-1	0	CodeableConcept	
-E	specialty	0	-1	0	CodeableConcept	
-E	location	0	-1	0	Reference	
-E	name	0	1	0	string	
-E	comment	0	1	0	string	
-E	extraDetails	0	1	0	markdown	
-E	photo	0	1	0	Attachment	
-E	telecom	0	-1	0	ContactPoint	
-E	coverageArea	0	-1	0	Reference	
-E	serviceProvisionCode	0	-1	0	CodeableConcept	
-E	eligibility	0	-1	0	HealthcareService.eligibility	
-E	program	0	-1	0	CodeableConcept	
-E	characteristic	0	-1	0	CodeableConcept	
-E	communication	0	-1	0	CodeableConcept	
-E	referralMethod	0	-1	0	CodeableConcept	
-E	appointmentRequired	0	1	0	boolean	
-E	availableTime	0	-1	0	HealthcareService.availableTime	
-E	notAvailable	0	-1	0	HealthcareService.notAvailable	
-E	availabilityExceptions	0	1	0	string	
-E	endpoint	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	providedBy	0	1	0	Reference		1
+E	category	0	-1	0	CodeableConcept		1
+E	type	0	-1	0	CodeableConcept		1
+E	specialty	0	-1	0	CodeableConcept		1
+E	location	0	-1	0	Reference		1
+E	name	0	1	0	string		1
+E	comment	0	1	0	string		1
+E	extraDetails	0	1	0	markdown		
+E	photo	0	1	0	Attachment		1
+E	telecom	0	-1	0	ContactPoint		
+E	coverageArea	0	-1	0	Reference		
+E	serviceProvisionCode	0	-1	0	CodeableConcept		
+E	eligibility	0	-1	0	HealthcareService.eligibility		
+E	program	0	-1	0	CodeableConcept		
+E	characteristic	0	-1	0	CodeableConcept		
+E	communication	0	-1	0	CodeableConcept		
+E	referralMethod	0	-1	0	CodeableConcept		
+E	appointmentRequired	0	1	0	boolean		
+E	availableTime	0	-1	0	HealthcareService.availableTime		
+E	notAvailable	0	-1	0	HealthcareService.notAvailable		
+E	availabilityExceptions	0	1	0	string		
+E	endpoint	0	-1	0	Reference		
 T	HealthcareService.eligibility	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	comment	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	comment	0	1	0	markdown		
 T	HealthcareService.availableTime	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	daysOfWeek	0	-1	0	code	
-E	allDay	0	1	0	boolean	
-E	availableStartTime	0	1	0	time	
-E	availableEndTime	0	1	0	time	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	daysOfWeek	0	-1	0	code		
+E	allDay	0	1	0	boolean		
+E	availableStartTime	0	1	0	time		
+E	availableEndTime	0	1	0	time		
 T	HealthcareService.notAvailable	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	1	1	0	string	
-E	during	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	1	1	0	string		
+E	during	0	1	0	Period		
 T	HumanName	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	use	0	1	0	code	
-E	text	0	1	0	string	
-E	family	0	1	0	string	
-E	given	0	-1	0	string	
-E	prefix	0	-1	0	string	
-E	suffix	0	-1	0	string	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	use	0	1	0	code		1
+E	text	0	1	0	string		1
+E	family	0	1	0	string		1
+E	given	0	-1	0	string		1
+E	prefix	0	-1	0	string		1
+E	suffix	0	-1	0	string		1
+E	period	0	1	0	Period		1
 T	Identifier	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	use	0	1	0	code	
-E	type	0	1	0	CodeableConcept	
-E	system	0	1	0	uri	
-E	value	0	1	0	string	
-E	period	0	1	0	Period	
-E	assigner	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	use	0	1	0	code		1
+E	type	0	1	0	CodeableConcept		1
+E	system	0	1	0	uri		1
+E	value	0	1	0	string		1
+E	period	0	1	0	Period		1
+E	assigner	0	1	0	Reference		1
 T	ImagingStudy	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	modality	0	-1	0	Coding	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	started	0	1	0	dateTime	
-E	basedOn	0	-1	0	Reference	
-E	referrer	0	1	0	Reference	
-E	interpreter	0	-1	0	Reference	
-E	endpoint	0	-1	0	Reference	
-E	numberOfSeries	0	1	0	unsignedInt	
-E	numberOfInstances	0	1	0	unsignedInt	
-E	procedureReference	0	1	0	Reference	
-E	procedureCode	0	-1	0	CodeableConcept	
-E	location	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	description	0	1	0	string	
-E	series	0	-1	0	ImagingStudy.series	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	modality	0	-1	0	Coding		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	started	0	1	0	dateTime		1
+E	basedOn	0	-1	0	Reference		1
+E	referrer	0	1	0	Reference		1
+E	interpreter	0	-1	0	Reference		1
+E	endpoint	0	-1	0	Reference		1
+E	numberOfSeries	0	1	0	unsignedInt		1
+E	numberOfInstances	0	1	0	unsignedInt		1
+E	procedureReference	0	1	0	Reference		1
+E	procedureCode	0	-1	0	CodeableConcept		1
+E	location	0	1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	note	0	-1	0	Annotation		1
+E	description	0	1	0	string		1
+E	series	0	-1	0	ImagingStudy.series		1
 T	ImagingStudy.series	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	uid	1	1	0	id	
-E	number	0	1	0	unsignedInt	
-E	modality	1	1	0	Coding	
-E	description	0	1	0	string	
-E	numberOfInstances	0	1	0	unsignedInt	
-E	endpoint	0	-1	0	Reference	
-E	bodySite	0	1	0	Coding	
-E	laterality	0	1	0	Coding	
-E	specimen	0	-1	0	Reference	
-E	started	0	1	0	dateTime	
-E	performer	0	-1	0	ImagingStudy.series.performer	
-E	instance	0	-1	0	ImagingStudy.series.instance	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	uid	1	1	0	id		1
+E	number	0	1	0	unsignedInt		1
+E	modality	1	1	0	Coding		1
+E	description	0	1	0	string		1
+E	numberOfInstances	0	1	0	unsignedInt		1
+E	endpoint	0	-1	0	Reference		1
+E	bodySite	0	1	0	Coding		1
+E	laterality	0	1	0	Coding		1
+E	specimen	0	-1	0	Reference		1
+E	started	0	1	0	dateTime		1
+E	performer	0	-1	0	ImagingStudy.series.performer		1
+E	instance	0	-1	0	ImagingStudy.series.instance		
 T	ImagingStudy.series.performer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	function	0	1	0	CodeableConcept	
-E	actor	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	function	0	1	0	CodeableConcept		1
+E	actor	1	1	0	Reference		1
 T	ImagingStudy.series.instance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	uid	1	1	0	id	
-E	sopClass	1	1	0	Coding	
-E	number	0	1	0	unsignedInt	
-E	title	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	uid	1	1	0	id		
+E	sopClass	1	1	0	Coding		
+E	number	0	1	0	unsignedInt		
+E	title	0	1	0	string		
 T	Immunization	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	vaccineCode	1	1	0	CodeableConcept	
-E	patient	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	occurrence	1	1	1	dateTime string	
-E	recorded	0	1	0	dateTime	
-E	primarySource	0	1	0	boolean	
-E	reportOrigin	0	1	0	CodeableConcept	
-E	location	0	1	0	Reference	
-E	manufacturer	0	1	0	Reference	
-E	lotNumber	0	1	0	string	
-E	expirationDate	0	1	0	date	
-E	site	0	1	0	CodeableConcept	
-E	route	0	1	0	CodeableConcept	
-E	doseQuantity	0	1	0	Quantity	
-E	performer	0	-1	0	Immunization.performer	
-E	note	0	-1	0	Annotation	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	isSubpotent	0	1	0	boolean	
-E	subpotentReason	0	-1	0	CodeableConcept	
-E	education	0	-1	0	Immunization.education	
-E	programEligibility	0	-1	0	CodeableConcept	
-E	fundingSource	0	1	0	CodeableConcept	
-E	reaction	0	-1	0	Immunization.reaction	
-E	protocolApplied	0	-1	0	Immunization.protocolApplied	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	statusReason	0	1	0	CodeableConcept		
+E	vaccineCode	1	1	0	CodeableConcept		1
+E	patient	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		
+E	occurrence	1	1	1	dateTime string		1
+E	recorded	0	1	0	dateTime		
+E	primarySource	0	1	0	boolean		1
+E	reportOrigin	0	1	0	CodeableConcept		
+E	location	0	1	0	Reference		
+E	manufacturer	0	1	0	Reference		
+E	lotNumber	0	1	0	string		
+E	expirationDate	0	1	0	date		
+E	site	0	1	0	CodeableConcept		
+E	route	0	1	0	CodeableConcept		
+E	doseQuantity	0	1	0	Quantity		
+E	performer	0	-1	0	Immunization.performer		1
+E	note	0	-1	0	Annotation		1
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	isSubpotent	0	1	0	boolean		1
+E	subpotentReason	0	-1	0	CodeableConcept		
+E	education	0	-1	0	Immunization.education		
+E	programEligibility	0	-1	0	CodeableConcept		
+E	fundingSource	0	1	0	CodeableConcept		
+E	reaction	0	-1	0	Immunization.reaction		
+E	protocolApplied	0	-1	0	Immunization.protocolApplied		
 T	Immunization.performer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	function	0	1	0	CodeableConcept	
-E	actor	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	function	0	1	0	CodeableConcept		1
+E	actor	1	1	0	Reference		1
 T	Immunization.education	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	documentType	0	1	0	string	
-E	reference	0	1	0	uri	
-E	publicationDate	0	1	0	dateTime	
-E	presentationDate	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	documentType	0	1	0	string		
+E	reference	0	1	0	uri		
+E	publicationDate	0	1	0	dateTime		
+E	presentationDate	0	1	0	dateTime		
 T	Immunization.reaction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	date	0	1	0	dateTime	
-E	detail	0	1	0	Reference	
-E	reported	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	date	0	1	0	dateTime		
+E	detail	0	1	0	Reference		
+E	reported	0	1	0	boolean		
 T	Immunization.protocolApplied	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	series	0	1	0	string	
-E	authority	0	1	0	Reference	
-E	targetDisease	0	-1	0	CodeableConcept	
-E	doseNumber	1	1	1	positiveInt string	
-E	seriesDoses	0	1	1	positiveInt string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	series	0	1	0	string		
+E	authority	0	1	0	Reference		
+E	targetDisease	0	-1	0	CodeableConcept		
+E	doseNumber	1	1	1	positiveInt string		
+E	seriesDoses	0	1	1	positiveInt string		
 T	ImmunizationEvaluation	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	patient	1	1	0	Reference	
-E	date	0	1	0	dateTime	
-E	authority	0	1	0	Reference	
-E	targetDisease	1	1	0	CodeableConcept	
-E	immunizationEvent	1	1	0	Reference	
-E	doseStatus	1	1	0	CodeableConcept	
-E	doseStatusReason	0	-1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	series	0	1	0	string	
-E	doseNumber	0	1	1	positiveInt string	
-E	seriesDoses	0	1	1	positiveInt string	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	patient	1	1	0	Reference		1
+E	date	0	1	0	dateTime		
+E	authority	0	1	0	Reference		
+E	targetDisease	1	1	0	CodeableConcept		1
+E	immunizationEvent	1	1	0	Reference		1
+E	doseStatus	1	1	0	CodeableConcept		1
+E	doseStatusReason	0	-1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	series	0	1	0	string		
+E	doseNumber	0	1	1	positiveInt string		
+E	seriesDoses	0	1	1	positiveInt string		
 T	ImmunizationRecommendation	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	patient	1	1	0	Reference	
-E	date	1	1	0	dateTime	
-E	authority	0	1	0	Reference	
-E	recommendation	1	-1	0	ImmunizationRecommendation.recommendation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	patient	1	1	0	Reference		1
+E	date	1	1	0	dateTime		1
+E	authority	0	1	0	Reference		
+E	recommendation	1	-1	0	ImmunizationRecommendation.recommendation		1
 T	ImmunizationRecommendation.recommendation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	vaccineCode	0	-1	0	CodeableConcept	
-E	targetDisease	0	1	0	CodeableConcept	
-E	contraindicatedVaccineCode	0	-1	0	CodeableConcept	
-E	forecastStatus	1	1	0	CodeableConcept	
-E	forecastReason	0	-1	0	CodeableConcept	
-E	dateCriterion	0	-1	0	ImmunizationRecommendation.recommendation.dateCriterion	
-E	description	0	1	0	string	
-E	series	0	1	0	string	
-E	doseNumber	0	1	1	positiveInt string	
-E	seriesDoses	0	1	1	positiveInt string	
-E	supportingImmunization	0	-1	0	Reference	
-E	supportingPatientInformation	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	vaccineCode	0	-1	0	CodeableConcept		1
+E	targetDisease	0	1	0	CodeableConcept		1
+E	contraindicatedVaccineCode	0	-1	0	CodeableConcept		1
+E	forecastStatus	1	1	0	CodeableConcept		1
+E	forecastReason	0	-1	0	CodeableConcept		1
+E	dateCriterion	0	-1	0	ImmunizationRecommendation.recommendation.dateCriterion		
+E	description	0	1	0	string		
+E	series	0	1	0	string		
+E	doseNumber	0	1	1	positiveInt string		1
+E	seriesDoses	0	1	1	positiveInt string		
+E	supportingImmunization	0	-1	0	Reference		
+E	supportingPatientInformation	0	-1	0	Reference		
 T	ImmunizationRecommendation.recommendation.dateCriterion	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	value	1	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		
+E	value	1	1	0	dateTime		
 T	ImplementationGuide	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	copyright	0	1	0	markdown	
-E	packageId	1	1	0	id	
-E	license	0	1	0	code	
-E	fhirVersion	1	-1	0	code	
-E	dependsOn	0	-1	0	ImplementationGuide.dependsOn	
-E	global	0	-1	0	ImplementationGuide.global	
-E	definition	0	1	0	ImplementationGuide.definition	
-E	manifest	0	1	0	ImplementationGuide.manifest	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	1	1	0	uri		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	copyright	0	1	0	markdown		
+E	packageId	1	1	0	id		1
+E	license	0	1	0	code		1
+E	fhirVersion	1	-1	0	code		1
+E	dependsOn	0	-1	0	ImplementationGuide.dependsOn		1
+E	global	0	-1	0	ImplementationGuide.global		1
+E	definition	0	1	0	ImplementationGuide.definition		
+E	manifest	0	1	0	ImplementationGuide.manifest		
 T	ImplementationGuide.dependsOn	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	uri	1	1	0	canonical	
-E	packageId	0	1	0	id	
-E	version	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	uri	1	1	0	canonical		1
+E	packageId	0	1	0	id		1
+E	version	0	1	0	string		1
 T	ImplementationGuide.global	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	profile	1	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	profile	1	1	0	canonical		1
 T	ImplementationGuide.definition	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	grouping	0	-1	0	ImplementationGuide.definition.grouping	
-E	resource	1	-1	0	ImplementationGuide.definition.resource	
-E	page	0	1	0	ImplementationGuide.definition.page	
-E	parameter	0	-1	0	ImplementationGuide.definition.parameter	
-E	template	0	-1	0	ImplementationGuide.definition.template	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	grouping	0	-1	0	ImplementationGuide.definition.grouping		
+E	resource	1	-1	0	ImplementationGuide.definition.resource		
+E	page	0	1	0	ImplementationGuide.definition.page		
+E	parameter	0	-1	0	ImplementationGuide.definition.parameter		
+E	template	0	-1	0	ImplementationGuide.definition.template		
 T	ImplementationGuide.definition.grouping	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	description	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	description	0	1	0	string		
 T	ImplementationGuide.definition.resource	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	reference	1	1	0	Reference	
-E	fhirVersion	0	-1	0	code	
-E	name	0	1	0	string	
-E	description	0	1	0	string	
-E	example	0	1	1	boolean canonical	
-E	groupingId	0	1	0	id	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	reference	1	1	0	Reference		
+E	fhirVersion	0	-1	0	code		
+E	name	0	1	0	string		
+E	description	0	1	0	string		
+E	example	0	1	1	boolean canonical		
+E	groupingId	0	1	0	id		
 T	ImplementationGuide.definition.page	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	1	url Reference	
-E	title	1	1	0	string	
-E	generation	1	1	0	code	
-E	page	0	-1	0	ImplementationGuide.definition.page	#ImplementationGuide.definition.page
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	1	url Reference		
+E	title	1	1	0	string		
+E	generation	1	1	0	code		
+E	page	0	-1	0	ImplementationGuide.definition.page	#ImplementationGuide.definition.page	
 T	ImplementationGuide.definition.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	value	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	value	1	1	0	string		
 T	ImplementationGuide.definition.template	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	source	1	1	0	string	
-E	scope	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	source	1	1	0	string		
+E	scope	0	1	0	string		
 T	ImplementationGuide.manifest	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	rendering	0	1	0	url	
-E	resource	1	-1	0	ImplementationGuide.manifest.resource	
-E	page	0	-1	0	ImplementationGuide.manifest.page	
-E	image	0	-1	0	string	
-E	other	0	-1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	rendering	0	1	0	url		1
+E	resource	1	-1	0	ImplementationGuide.manifest.resource		1
+E	page	0	-1	0	ImplementationGuide.manifest.page		
+E	image	0	-1	0	string		
+E	other	0	-1	0	string		
 T	ImplementationGuide.manifest.resource	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	reference	1	1	0	Reference	
-E	example	0	1	1	boolean canonical	
-E	relativePath	0	1	0	url	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	reference	1	1	0	Reference		1
+E	example	0	1	1	boolean canonical		
+E	relativePath	0	1	0	url		
 T	ImplementationGuide.manifest.page	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	title	0	1	0	string	
-E	anchor	0	-1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	title	0	1	0	string		
+E	anchor	0	-1	0	string		
 T	InsurancePlan	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	0	1	0	code	
-E	type	0	-1	0	CodeableConcept	
-E	name	0	1	0	string	
-E	alias	0	-1	0	string	
-E	period	0	1	0	Period	
-E	ownedBy	0	1	0	Reference	
-E	administeredBy	0	1	0	Reference	
-E	coverageArea	0	-1	0	Reference	
-E	contact	0	-1	0	InsurancePlan.contact	
-E	endpoint	0	-1	0	Reference	
-E	network	0	-1	0	Reference	
-E	coverage	0	-1	0	InsurancePlan.coverage	
-E	plan	0	-1	0	InsurancePlan.plan	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	0	1	0	code		1
+E	type	0	-1	0	CodeableConcept		1
+E	name	0	1	0	string		1
+E	alias	0	-1	0	string		
+E	period	0	1	0	Period		
+E	ownedBy	0	1	0	Reference		1
+E	administeredBy	0	1	0	Reference		1
+E	coverageArea	0	-1	0	Reference		1
+E	contact	0	-1	0	InsurancePlan.contact		
+E	endpoint	0	-1	0	Reference		
+E	network	0	-1	0	Reference		
+E	coverage	0	-1	0	InsurancePlan.coverage		
+E	plan	0	-1	0	InsurancePlan.plan		
 T	InsurancePlan.contact	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	purpose	0	1	0	CodeableConcept	
-E	name	0	1	0	HumanName	
-E	telecom	0	-1	0	ContactPoint	
-E	address	0	1	0	Address	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	purpose	0	1	0	CodeableConcept		
+E	name	0	1	0	HumanName		
+E	telecom	0	-1	0	ContactPoint		
+E	address	0	1	0	Address		
 T	InsurancePlan.coverage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	network	0	-1	0	Reference	
-E	benefit	1	-1	0	InsurancePlan.coverage.benefit	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	network	0	-1	0	Reference		
+E	benefit	1	-1	0	InsurancePlan.coverage.benefit		
 T	InsurancePlan.coverage.benefit	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	requirement	0	1	0	string	
-E	limit	0	-1	0	InsurancePlan.coverage.benefit.limit	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	requirement	0	1	0	string		
+E	limit	0	-1	0	InsurancePlan.coverage.benefit.limit		
 T	InsurancePlan.coverage.benefit.limit	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	value	0	1	0	Quantity	
-E	code	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	value	0	1	0	Quantity		
+E	code	0	1	0	CodeableConcept		
 T	InsurancePlan.plan	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	type	0	1	0	CodeableConcept	
-E	coverageArea	0	-1	0	Reference	
-E	network	0	-1	0	Reference	
-E	generalCost	0	-1	0	InsurancePlan.plan.generalCost	
-E	specificCost	0	-1	0	InsurancePlan.plan.specificCost	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	-1	0	Identifier		1
+E	type	0	1	0	CodeableConcept		
+E	coverageArea	0	-1	0	Reference		1
+E	network	0	-1	0	Reference		
+E	generalCost	0	-1	0	InsurancePlan.plan.generalCost		
+E	specificCost	0	-1	0	InsurancePlan.plan.specificCost		
 T	InsurancePlan.plan.generalCost	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	groupSize	0	1	0	positiveInt	
-E	cost	0	1	0	Money	
-E	comment	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	groupSize	0	1	0	positiveInt		
+E	cost	0	1	0	Money		
+E	comment	0	1	0	string		
 T	InsurancePlan.plan.specificCost	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	1	1	0	CodeableConcept	
-E	benefit	0	-1	0	InsurancePlan.plan.specificCost.benefit	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	1	1	0	CodeableConcept		
+E	benefit	0	-1	0	InsurancePlan.plan.specificCost.benefit		
 T	InsurancePlan.plan.specificCost.benefit	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	cost	0	-1	0	InsurancePlan.plan.specificCost.benefit.cost	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	cost	0	-1	0	InsurancePlan.plan.specificCost.benefit.cost		
 T	InsurancePlan.plan.specificCost.benefit.cost	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	applicability	0	1	0	CodeableConcept	
-E	qualifiers	0	-1	0	CodeableConcept	
-E	value	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	applicability	0	1	0	CodeableConcept		
+E	qualifiers	0	-1	0	CodeableConcept		
+E	value	0	1	0	Quantity		
 T	Invoice	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	cancelledReason	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	recipient	0	1	0	Reference	
-E	date	0	1	0	dateTime	
-E	participant	0	-1	0	Invoice.participant	
-E	issuer	0	1	0	Reference	
-E	account	0	1	0	Reference	
-E	lineItem	0	-1	0	Invoice.lineItem	
-E	totalPriceComponent	0	-1	0	Invoice.lineItem.priceComponent	#Invoice.lineItem.priceComponent
-E	totalNet	0	1	0	Money	
-E	totalGross	0	1	0	Money	
-E	paymentTerms	0	1	0	markdown	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	cancelledReason	0	1	0	string		
+E	type	0	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	recipient	0	1	0	Reference		1
+E	date	0	1	0	dateTime		1
+E	participant	0	-1	0	Invoice.participant		
+E	issuer	0	1	0	Reference		
+E	account	0	1	0	Reference		
+E	lineItem	0	-1	0	Invoice.lineItem		
+E	totalPriceComponent	0	-1	0	Invoice.lineItem.priceComponent	#Invoice.lineItem.priceComponent	
+E	totalNet	0	1	0	Money		1
+E	totalGross	0	1	0	Money		1
+E	paymentTerms	0	1	0	markdown		
+E	note	0	-1	0	Annotation		
 T	Invoice.participant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	role	0	1	0	CodeableConcept	
-E	actor	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	role	0	1	0	CodeableConcept		
+E	actor	1	1	0	Reference		
 T	Invoice.lineItem	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequence	0	1	0	positiveInt	
-E	chargeItem	1	1	1	Reference CodeableConcept	
-E	priceComponent	0	-1	0	Invoice.lineItem.priceComponent	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	sequence	0	1	0	positiveInt		
+E	chargeItem	1	1	1	Reference CodeableConcept		
+E	priceComponent	0	-1	0	Invoice.lineItem.priceComponent		
 T	Invoice.lineItem.priceComponent	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	code	0	1	0	CodeableConcept	
-E	factor	0	1	0	decimal	
-E	amount	0	1	0	Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		
+E	code	0	1	0	CodeableConcept		
+E	factor	0	1	0	decimal		
+E	amount	0	1	0	Money		
 T	Library	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	type	1	1	0	CodeableConcept	
-E	subject	0	1	1	CodeableConcept Reference	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	usage	0	1	0	string	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	parameter	0	-1	0	ParameterDefinition	
-E	dataRequirement	0	-1	0	DataRequirement	
-E	content	0	-1	0	Attachment	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	type	1	1	0	CodeableConcept		1
+E	subject	0	1	1	CodeableConcept Reference		
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	usage	0	1	0	string		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	parameter	0	-1	0	ParameterDefinition		
+E	dataRequirement	0	-1	0	DataRequirement		
+E	content	0	-1	0	Attachment		1
 T	Linkage	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	active	0	1	0	boolean	
-E	author	0	1	0	Reference	
-E	item	1	-1	0	Linkage.item	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	active	0	1	0	boolean		1
+E	author	0	1	0	Reference		1
+E	item	1	-1	0	Linkage.item		1
 T	Linkage.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	resource	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	resource	1	1	0	Reference		1
 T	List	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	mode	1	1	0	code	
-E	title	0	1	0	string	
-E	code	0	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	date	0	1	0	dateTime	
-E	source	0	1	0	Reference	
-E	orderedBy	0	1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
-E	entry	0	-1	0	List.entry	
-E	emptyReason	0	1	0	CodeableConcept	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	mode	1	1	0	code		1
+E	title	0	1	0	string		1
+E	code	0	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	encounter	0	1	0	Reference		
+E	date	0	1	0	dateTime		1
+E	source	0	1	0	Reference		1
+E	orderedBy	0	1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
+E	entry	0	-1	0	List.entry		
+E	emptyReason	0	1	0	CodeableConcept		
 T	List.entry	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	flag	0	1	0	CodeableConcept	
-E	deleted	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	item	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	flag	0	1	0	CodeableConcept		
+E	deleted	0	1	0	boolean		
+E	date	0	1	0	dateTime		
+E	item	1	1	0	Reference		
 T	Location	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	0	1	0	code	
-E	operationalStatus	0	1	0	Coding	
-E	name	0	1	0	string	
-E	alias	0	-1	0	string	
-E	description	0	1	0	string	
-E	mode	0	1	0	code	
-E	type	0	-1	0	CodeableConcept	
-E	telecom	0	-1	0	ContactPoint	
-E	address	0	1	0	Address	
-E	physicalType	0	1	0	CodeableConcept	
-E	position	0	1	0	Location.position	
-E	managingOrganization	0	1	0	Reference	
-E	partOf	0	1	0	Reference	
-E	hoursOfOperation	0	-1	0	Location.hoursOfOperation	
-E	availabilityExceptions	0	1	0	string	
-E	endpoint	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	0	1	0	code		1
+E	operationalStatus	0	1	0	Coding		1
+E	name	0	1	0	string		1
+E	alias	0	-1	0	string		
+E	description	0	1	0	string		1
+E	mode	0	1	0	code		1
+E	type	0	-1	0	CodeableConcept		1
+E	telecom	0	-1	0	ContactPoint		
+E	address	0	1	0	Address		
+E	physicalType	0	1	0	CodeableConcept		1
+E	position	0	1	0	Location.position		
+E	managingOrganization	0	1	0	Reference		1
+E	partOf	0	1	0	Reference		
+E	hoursOfOperation	0	-1	0	Location.hoursOfOperation		
+E	availabilityExceptions	0	1	0	string		
+E	endpoint	0	-1	0	Reference		
 T	Location.position	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	longitude	1	1	0	decimal	
-E	latitude	1	1	0	decimal	
-E	altitude	0	1	0	decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	longitude	1	1	0	decimal		
+E	latitude	1	1	0	decimal		
+E	altitude	0	1	0	decimal		
 T	Location.hoursOfOperation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	daysOfWeek	0	-1	0	code	
-E	allDay	0	1	0	boolean	
-E	openingTime	0	1	0	time	
-E	closingTime	0	1	0	time	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	daysOfWeek	0	-1	0	code		
+E	allDay	0	1	0	boolean		
+E	openingTime	0	1	0	time		
+E	closingTime	0	1	0	time		
 T	MarketingStatus	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	country	1	1	0	CodeableConcept	
-E	jurisdiction	0	1	0	CodeableConcept	
-E	status	1	1	0	CodeableConcept	
-E	dateRange	1	1	0	Period	
-E	restoreDate	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	country	1	1	0	CodeableConcept		1
+E	jurisdiction	0	1	0	CodeableConcept		1
+E	status	1	1	0	CodeableConcept		1
+E	dateRange	1	1	0	Period		1
+E	restoreDate	0	1	0	dateTime		1
 T	Measure	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	subject	0	1	1	CodeableConcept Reference	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	usage	0	1	0	string	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	library	0	-1	0	canonical	
-E	disclaimer	0	1	0	markdown	
-E	scoring	0	1	0	CodeableConcept	
-E	compositeScoring	0	1	0	CodeableConcept	
-E	type	0	-1	0	CodeableConcept	
-E	riskAdjustment	0	1	0	string	
-E	rateAggregation	0	1	0	string	
-E	rationale	0	1	0	markdown	
-E	clinicalRecommendationStatement	0	1	0	markdown	
-E	improvementNotation	0	1	0	CodeableConcept	
-E	definition	0	-1	0	markdown	
-E	guidance	0	1	0	markdown	
-E	group	0	-1	0	Measure.group	
-E	supplementalData	0	-1	0	Measure.supplementalData	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	subject	0	1	1	CodeableConcept Reference		
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	usage	0	1	0	string		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	library	0	-1	0	canonical		
+E	disclaimer	0	1	0	markdown		1
+E	scoring	0	1	0	CodeableConcept		1
+E	compositeScoring	0	1	0	CodeableConcept		1
+E	type	0	-1	0	CodeableConcept		1
+E	riskAdjustment	0	1	0	string		1
+E	rateAggregation	0	1	0	string		1
+E	rationale	0	1	0	markdown		1
+E	clinicalRecommendationStatement	0	1	0	markdown		1
+E	improvementNotation	0	1	0	CodeableConcept		1
+E	definition	0	-1	0	markdown		1
+E	guidance	0	1	0	markdown		1
+E	group	0	-1	0	Measure.group		
+E	supplementalData	0	-1	0	Measure.supplementalData		
 T	Measure.group	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	population	0	-1	0	Measure.group.population	
-E	stratifier	0	-1	0	Measure.group.stratifier	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	population	0	-1	0	Measure.group.population		
+E	stratifier	0	-1	0	Measure.group.stratifier		
 T	Measure.group.population	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	criteria	1	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	criteria	1	1	0	Expression		
 T	Measure.group.stratifier	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	criteria	0	1	0	Expression	
-E	component	0	-1	0	Measure.group.stratifier.component	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	criteria	0	1	0	Expression		
+E	component	0	-1	0	Measure.group.stratifier.component		
 T	Measure.group.stratifier.component	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	criteria	1	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	criteria	1	1	0	Expression		
 T	Measure.supplementalData	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	usage	0	-1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	criteria	1	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	usage	0	-1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	criteria	1	1	0	Expression		
 T	MeasureReport	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	type	1	1	0	code	
-E	measure	1	1	0	canonical	
-E	subject	0	1	0	Reference	
-E	date	0	1	0	dateTime	
-E	reporter	0	1	0	Reference	
-E	period	1	1	0	Period	
-E	improvementNotation	0	1	0	CodeableConcept	
-E	group	0	-1	0	MeasureReport.group	
-E	evaluatedResource	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	type	1	1	0	code		1
+E	measure	1	1	0	canonical		1
+E	subject	0	1	0	Reference		1
+E	date	0	1	0	dateTime		1
+E	reporter	0	1	0	Reference		1
+E	period	1	1	0	Period		1
+E	improvementNotation	0	1	0	CodeableConcept		1
+E	group	0	-1	0	MeasureReport.group		
+E	evaluatedResource	0	-1	0	Reference		
 T	MeasureReport.group	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	population	0	-1	0	MeasureReport.group.population	
-E	measureScore	0	1	0	Quantity	
-E	stratifier	0	-1	0	MeasureReport.group.stratifier	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		1
+E	population	0	-1	0	MeasureReport.group.population		
+E	measureScore	0	1	0	Quantity		1
+E	stratifier	0	-1	0	MeasureReport.group.stratifier		
 T	MeasureReport.group.population	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	count	0	1	0	integer	
-E	subjectResults	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		1
+E	count	0	1	0	integer		
+E	subjectResults	0	1	0	Reference		
 T	MeasureReport.group.stratifier	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	-1	0	CodeableConcept	
-E	stratum	0	-1	0	MeasureReport.group.stratifier.stratum	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	-1	0	CodeableConcept		
+E	stratum	0	-1	0	MeasureReport.group.stratifier.stratum		
 T	MeasureReport.group.stratifier.stratum	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	value	0	1	0	CodeableConcept	
-E	component	0	-1	0	MeasureReport.group.stratifier.stratum.component	
-E	population	0	-1	0	MeasureReport.group.stratifier.stratum.population	
-E	measureScore	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	value	0	1	0	CodeableConcept		
+E	component	0	-1	0	MeasureReport.group.stratifier.stratum.component		
+E	population	0	-1	0	MeasureReport.group.stratifier.stratum.population		
+E	measureScore	0	1	0	Quantity		
 T	MeasureReport.group.stratifier.stratum.component	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	value	1	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		
+E	value	1	1	0	CodeableConcept		
 T	MeasureReport.group.stratifier.stratum.population	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	count	0	1	0	integer	
-E	subjectResults	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	count	0	1	0	integer		
+E	subjectResults	0	1	0	Reference		
 T	Media	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	type	0	1	0	CodeableConcept	
-E	modality	0	1	0	CodeableConcept	
-E	view	0	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	created	0	1	1	dateTime Period	
-E	issued	0	1	0	instant	
-E	operator	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	bodySite	0	1	0	CodeableConcept	
-E	deviceName	0	1	0	string	
-E	device	0	1	0	Reference	
-E	height	0	1	0	positiveInt	
-E	width	0	1	0	positiveInt	
-E	frames	0	1	0	positiveInt	
-E	duration	0	1	0	decimal	
-E	content	1	1	0	Attachment	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	basedOn	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	type	0	1	0	CodeableConcept		1
+E	modality	0	1	0	CodeableConcept		1
+E	view	0	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	created	0	1	1	dateTime Period		1
+E	issued	0	1	0	instant		1
+E	operator	0	1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	bodySite	0	1	0	CodeableConcept		1
+E	deviceName	0	1	0	string		1
+E	device	0	1	0	Reference		1
+E	height	0	1	0	positiveInt		1
+E	width	0	1	0	positiveInt		1
+E	frames	0	1	0	positiveInt		1
+E	duration	0	1	0	decimal		1
+E	content	1	1	0	Attachment		1
+E	note	0	-1	0	Annotation		
 T	Medication	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	code	0	1	0	CodeableConcept	
-E	status	0	1	0	code	
-E	manufacturer	0	1	0	Reference	
-E	form	0	1	0	CodeableConcept	
-E	amount	0	1	0	Ratio	
-E	ingredient	0	-1	0	Medication.ingredient	
-E	batch	0	1	0	Medication.batch	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	code	0	1	0	CodeableConcept		1
+E	status	0	1	0	code		1
+E	manufacturer	0	1	0	Reference		1
+E	form	0	1	0	CodeableConcept		
+E	amount	0	1	0	Ratio		1
+E	ingredient	0	-1	0	Medication.ingredient		
+E	batch	0	1	0	Medication.batch		
 T	Medication.ingredient	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	item	1	1	1	CodeableConcept Reference	
-E	isActive	0	1	0	boolean	
-E	strength	0	1	0	Ratio	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	item	1	1	1	CodeableConcept Reference		
+E	isActive	0	1	0	boolean		
+E	strength	0	1	0	Ratio		
 T	Medication.batch	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	lotNumber	0	1	0	string	
-E	expirationDate	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	lotNumber	0	1	0	string		
+E	expirationDate	0	1	0	dateTime		
 T	MedicationAdministration	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiates	0	-1	0	uri	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	statusReason	0	-1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	medication	1	1	1	CodeableConcept Reference	
-E	subject	1	1	0	Reference	
-E	context	0	1	0	Reference	
-E	supportingInformation	0	-1	0	Reference	
-E	effective	1	1	1	dateTime Period	
-E	performer	0	-1	0	MedicationAdministration.performer	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	request	0	1	0	Reference	
-E	device	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	dosage	0	1	0	MedicationAdministration.dosage	
-E	eventHistory	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	instantiates	0	-1	0	uri		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	statusReason	0	-1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		
+E	medication	1	1	1	CodeableConcept Reference		1
+E	subject	1	1	0	Reference		1
+E	context	0	1	0	Reference		
+E	supportingInformation	0	-1	0	Reference		
+E	effective	1	1	1	dateTime Period		1
+E	performer	0	-1	0	MedicationAdministration.performer		1
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	request	0	1	0	Reference		
+E	device	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	dosage	0	1	0	MedicationAdministration.dosage		
+E	eventHistory	0	-1	0	Reference		
 T	MedicationAdministration.performer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	function	0	1	0	CodeableConcept	
-E	actor	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	function	0	1	0	CodeableConcept		
+E	actor	1	1	0	Reference		1
 T	MedicationAdministration.dosage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	text	0	1	0	string	
-E	site	0	1	0	CodeableConcept	
-E	route	0	1	0	CodeableConcept	
-E	method	0	1	0	CodeableConcept	
-E	dose	0	1	0	Quantity	
-E	rate	0	1	1	Ratio Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	text	0	1	0	string		
+E	site	0	1	0	CodeableConcept		
+E	route	0	1	0	CodeableConcept		
+E	method	0	1	0	CodeableConcept		
+E	dose	0	1	0	Quantity		
+E	rate	0	1	1	Ratio Quantity		
 T	MedicationDispense	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	statusReason	0	1	1	CodeableConcept Reference	
-E	category	0	1	0	CodeableConcept	
-E	medication	1	1	1	CodeableConcept Reference	
-E	subject	0	1	0	Reference	
-E	context	0	1	0	Reference	
-E	supportingInformation	0	-1	0	Reference	
-E	performer	0	-1	0	MedicationDispense.performer	
-E	location	0	1	0	Reference	
-E	authorizingPrescription	0	-1	0	Reference	
-E	type	0	1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
-E	daysSupply	0	1	0	Quantity	
-E	whenPrepared	0	1	0	dateTime	
-E	whenHandedOver	0	1	0	dateTime	
-E	destination	0	1	0	Reference	
-E	receiver	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	dosageInstruction	0	-1	0	Dosage	
-E	substitution	0	1	0	MedicationDispense.substitution	
-E	detectedIssue	0	-1	0	Reference	
-E	eventHistory	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	partOf	0	-1	0	Reference		
+E	status	1	1	0	code		1
+E	statusReason	0	1	1	CodeableConcept Reference		
+E	category	0	1	0	CodeableConcept		
+E	medication	1	1	1	CodeableConcept Reference		1
+E	subject	0	1	0	Reference		1
+E	context	0	1	0	Reference		
+E	supportingInformation	0	-1	0	Reference		
+E	performer	0	-1	0	MedicationDispense.performer		
+E	location	0	1	0	Reference		
+E	authorizingPrescription	0	-1	0	Reference		
+E	type	0	1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
+E	daysSupply	0	1	0	Quantity		
+E	whenPrepared	0	1	0	dateTime		1
+E	whenHandedOver	0	1	0	dateTime		
+E	destination	0	1	0	Reference		
+E	receiver	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	dosageInstruction	0	-1	0	Dosage		
+E	substitution	0	1	0	MedicationDispense.substitution		
+E	detectedIssue	0	-1	0	Reference		
+E	eventHistory	0	-1	0	Reference		
 T	MedicationDispense.performer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	function	0	1	0	CodeableConcept	
-E	actor	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	function	0	1	0	CodeableConcept		
+E	actor	1	1	0	Reference		
 T	MedicationDispense.substitution	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	wasSubstituted	1	1	0	boolean	
-E	type	0	1	0	CodeableConcept	
-E	reason	0	-1	0	CodeableConcept	
-E	responsibleParty	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	wasSubstituted	1	1	0	boolean		
+E	type	0	1	0	CodeableConcept		
+E	reason	0	-1	0	CodeableConcept		
+E	responsibleParty	0	-1	0	Reference		
 T	MedicationKnowledge	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	status	0	1	0	code	
-E	manufacturer	0	1	0	Reference	
-E	doseForm	0	1	0	CodeableConcept	
-E	amount	0	1	0	Quantity	
-E	synonym	0	-1	0	string	
-E	relatedMedicationKnowledge	0	-1	0	MedicationKnowledge.relatedMedicationKnowledge	
-E	associatedMedication	0	-1	0	Reference	
-E	productType	0	-1	0	CodeableConcept	
-E	monograph	0	-1	0	MedicationKnowledge.monograph	
-E	ingredient	0	-1	0	MedicationKnowledge.ingredient	
-E	preparationInstruction	0	1	0	markdown	
-E	intendedRoute	0	-1	0	CodeableConcept	
-E	cost	0	-1	0	MedicationKnowledge.cost	
-E	monitoringProgram	0	-1	0	MedicationKnowledge.monitoringProgram	
-E	administrationGuidelines	0	-1	0	MedicationKnowledge.administrationGuidelines	
-E	medicineClassification	0	-1	0	MedicationKnowledge.medicineClassification	
-E	packaging	0	1	0	MedicationKnowledge.packaging	
-E	drugCharacteristic	0	-1	0	MedicationKnowledge.drugCharacteristic	
-E	contraindication	0	-1	0	Reference	
-E	regulatory	0	-1	0	MedicationKnowledge.regulatory	
-E	kinetics	0	-1	0	MedicationKnowledge.kinetics	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	code	0	1	0	CodeableConcept		1
+E	status	0	1	0	code		1
+E	manufacturer	0	1	0	Reference		1
+E	doseForm	0	1	0	CodeableConcept		
+E	amount	0	1	0	Quantity		1
+E	synonym	0	-1	0	string		1
+E	relatedMedicationKnowledge	0	-1	0	MedicationKnowledge.relatedMedicationKnowledge		
+E	associatedMedication	0	-1	0	Reference		
+E	productType	0	-1	0	CodeableConcept		
+E	monograph	0	-1	0	MedicationKnowledge.monograph		
+E	ingredient	0	-1	0	MedicationKnowledge.ingredient		
+E	preparationInstruction	0	1	0	markdown		
+E	intendedRoute	0	-1	0	CodeableConcept		
+E	cost	0	-1	0	MedicationKnowledge.cost		
+E	monitoringProgram	0	-1	0	MedicationKnowledge.monitoringProgram		
+E	administrationGuidelines	0	-1	0	MedicationKnowledge.administrationGuidelines		
+E	medicineClassification	0	-1	0	MedicationKnowledge.medicineClassification		
+E	packaging	0	1	0	MedicationKnowledge.packaging		
+E	drugCharacteristic	0	-1	0	MedicationKnowledge.drugCharacteristic		
+E	contraindication	0	-1	0	Reference		
+E	regulatory	0	-1	0	MedicationKnowledge.regulatory		
+E	kinetics	0	-1	0	MedicationKnowledge.kinetics		
 T	MedicationKnowledge.relatedMedicationKnowledge	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	reference	1	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	reference	1	-1	0	Reference		
 T	MedicationKnowledge.monograph	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	source	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	source	0	1	0	Reference		
 T	MedicationKnowledge.ingredient	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	item	1	1	1	CodeableConcept Reference	
-E	isActive	0	1	0	boolean	
-E	strength	0	1	0	Ratio	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	item	1	1	1	CodeableConcept Reference		
+E	isActive	0	1	0	boolean		
+E	strength	0	1	0	Ratio		
 T	MedicationKnowledge.cost	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	source	0	1	0	string	
-E	cost	1	1	0	Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	source	0	1	0	string		
+E	cost	1	1	0	Money		
 T	MedicationKnowledge.monitoringProgram	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	name	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	name	0	1	0	string		
 T	MedicationKnowledge.administrationGuidelines	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	dosage	0	-1	0	MedicationKnowledge.administrationGuidelines.dosage	
-E	indication	0	1	1	CodeableConcept Reference	
-E	patientCharacteristics	0	-1	0	MedicationKnowledge.administrationGuidelines.patientCharacteristics	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	dosage	0	-1	0	MedicationKnowledge.administrationGuidelines.dosage		
+E	indication	0	1	1	CodeableConcept Reference		
+E	patientCharacteristics	0	-1	0	MedicationKnowledge.administrationGuidelines.patientCharacteristics		
 T	MedicationKnowledge.administrationGuidelines.dosage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	dosage	1	-1	0	Dosage	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	dosage	1	-1	0	Dosage		
 T	MedicationKnowledge.administrationGuidelines.patientCharacteristics	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	characteristic	1	1	1	CodeableConcept Quantity	
-E	value	0	-1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	characteristic	1	1	1	CodeableConcept Quantity		
+E	value	0	-1	0	string		
 T	MedicationKnowledge.medicineClassification	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	classification	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	classification	0	-1	0	CodeableConcept		
 T	MedicationKnowledge.packaging	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	quantity	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	quantity	0	1	0	Quantity		
 T	MedicationKnowledge.drugCharacteristic	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	value	0	1	1	CodeableConcept string Quantity base64Binary	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	value	0	1	1	CodeableConcept string Quantity base64Binary		
 T	MedicationKnowledge.regulatory	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	regulatoryAuthority	1	1	0	Reference	
-E	substitution	0	-1	0	MedicationKnowledge.regulatory.substitution	
-E	schedule	0	-1	0	MedicationKnowledge.regulatory.schedule	
-E	maxDispense	0	1	0	MedicationKnowledge.regulatory.maxDispense	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	regulatoryAuthority	1	1	0	Reference		
+E	substitution	0	-1	0	MedicationKnowledge.regulatory.substitution		
+E	schedule	0	-1	0	MedicationKnowledge.regulatory.schedule		
+E	maxDispense	0	1	0	MedicationKnowledge.regulatory.maxDispense		
 T	MedicationKnowledge.regulatory.substitution	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	allowed	1	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	allowed	1	1	0	boolean		
 T	MedicationKnowledge.regulatory.schedule	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	schedule	1	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	schedule	1	1	0	CodeableConcept		
 T	MedicationKnowledge.regulatory.maxDispense	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	quantity	1	1	0	Quantity	
-E	period	0	1	0	Duration	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	quantity	1	1	0	Quantity		
+E	period	0	1	0	Duration		
 T	MedicationKnowledge.kinetics	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	areaUnderCurve	0	-1	0	Quantity	
-E	lethalDose50	0	-1	0	Quantity	
-E	halfLifePeriod	0	1	0	Duration	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	areaUnderCurve	0	-1	0	Quantity		
+E	lethalDose50	0	-1	0	Quantity		
+E	halfLifePeriod	0	1	0	Duration		
 T	MedicationRequest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	intent	1	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	priority	0	1	0	code	
-E	doNotPerform	0	1	0	boolean	
-E	reported	0	1	1	boolean Reference	
-E	medication	1	1	1	CodeableConcept Reference	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	supportingInformation	0	-1	0	Reference	
-E	authoredOn	0	1	0	dateTime	
-E	requester	0	1	0	Reference	
-E	performer	0	1	0	Reference	
-E	performerType	0	1	0	CodeableConcept	
-E	recorder	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	groupIdentifier	0	1	0	Identifier	
-E	courseOfTherapyType	0	1	0	CodeableConcept	
-E	insurance	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	dosageInstruction	0	-1	0	Dosage	
-E	dispenseRequest	0	1	0	MedicationRequest.dispenseRequest	
-E	substitution	0	1	0	MedicationRequest.substitution	
-E	priorPrescription	0	1	0	Reference	
-E	detectedIssue	0	-1	0	Reference	
-E	eventHistory	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	statusReason	0	1	0	CodeableConcept		
+E	intent	1	1	0	code		1
+E	category	0	-1	0	CodeableConcept		
+E	priority	0	1	0	code		1
+E	doNotPerform	0	1	0	boolean		1
+E	reported	0	1	1	boolean Reference		1
+E	medication	1	1	1	CodeableConcept Reference		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		
+E	supportingInformation	0	-1	0	Reference		
+E	authoredOn	0	1	0	dateTime		1
+E	requester	0	1	0	Reference		1
+E	performer	0	1	0	Reference		
+E	performerType	0	1	0	CodeableConcept		1
+E	recorder	0	1	0	Reference		
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	basedOn	0	-1	0	Reference		1
+E	groupIdentifier	0	1	0	Identifier		1
+E	courseOfTherapyType	0	1	0	CodeableConcept		
+E	insurance	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	dosageInstruction	0	-1	0	Dosage		
+E	dispenseRequest	0	1	0	MedicationRequest.dispenseRequest		
+E	substitution	0	1	0	MedicationRequest.substitution		
+E	priorPrescription	0	1	0	Reference		
+E	detectedIssue	0	-1	0	Reference		
+E	eventHistory	0	-1	0	Reference		
 T	MedicationRequest.dispenseRequest	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	initialFill	0	1	0	MedicationRequest.dispenseRequest.initialFill	
-E	dispenseInterval	0	1	0	Duration	
-E	validityPeriod	0	1	0	Period	
-E	numberOfRepeatsAllowed	0	1	0	unsignedInt	
-E	quantity	0	1	0	Quantity	
-E	expectedSupplyDuration	0	1	0	Duration	
-E	performer	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	initialFill	0	1	0	MedicationRequest.dispenseRequest.initialFill		
+E	dispenseInterval	0	1	0	Duration		
+E	validityPeriod	0	1	0	Period		
+E	numberOfRepeatsAllowed	0	1	0	unsignedInt		
+E	quantity	0	1	0	Quantity		
+E	expectedSupplyDuration	0	1	0	Duration		
+E	performer	0	1	0	Reference		
 T	MedicationRequest.dispenseRequest.initialFill	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	quantity	0	1	0	Quantity	
-E	duration	0	1	0	Duration	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	quantity	0	1	0	Quantity		
+E	duration	0	1	0	Duration		
 T	MedicationRequest.substitution	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	allowed	1	1	1	boolean CodeableConcept	
-E	reason	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	allowed	1	1	1	boolean CodeableConcept		
+E	reason	0	1	0	CodeableConcept		
 T	MedicationStatement	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	statusReason	0	-1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	medication	1	1	1	CodeableConcept Reference	
-E	subject	1	1	0	Reference	
-E	context	0	1	0	Reference	
-E	effective	0	1	1	dateTime Period	
-E	dateAsserted	0	1	0	dateTime	
-E	informationSource	0	1	0	Reference	
-E	derivedFrom	0	-1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	dosage	0	-1	0	Dosage	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	basedOn	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	statusReason	0	-1	0	CodeableConcept		
+E	category	0	1	0	CodeableConcept		1
+E	medication	1	1	1	CodeableConcept Reference		1
+E	subject	1	1	0	Reference		1
+E	context	0	1	0	Reference		1
+E	effective	0	1	1	dateTime Period		1
+E	dateAsserted	0	1	0	dateTime		1
+E	informationSource	0	1	0	Reference		
+E	derivedFrom	0	-1	0	Reference		
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	dosage	0	-1	0	Dosage		
 T	MedicinalProduct	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	type	0	1	0	CodeableConcept	
-E	domain	0	1	0	Coding	
-E	combinedPharmaceuticalDoseForm	0	1	0	CodeableConcept	
-E	legalStatusOfSupply	0	1	0	CodeableConcept	
-E	additionalMonitoringIndicator	0	1	0	CodeableConcept	
-E	specialMeasures	0	-1	0	string	
-E	paediatricUseIndicator	0	1	0	CodeableConcept	
-E	productClassification	0	-1	0	CodeableConcept	
-E	marketingStatus	0	-1	0	MarketingStatus	
-E	pharmaceuticalProduct	0	-1	0	Reference	
-E	packagedMedicinalProduct	0	-1	0	Reference	
-E	attachedDocument	0	-1	0	Reference	
-E	masterFile	0	-1	0	Reference	
-E	contact	0	-1	0	Reference	
-E	clinicalTrial	0	-1	0	Reference	
-E	name	1	-1	0	MedicinalProduct.name	
-E	crossReference	0	-1	0	Identifier	
-E	manufacturingBusinessOperation	0	-1	0	MedicinalProduct.manufacturingBusinessOperation	
-E	specialDesignation	0	-1	0	MedicinalProduct.specialDesignation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	type	0	1	0	CodeableConcept		1
+E	domain	0	1	0	Coding		1
+E	combinedPharmaceuticalDoseForm	0	1	0	CodeableConcept		1
+E	legalStatusOfSupply	0	1	0	CodeableConcept		1
+E	additionalMonitoringIndicator	0	1	0	CodeableConcept		1
+E	specialMeasures	0	-1	0	string		1
+E	paediatricUseIndicator	0	1	0	CodeableConcept		1
+E	productClassification	0	-1	0	CodeableConcept		1
+E	marketingStatus	0	-1	0	MarketingStatus		1
+E	pharmaceuticalProduct	0	-1	0	Reference		1
+E	packagedMedicinalProduct	0	-1	0	Reference		1
+E	attachedDocument	0	-1	0	Reference		1
+E	masterFile	0	-1	0	Reference		1
+E	contact	0	-1	0	Reference		1
+E	clinicalTrial	0	-1	0	Reference		1
+E	name	1	-1	0	MedicinalProduct.name		1
+E	crossReference	0	-1	0	Identifier		1
+E	manufacturingBusinessOperation	0	-1	0	MedicinalProduct.manufacturingBusinessOperation		1
+E	specialDesignation	0	-1	0	MedicinalProduct.specialDesignation		1
 T	MedicinalProduct.name	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	productName	1	1	0	string	
-E	namePart	0	-1	0	MedicinalProduct.name.namePart	
-E	countryLanguage	0	-1	0	MedicinalProduct.name.countryLanguage	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	productName	1	1	0	string		1
+E	namePart	0	-1	0	MedicinalProduct.name.namePart		1
+E	countryLanguage	0	-1	0	MedicinalProduct.name.countryLanguage		1
 T	MedicinalProduct.name.namePart	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	part	1	1	0	string	
-E	type	1	1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	part	1	1	0	string		1
+E	type	1	1	0	Coding		1
 T	MedicinalProduct.name.countryLanguage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	country	1	1	0	CodeableConcept	
-E	jurisdiction	0	1	0	CodeableConcept	
-E	language	1	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	country	1	1	0	CodeableConcept		1
+E	jurisdiction	0	1	0	CodeableConcept		1
+E	language	1	1	0	CodeableConcept		1
 T	MedicinalProduct.manufacturingBusinessOperation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	operationType	0	1	0	CodeableConcept	
-E	authorisationReferenceNumber	0	1	0	Identifier	
-E	effectiveDate	0	1	0	dateTime	
-E	confidentialityIndicator	0	1	0	CodeableConcept	
-E	manufacturer	0	-1	0	Reference	
-E	regulator	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	operationType	0	1	0	CodeableConcept		1
+E	authorisationReferenceNumber	0	1	0	Identifier		1
+E	effectiveDate	0	1	0	dateTime		1
+E	confidentialityIndicator	0	1	0	CodeableConcept		1
+E	manufacturer	0	-1	0	Reference		1
+E	regulator	0	1	0	Reference		1
 T	MedicinalProduct.specialDesignation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	type	0	1	0	CodeableConcept	
-E	intendedUse	0	1	0	CodeableConcept	
-E	indication	0	1	1	CodeableConcept Reference	
-E	status	0	1	0	CodeableConcept	
-E	date	0	1	0	dateTime	
-E	species	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	-1	0	Identifier		1
+E	type	0	1	0	CodeableConcept		1
+E	intendedUse	0	1	0	CodeableConcept		1
+E	indication	0	1	1	CodeableConcept Reference		1
+E	status	0	1	0	CodeableConcept		1
+E	date	0	1	0	dateTime		1
+E	species	0	1	0	CodeableConcept		1
 T	MedicinalProductAuthorization	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	subject	0	1	0	Reference	
-E	country	0	-1	0	CodeableConcept	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	status	0	1	0	CodeableConcept	
-E	statusDate	0	1	0	dateTime	
-E	restoreDate	0	1	0	dateTime	
-E	validityPeriod	0	1	0	Period	
-E	dataExclusivityPeriod	0	1	0	Period	
-E	dateOfFirstAuthorization	0	1	0	dateTime	
-E	internationalBirthDate	0	1	0	dateTime	
-E	legalBasis	0	1	0	CodeableConcept	
-E	jurisdictionalAuthorization	0	-1	0	MedicinalProductAuthorization.jurisdictionalAuthorization	
-E	holder	0	1	0	Reference	
-E	regulator	0	1	0	Reference	
-E	procedure	0	1	0	MedicinalProductAuthorization.procedure	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	subject	0	1	0	Reference		1
+E	country	0	-1	0	CodeableConcept		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	status	0	1	0	CodeableConcept		1
+E	statusDate	0	1	0	dateTime		1
+E	restoreDate	0	1	0	dateTime		1
+E	validityPeriod	0	1	0	Period		1
+E	dataExclusivityPeriod	0	1	0	Period		1
+E	dateOfFirstAuthorization	0	1	0	dateTime		1
+E	internationalBirthDate	0	1	0	dateTime		1
+E	legalBasis	0	1	0	CodeableConcept		1
+E	jurisdictionalAuthorization	0	-1	0	MedicinalProductAuthorization.jurisdictionalAuthorization		1
+E	holder	0	1	0	Reference		1
+E	regulator	0	1	0	Reference		1
+E	procedure	0	1	0	MedicinalProductAuthorization.procedure		1
 T	MedicinalProductAuthorization.jurisdictionalAuthorization	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	country	0	1	0	CodeableConcept	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	legalStatusOfSupply	0	1	0	CodeableConcept	
-E	validityPeriod	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	-1	0	Identifier		1
+E	country	0	1	0	CodeableConcept		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	legalStatusOfSupply	0	1	0	CodeableConcept		1
+E	validityPeriod	0	1	0	Period		1
 T	MedicinalProductAuthorization.procedure	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	type	1	1	0	CodeableConcept	
-E	date	0	1	1	Period dateTime	
-E	application	0	-1	0	MedicinalProductAuthorization.procedure	#MedicinalProductAuthorization.procedure
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		1
+E	type	1	1	0	CodeableConcept		1
+E	date	0	1	1	Period dateTime		1
+E	application	0	-1	0	MedicinalProductAuthorization.procedure	#MedicinalProductAuthorization.procedure	1
 T	MedicinalProductContraindication	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	subject	0	-1	0	Reference	
-E	disease	0	1	0	CodeableConcept	
-E	diseaseStatus	0	1	0	CodeableConcept	
-E	comorbidity	0	-1	0	CodeableConcept	
-E	therapeuticIndication	0	-1	0	Reference	
-E	otherTherapy	0	-1	0	MedicinalProductContraindication.otherTherapy	
-E	population	0	-1	0	Population	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	subject	0	-1	0	Reference		1
+E	disease	0	1	0	CodeableConcept		1
+E	diseaseStatus	0	1	0	CodeableConcept		1
+E	comorbidity	0	-1	0	CodeableConcept		1
+E	therapeuticIndication	0	-1	0	Reference		1
+E	otherTherapy	0	-1	0	MedicinalProductContraindication.otherTherapy		1
+E	population	0	-1	0	Population		1
 T	MedicinalProductContraindication.otherTherapy	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	therapyRelationshipType	1	1	0	CodeableConcept	
-E	medication	1	1	1	CodeableConcept Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	therapyRelationshipType	1	1	0	CodeableConcept		1
+E	medication	1	1	1	CodeableConcept Reference		1
 T	MedicinalProductIndication	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	subject	0	-1	0	Reference	
-E	diseaseSymptomProcedure	0	1	0	CodeableConcept	
-E	diseaseStatus	0	1	0	CodeableConcept	
-E	comorbidity	0	-1	0	CodeableConcept	
-E	intendedEffect	0	1	0	CodeableConcept	
-E	duration	0	1	0	Quantity	
-E	otherTherapy	0	-1	0	MedicinalProductIndication.otherTherapy	
-E	undesirableEffect	0	-1	0	Reference	
-E	population	0	-1	0	Population	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	subject	0	-1	0	Reference		1
+E	diseaseSymptomProcedure	0	1	0	CodeableConcept		1
+E	diseaseStatus	0	1	0	CodeableConcept		1
+E	comorbidity	0	-1	0	CodeableConcept		1
+E	intendedEffect	0	1	0	CodeableConcept		1
+E	duration	0	1	0	Quantity		1
+E	otherTherapy	0	-1	0	MedicinalProductIndication.otherTherapy		1
+E	undesirableEffect	0	-1	0	Reference		1
+E	population	0	-1	0	Population		1
 T	MedicinalProductIndication.otherTherapy	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	therapyRelationshipType	1	1	0	CodeableConcept	
-E	medication	1	1	1	CodeableConcept Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	therapyRelationshipType	1	1	0	CodeableConcept		1
+E	medication	1	1	1	CodeableConcept Reference		1
 T	MedicinalProductIngredient	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	role	1	1	0	CodeableConcept	
-E	allergenicIndicator	0	1	0	boolean	
-E	manufacturer	0	-1	0	Reference	
-E	specifiedSubstance	0	-1	0	MedicinalProductIngredient.specifiedSubstance	
-E	substance	0	1	0	MedicinalProductIngredient.substance	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	1	0	Identifier		1
+E	role	1	1	0	CodeableConcept		1
+E	allergenicIndicator	0	1	0	boolean		1
+E	manufacturer	0	-1	0	Reference		1
+E	specifiedSubstance	0	-1	0	MedicinalProductIngredient.specifiedSubstance		1
+E	substance	0	1	0	MedicinalProductIngredient.substance		1
 T	MedicinalProductIngredient.specifiedSubstance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	group	1	1	0	CodeableConcept	
-E	confidentiality	0	1	0	CodeableConcept	
-E	strength	0	-1	0	MedicinalProductIngredient.specifiedSubstance.strength	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		1
+E	group	1	1	0	CodeableConcept		1
+E	confidentiality	0	1	0	CodeableConcept		1
+E	strength	0	-1	0	MedicinalProductIngredient.specifiedSubstance.strength		1
 T	MedicinalProductIngredient.specifiedSubstance.strength	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	presentation	1	1	0	Ratio	
-E	presentationLowLimit	0	1	0	Ratio	
-E	concentration	0	1	0	Ratio	
-E	concentrationLowLimit	0	1	0	Ratio	
-E	measurementPoint	0	1	0	string	
-E	country	0	-1	0	CodeableConcept	
-E	referenceStrength	0	-1	0	MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	presentation	1	1	0	Ratio		1
+E	presentationLowLimit	0	1	0	Ratio		1
+E	concentration	0	1	0	Ratio		1
+E	concentrationLowLimit	0	1	0	Ratio		1
+E	measurementPoint	0	1	0	string		1
+E	country	0	-1	0	CodeableConcept		1
+E	referenceStrength	0	-1	0	MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength		1
 T	MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	substance	0	1	0	CodeableConcept	
-E	strength	1	1	0	Ratio	
-E	strengthLowLimit	0	1	0	Ratio	
-E	measurementPoint	0	1	0	string	
-E	country	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	substance	0	1	0	CodeableConcept		1
+E	strength	1	1	0	Ratio		1
+E	strengthLowLimit	0	1	0	Ratio		1
+E	measurementPoint	0	1	0	string		1
+E	country	0	-1	0	CodeableConcept		1
 T	MedicinalProductIngredient.substance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	strength	0	-1	0	MedicinalProductIngredient.specifiedSubstance.strength	#MedicinalProductIngredient.specifiedSubstance.strength
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		1
+E	strength	0	-1	0	MedicinalProductIngredient.specifiedSubstance.strength	#MedicinalProductIngredient.specifiedSubstance.strength	1
 T	MedicinalProductInteraction	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	subject	0	-1	0	Reference	
-E	description	0	1	0	string	
-E	interactant	0	-1	0	MedicinalProductInteraction.interactant	
-E	type	0	1	0	CodeableConcept	
-E	effect	0	1	0	CodeableConcept	
-E	incidence	0	1	0	CodeableConcept	
-E	management	0	1	0	CodeableConcept	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	subject	0	-1	0	Reference		1
+E	description	0	1	0	string		1
+E	interactant	0	-1	0	MedicinalProductInteraction.interactant		1
+E	type	0	1	0	CodeableConcept		1
+E	effect	0	1	0	CodeableConcept		1
+E	incidence	0	1	0	CodeableConcept		1
+E	management	0	1	0	CodeableConcept		1
 T	MedicinalProductInteraction.interactant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	item	1	1	1	Reference CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	item	1	1	1	Reference CodeableConcept		1
 T	MedicinalProductManufactured	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	manufacturedDoseForm	1	1	0	CodeableConcept	
-E	unitOfPresentation	0	1	0	CodeableConcept	
-E	quantity	1	1	0	Quantity	
-E	manufacturer	0	-1	0	Reference	
-E	ingredient	0	-1	0	Reference	
-E	physicalCharacteristics	0	1	0	ProdCharacteristic	
-E	otherCharacteristics	0	-1	0	CodeableConcept	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	manufacturedDoseForm	1	1	0	CodeableConcept		1
+E	unitOfPresentation	0	1	0	CodeableConcept		1
+E	quantity	1	1	0	Quantity		1
+E	manufacturer	0	-1	0	Reference		1
+E	ingredient	0	-1	0	Reference		1
+E	physicalCharacteristics	0	1	0	ProdCharacteristic		1
+E	otherCharacteristics	0	-1	0	CodeableConcept		1
 T	MedicinalProductPackaged	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	subject	0	-1	0	Reference	
-E	description	0	1	0	string	
-E	legalStatusOfSupply	0	1	0	CodeableConcept	
-E	marketingStatus	0	-1	0	MarketingStatus	
-E	marketingAuthorization	0	1	0	Reference	
-E	manufacturer	0	-1	0	Reference	
-E	batchIdentifier	0	-1	0	MedicinalProductPackaged.batchIdentifier	
-E	packageItem	1	-1	0	MedicinalProductPackaged.packageItem	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	subject	0	-1	0	Reference		1
+E	description	0	1	0	string		1
+E	legalStatusOfSupply	0	1	0	CodeableConcept		1
+E	marketingStatus	0	-1	0	MarketingStatus		1
+E	marketingAuthorization	0	1	0	Reference		1
+E	manufacturer	0	-1	0	Reference		1
+E	batchIdentifier	0	-1	0	MedicinalProductPackaged.batchIdentifier		1
+E	packageItem	1	-1	0	MedicinalProductPackaged.packageItem		1
 T	MedicinalProductPackaged.batchIdentifier	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	outerPackaging	1	1	0	Identifier	
-E	immediatePackaging	0	1	0	Identifier	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	outerPackaging	1	1	0	Identifier		1
+E	immediatePackaging	0	1	0	Identifier		1
 T	MedicinalProductPackaged.packageItem	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	type	1	1	0	CodeableConcept	
-E	quantity	1	1	0	Quantity	
-E	material	0	-1	0	CodeableConcept	
-E	alternateMaterial	0	-1	0	CodeableConcept	
-E	device	0	-1	0	Reference	
-E	manufacturedItem	0	-1	0	Reference	
-E	packageItem	0	-1	0	MedicinalProductPackaged.packageItem	#MedicinalProductPackaged.packageItem
-E	physicalCharacteristics	0	1	0	ProdCharacteristic	
-E	otherCharacteristics	0	-1	0	CodeableConcept	
-E	shelfLifeStorage	0	-1	0	ProductShelfLife	
-E	manufacturer	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	-1	0	Identifier		1
+E	type	1	1	0	CodeableConcept		1
+E	quantity	1	1	0	Quantity		1
+E	material	0	-1	0	CodeableConcept		1
+E	alternateMaterial	0	-1	0	CodeableConcept		1
+E	device	0	-1	0	Reference		1
+E	manufacturedItem	0	-1	0	Reference		1
+E	packageItem	0	-1	0	MedicinalProductPackaged.packageItem	#MedicinalProductPackaged.packageItem	1
+E	physicalCharacteristics	0	1	0	ProdCharacteristic		1
+E	otherCharacteristics	0	-1	0	CodeableConcept		1
+E	shelfLifeStorage	0	-1	0	ProductShelfLife		1
+E	manufacturer	0	-1	0	Reference		1
 T	MedicinalProductPharmaceutical	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	administrableDoseForm	1	1	0	CodeableConcept	
-E	unitOfPresentation	0	1	0	CodeableConcept	
-E	ingredient	0	-1	0	Reference	
-E	device	0	-1	0	Reference	
-E	characteristics	0	-1	0	MedicinalProductPharmaceutical.characteristics	
-E	routeOfAdministration	1	-1	0	MedicinalProductPharmaceutical.routeOfAdministration	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	administrableDoseForm	1	1	0	CodeableConcept		1
+E	unitOfPresentation	0	1	0	CodeableConcept		1
+E	ingredient	0	-1	0	Reference		1
+E	device	0	-1	0	Reference		1
+E	characteristics	0	-1	0	MedicinalProductPharmaceutical.characteristics		1
+E	routeOfAdministration	1	-1	0	MedicinalProductPharmaceutical.routeOfAdministration		1
 T	MedicinalProductPharmaceutical.characteristics	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	status	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		1
+E	status	0	1	0	CodeableConcept		1
 T	MedicinalProductPharmaceutical.routeOfAdministration	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	firstDose	0	1	0	Quantity	
-E	maxSingleDose	0	1	0	Quantity	
-E	maxDosePerDay	0	1	0	Quantity	
-E	maxDosePerTreatmentPeriod	0	1	0	Ratio	
-E	maxTreatmentPeriod	0	1	0	Duration	
-E	targetSpecies	0	-1	0	MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		1
+E	firstDose	0	1	0	Quantity		1
+E	maxSingleDose	0	1	0	Quantity		1
+E	maxDosePerDay	0	1	0	Quantity		1
+E	maxDosePerTreatmentPeriod	0	1	0	Ratio		1
+E	maxTreatmentPeriod	0	1	0	Duration		1
+E	targetSpecies	0	-1	0	MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies		1
 T	MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	withdrawalPeriod	0	-1	0	MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		1
+E	withdrawalPeriod	0	-1	0	MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod		1
 T	MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	tissue	1	1	0	CodeableConcept	
-E	value	1	1	0	Quantity	
-E	supportingInformation	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	tissue	1	1	0	CodeableConcept		1
+E	value	1	1	0	Quantity		1
+E	supportingInformation	0	1	0	string		1
 T	MedicinalProductUndesirableEffect	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	subject	0	-1	0	Reference	
-E	symptomConditionEffect	0	1	0	CodeableConcept	
-E	classification	0	1	0	CodeableConcept	
-E	frequencyOfOccurrence	0	1	0	CodeableConcept	
-E	population	0	-1	0	Population	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	subject	0	-1	0	Reference		1
+E	symptomConditionEffect	0	1	0	CodeableConcept		1
+E	classification	0	1	0	CodeableConcept		1
+E	frequencyOfOccurrence	0	1	0	CodeableConcept		1
+E	population	0	-1	0	Population		1
 T	MessageDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	replaces	0	-1	0	canonical	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	1	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	base	0	1	0	canonical	
-E	parent	0	-1	0	canonical	
-E	event	1	1	1	Coding uri	
-E	category	0	1	0	code	
-E	focus	0	-1	0	MessageDefinition.focus	
-E	responseRequired	0	1	0	code	
-E	allowedResponse	0	-1	0	MessageDefinition.allowedResponse	
-E	graph	0	-1	0	canonical	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	replaces	0	-1	0	canonical		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	1	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		1
+E	copyright	0	1	0	markdown		
+E	base	0	1	0	canonical		1
+E	parent	0	-1	0	canonical		1
+E	event	1	1	1	Coding uri		1
+E	category	0	1	0	code		1
+E	focus	0	-1	0	MessageDefinition.focus		1
+E	responseRequired	0	1	0	code		
+E	allowedResponse	0	-1	0	MessageDefinition.allowedResponse		
+E	graph	0	-1	0	canonical		
 T	MessageDefinition.focus	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	profile	0	1	0	canonical	
-E	min	1	1	0	unsignedInt	
-E	max	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		1
+E	profile	0	1	0	canonical		
+E	min	1	1	0	unsignedInt		1
+E	max	0	1	0	string		
 T	MessageDefinition.allowedResponse	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	message	1	1	0	canonical	
-E	situation	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	message	1	1	0	canonical		
+E	situation	0	1	0	markdown		
 T	MessageHeader	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	event	1	1	1	Coding uri	
-E	destination	0	-1	0	MessageHeader.destination	
-E	sender	0	1	0	Reference	
-E	enterer	0	1	0	Reference	
-E	author	0	1	0	Reference	
-E	source	1	1	0	MessageHeader.source	
-E	responsible	0	1	0	Reference	
-E	reason	0	1	0	CodeableConcept	
-E	response	0	1	0	MessageHeader.response	
-E	focus	0	-1	0	Reference	
-E	definition	0	1	0	canonical	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	event	1	1	1	Coding uri		1
+E	destination	0	-1	0	MessageHeader.destination		1
+E	sender	0	1	0	Reference		1
+E	enterer	0	1	0	Reference		1
+E	author	0	1	0	Reference		1
+E	source	1	1	0	MessageHeader.source		1
+E	responsible	0	1	0	Reference		1
+E	reason	0	1	0	CodeableConcept		1
+E	response	0	1	0	MessageHeader.response		1
+E	focus	0	-1	0	Reference		1
+E	definition	0	1	0	canonical		1
 T	MessageHeader.destination	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	0	1	0	string	
-E	target	0	1	0	Reference	
-E	endpoint	1	1	0	url	
-E	receiver	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	0	1	0	string		1
+E	target	0	1	0	Reference		1
+E	endpoint	1	1	0	url		1
+E	receiver	0	1	0	Reference		1
 T	MessageHeader.source	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	0	1	0	string	
-E	software	0	1	0	string	
-E	version	0	1	0	string	
-E	contact	0	1	0	ContactPoint	
-E	endpoint	1	1	0	url	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	0	1	0	string		1
+E	software	0	1	0	string		1
+E	version	0	1	0	string		1
+E	contact	0	1	0	ContactPoint		1
+E	endpoint	1	1	0	url		1
 T	MessageHeader.response	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	1	1	0	id	
-E	code	1	1	0	code	
-E	details	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	1	1	0	id		1
+E	code	1	1	0	code		1
+E	details	0	1	0	Reference		1
 T	Meta	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	versionId	0	1	0	id	
-E	lastUpdated	0	1	0	instant	
-E	source	0	1	0	uri	
-E	profile	0	-1	0	canonical	
-E	security	0	-1	0	Coding	
-E	tag	0	-1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	versionId	0	1	0	id		1
+E	lastUpdated	0	1	0	instant		1
+E	source	0	1	0	uri		1
+E	profile	0	-1	0	canonical		1
+E	security	0	-1	0	Coding		1
+E	tag	0	-1	0	Coding		1
 T	MolecularSequence	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	type	0	1	0	code	
-E	coordinateSystem	1	1	0	integer	
-E	patient	0	1	0	Reference	
-E	specimen	0	1	0	Reference	
-E	device	0	1	0	Reference	
-E	performer	0	1	0	Reference	
-E	quantity	0	1	0	Quantity	
-E	referenceSeq	0	1	0	MolecularSequence.referenceSeq	
-E	variant	0	-1	0	MolecularSequence.variant	
-E	observedSeq	0	1	0	string	
-E	quality	0	-1	0	MolecularSequence.quality	
-E	readCoverage	0	1	0	integer	
-E	repository	0	-1	0	MolecularSequence.repository	
-E	pointer	0	-1	0	Reference	
-E	structureVariant	0	-1	0	MolecularSequence.structureVariant	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	type	0	1	0	code		1
+E	coordinateSystem	1	1	0	integer		1
+E	patient	0	1	0	Reference		1
+E	specimen	0	1	0	Reference		1
+E	device	0	1	0	Reference		1
+E	performer	0	1	0	Reference		1
+E	quantity	0	1	0	Quantity		1
+E	referenceSeq	0	1	0	MolecularSequence.referenceSeq		1
+E	variant	0	-1	0	MolecularSequence.variant		1
+E	observedSeq	0	1	0	string		1
+E	quality	0	-1	0	MolecularSequence.quality		1
+E	readCoverage	0	1	0	integer		1
+E	repository	0	-1	0	MolecularSequence.repository		1
+E	pointer	0	-1	0	Reference		1
+E	structureVariant	0	-1	0	MolecularSequence.structureVariant		1
 T	MolecularSequence.referenceSeq	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	chromosome	0	1	0	CodeableConcept	
-E	genomeBuild	0	1	0	string	
-E	orientation	0	1	0	code	
-E	referenceSeqId	0	1	0	CodeableConcept	
-E	referenceSeqPointer	0	1	0	Reference	
-E	referenceSeqString	0	1	0	string	
-E	strand	0	1	0	code	
-E	windowStart	0	1	0	integer	
-E	windowEnd	0	1	0	integer	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	chromosome	0	1	0	CodeableConcept		1
+E	genomeBuild	0	1	0	string		1
+E	orientation	0	1	0	code		1
+E	referenceSeqId	0	1	0	CodeableConcept		1
+E	referenceSeqPointer	0	1	0	Reference		1
+E	referenceSeqString	0	1	0	string		1
+E	strand	0	1	0	code		1
+E	windowStart	0	1	0	integer		1
+E	windowEnd	0	1	0	integer		1
 T	MolecularSequence.variant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	start	0	1	0	integer	
-E	end	0	1	0	integer	
-E	observedAllele	0	1	0	string	
-E	referenceAllele	0	1	0	string	
-E	cigar	0	1	0	string	
-E	variantPointer	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	start	0	1	0	integer		1
+E	end	0	1	0	integer		1
+E	observedAllele	0	1	0	string		1
+E	referenceAllele	0	1	0	string		1
+E	cigar	0	1	0	string		1
+E	variantPointer	0	1	0	Reference		1
 T	MolecularSequence.quality	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	standardSequence	0	1	0	CodeableConcept	
-E	start	0	1	0	integer	
-E	end	0	1	0	integer	
-E	score	0	1	0	Quantity	
-E	method	0	1	0	CodeableConcept	
-E	truthTP	0	1	0	decimal	
-E	queryTP	0	1	0	decimal	
-E	truthFN	0	1	0	decimal	
-E	queryFP	0	1	0	decimal	
-E	gtFP	0	1	0	decimal	
-E	precision	0	1	0	decimal	
-E	recall	0	1	0	decimal	
-E	fScore	0	1	0	decimal	
-E	roc	0	1	0	MolecularSequence.quality.roc	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	standardSequence	0	1	0	CodeableConcept		1
+E	start	0	1	0	integer		1
+E	end	0	1	0	integer		1
+E	score	0	1	0	Quantity		1
+E	method	0	1	0	CodeableConcept		1
+E	truthTP	0	1	0	decimal		1
+E	queryTP	0	1	0	decimal		1
+E	truthFN	0	1	0	decimal		1
+E	queryFP	0	1	0	decimal		1
+E	gtFP	0	1	0	decimal		1
+E	precision	0	1	0	decimal		1
+E	recall	0	1	0	decimal		1
+E	fScore	0	1	0	decimal		1
+E	roc	0	1	0	MolecularSequence.quality.roc		1
 T	MolecularSequence.quality.roc	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	score	0	-1	0	integer	
-E	numTP	0	-1	0	integer	
-E	numFP	0	-1	0	integer	
-E	numFN	0	-1	0	integer	
-E	precision	0	-1	0	decimal	
-E	sensitivity	0	-1	0	decimal	
-E	fMeasure	0	-1	0	decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	score	0	-1	0	integer		1
+E	numTP	0	-1	0	integer		1
+E	numFP	0	-1	0	integer		1
+E	numFN	0	-1	0	integer		1
+E	precision	0	-1	0	decimal		1
+E	sensitivity	0	-1	0	decimal		1
+E	fMeasure	0	-1	0	decimal		1
 T	MolecularSequence.repository	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	url	0	1	0	uri	
-E	name	0	1	0	string	
-E	datasetId	0	1	0	string	
-E	variantsetId	0	1	0	string	
-E	readsetId	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	url	0	1	0	uri		1
+E	name	0	1	0	string		1
+E	datasetId	0	1	0	string		1
+E	variantsetId	0	1	0	string		1
+E	readsetId	0	1	0	string		1
 T	MolecularSequence.structureVariant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	variantType	0	1	0	CodeableConcept	
-E	exact	0	1	0	boolean	
-E	length	0	1	0	integer	
-E	outer	0	1	0	MolecularSequence.structureVariant.outer	
-E	inner	0	1	0	MolecularSequence.structureVariant.inner	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	variantType	0	1	0	CodeableConcept		1
+E	exact	0	1	0	boolean		1
+E	length	0	1	0	integer		1
+E	outer	0	1	0	MolecularSequence.structureVariant.outer		1
+E	inner	0	1	0	MolecularSequence.structureVariant.inner		1
 T	MolecularSequence.structureVariant.outer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	start	0	1	0	integer	
-E	end	0	1	0	integer	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	start	0	1	0	integer		1
+E	end	0	1	0	integer		1
 T	MolecularSequence.structureVariant.inner	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	start	0	1	0	integer	
-E	end	0	1	0	integer	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	start	0	1	0	integer		1
+E	end	0	1	0	integer		1
 T	Money	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	decimal	
-E	currency	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	decimal		1
+E	currency	0	1	0	code		1
 T	NamingSystem	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	status	1	1	0	code	
-E	kind	1	1	0	code	
-E	date	1	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	responsible	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	usage	0	1	0	string	
-E	uniqueId	1	-1	0	NamingSystem.uniqueId	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	name	1	1	0	string		1
+E	status	1	1	0	code		1
+E	kind	1	1	0	code		1
+E	date	1	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	responsible	0	1	0	string		
+E	type	0	1	0	CodeableConcept		
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	usage	0	1	0	string		
+E	uniqueId	1	-1	0	NamingSystem.uniqueId		1
 T	NamingSystem.uniqueId	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	value	1	1	0	string	
-E	preferred	0	1	0	boolean	
-E	comment	0	1	0	string	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	value	1	1	0	string		1
+E	preferred	0	1	0	boolean		
+E	comment	0	1	0	string		
+E	period	0	1	0	Period		
 T	Narrative	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	status	1	1	0	code	
-E	div	1	1	0	xhtml	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	status	1	1	0	code		
+E	div	1	1	0	xhtml		
 T	NutritionOrder	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	instantiates	0	-1	0	uri	
-E	status	1	1	0	code	
-E	intent	1	1	0	code	
-E	patient	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	dateTime	1	1	0	dateTime	
-E	orderer	0	1	0	Reference	
-E	allergyIntolerance	0	-1	0	Reference	
-E	foodPreferenceModifier	0	-1	0	CodeableConcept	
-E	excludeFoodModifier	0	-1	0	CodeableConcept	
-E	oralDiet	0	1	0	NutritionOrder.oralDiet	
-E	supplement	0	-1	0	NutritionOrder.supplement	
-E	enteralFormula	0	1	0	NutritionOrder.enteralFormula	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	instantiates	0	-1	0	uri		
+E	status	1	1	0	code		1
+E	intent	1	1	0	code		1
+E	patient	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		
+E	dateTime	1	1	0	dateTime		1
+E	orderer	0	1	0	Reference		1
+E	allergyIntolerance	0	-1	0	Reference		
+E	foodPreferenceModifier	0	-1	0	CodeableConcept		
+E	excludeFoodModifier	0	-1	0	CodeableConcept		
+E	oralDiet	0	1	0	NutritionOrder.oralDiet		
+E	supplement	0	-1	0	NutritionOrder.supplement		
+E	enteralFormula	0	1	0	NutritionOrder.enteralFormula		
+E	note	0	-1	0	Annotation		
 T	NutritionOrder.oralDiet	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	-1	0	CodeableConcept	
-E	schedule	0	-1	0	Timing	
-E	nutrient	0	-1	0	NutritionOrder.oralDiet.nutrient	
-E	texture	0	-1	0	NutritionOrder.oralDiet.texture	
-E	fluidConsistencyType	0	-1	0	CodeableConcept	
-E	instruction	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	-1	0	CodeableConcept		1
+E	schedule	0	-1	0	Timing		
+E	nutrient	0	-1	0	NutritionOrder.oralDiet.nutrient		
+E	texture	0	-1	0	NutritionOrder.oralDiet.texture		
+E	fluidConsistencyType	0	-1	0	CodeableConcept		
+E	instruction	0	1	0	string		1
 T	NutritionOrder.oralDiet.nutrient	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	modifier	0	1	0	CodeableConcept	
-E	amount	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	modifier	0	1	0	CodeableConcept		
+E	amount	0	1	0	Quantity		
 T	NutritionOrder.oralDiet.texture	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	modifier	0	1	0	CodeableConcept	
-E	foodType	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	modifier	0	1	0	CodeableConcept		
+E	foodType	0	1	0	CodeableConcept		
 T	NutritionOrder.supplement	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	productName	0	1	0	string	
-E	schedule	0	-1	0	Timing	
-E	quantity	0	1	0	Quantity	
-E	instruction	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		1
+E	productName	0	1	0	string		
+E	schedule	0	-1	0	Timing		
+E	quantity	0	1	0	Quantity		
+E	instruction	0	1	0	string		1
 T	NutritionOrder.enteralFormula	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	baseFormulaType	0	1	0	CodeableConcept	
-E	baseFormulaProductName	0	1	0	string	
-E	additiveType	0	1	0	CodeableConcept	
-E	additiveProductName	0	1	0	string	
-E	caloricDensity	0	1	0	Quantity	
-E	routeofAdministration	0	1	0	CodeableConcept	
-E	administration	0	-1	0	NutritionOrder.enteralFormula.administration	
-E	maxVolumeToDeliver	0	1	0	Quantity	
-E	administrationInstruction	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	baseFormulaType	0	1	0	CodeableConcept		1
+E	baseFormulaProductName	0	1	0	string		
+E	additiveType	0	1	0	CodeableConcept		
+E	additiveProductName	0	1	0	string		
+E	caloricDensity	0	1	0	Quantity		
+E	routeofAdministration	0	1	0	CodeableConcept		
+E	administration	0	-1	0	NutritionOrder.enteralFormula.administration		
+E	maxVolumeToDeliver	0	1	0	Quantity		
+E	administrationInstruction	0	1	0	string		1
 T	NutritionOrder.enteralFormula.administration	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	schedule	0	1	0	Timing	
-E	quantity	0	1	0	Quantity	
-E	rate	0	1	1	Quantity Ratio	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	schedule	0	1	0	Timing		
+E	quantity	0	1	0	Quantity		
+E	rate	0	1	1	Quantity Ratio		
 T	Observation	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	code	1	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	focus	0	-1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	effective	0	1	1	dateTime Period Timing instant	
-E	issued	0	1	0	instant	
-E	performer	0	-1	0	Reference	
-E	value	0	1	1	Quantity CodeableConcept string boolean integer Range Ratio SampledData time dateTime Period	
-E	dataAbsentReason	0	1	0	CodeableConcept	
-E	interpretation	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
-E	bodySite	0	1	0	CodeableConcept	
-E	method	0	1	0	CodeableConcept	
-E	specimen	0	1	0	Reference	
-E	device	0	1	0	Reference	
-E	referenceRange	0	-1	0	Observation.referenceRange	
-E	hasMember	0	-1	0	Reference	
-E	derivedFrom	0	-1	0	Reference	
-E	component	0	-1	0	Observation.component	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	basedOn	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	category	0	-1	0	CodeableConcept		
+E	code	1	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	focus	0	-1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	effective	0	1	1	dateTime Period Timing instant		1
+E	issued	0	1	0	instant		1
+E	performer	0	-1	0	Reference		1
+E	value	0	1	1	Quantity CodeableConcept string boolean integer Range Ratio SampledData time dateTime Period		1
+E	dataAbsentReason	0	1	0	CodeableConcept		
+E	interpretation	0	-1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
+E	bodySite	0	1	0	CodeableConcept		
+E	method	0	1	0	CodeableConcept		
+E	specimen	0	1	0	Reference		
+E	device	0	1	0	Reference		
+E	referenceRange	0	-1	0	Observation.referenceRange		
+E	hasMember	0	-1	0	Reference		1
+E	derivedFrom	0	-1	0	Reference		1
+E	component	0	-1	0	Observation.component		1
 T	Observation.referenceRange	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	low	0	1	0	Quantity	
-E	high	0	1	0	Quantity	
-E	type	0	1	0	CodeableConcept	
-E	appliesTo	0	-1	0	CodeableConcept	
-E	age	0	1	0	Range	
-E	text	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	low	0	1	0	Quantity		
+E	high	0	1	0	Quantity		
+E	type	0	1	0	CodeableConcept		
+E	appliesTo	0	-1	0	CodeableConcept		
+E	age	0	1	0	Range		
+E	text	0	1	0	string		
 T	Observation.component	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	CodeableConcept	
-E	value	0	1	1	Quantity CodeableConcept string boolean integer Range Ratio SampledData time dateTime Period	
-E	dataAbsentReason	0	1	0	CodeableConcept	
-E	interpretation	0	-1	0	CodeableConcept	
-E	referenceRange	0	-1	0	Observation.referenceRange	#Observation.referenceRange
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	CodeableConcept		1
+E	value	0	1	1	Quantity CodeableConcept string boolean integer Range Ratio SampledData time dateTime Period		1
+E	dataAbsentReason	0	1	0	CodeableConcept		
+E	interpretation	0	-1	0	CodeableConcept		
+E	referenceRange	0	-1	0	Observation.referenceRange	#Observation.referenceRange	
 T	ObservationDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	0	-1	0	CodeableConcept	
-E	code	1	1	0	CodeableConcept	
-E	identifier	0	-1	0	Identifier	
-E	permittedDataType	0	-1	0	code	
-E	multipleResultsAllowed	0	1	0	boolean	
-E	method	0	1	0	CodeableConcept	
-E	preferredReportName	0	1	0	string	
-E	quantitativeDetails	0	1	0	ObservationDefinition.quantitativeDetails	
-E	qualifiedInterval	0	-1	0	ObservationDefinition.qualifiedInterval	
-E	validCodedValueSet	0	1	0	Reference	
-E	normalCodedValueSet	0	1	0	Reference	
-E	abnormalCodedValueSet	0	1	0	Reference	
-E	criticalCodedValueSet	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	category	0	-1	0	CodeableConcept		1
+E	code	1	1	0	CodeableConcept		1
+E	identifier	0	-1	0	Identifier		1
+E	permittedDataType	0	-1	0	code		
+E	multipleResultsAllowed	0	1	0	boolean		
+E	method	0	1	0	CodeableConcept		
+E	preferredReportName	0	1	0	string		
+E	quantitativeDetails	0	1	0	ObservationDefinition.quantitativeDetails		
+E	qualifiedInterval	0	-1	0	ObservationDefinition.qualifiedInterval		
+E	validCodedValueSet	0	1	0	Reference		
+E	normalCodedValueSet	0	1	0	Reference		
+E	abnormalCodedValueSet	0	1	0	Reference		
+E	criticalCodedValueSet	0	1	0	Reference		
 T	ObservationDefinition.quantitativeDetails	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	customaryUnit	0	1	0	CodeableConcept	
-E	unit	0	1	0	CodeableConcept	
-E	conversionFactor	0	1	0	decimal	
-E	decimalPrecision	0	1	0	integer	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	customaryUnit	0	1	0	CodeableConcept		
+E	unit	0	1	0	CodeableConcept		
+E	conversionFactor	0	1	0	decimal		
+E	decimalPrecision	0	1	0	integer		
 T	ObservationDefinition.qualifiedInterval	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	0	1	0	code	
-E	range	0	1	0	Range	
-E	context	0	1	0	CodeableConcept	
-E	appliesTo	0	-1	0	CodeableConcept	
-E	gender	0	1	0	code	
-E	age	0	1	0	Range	
-E	gestationalAge	0	1	0	Range	
-E	condition	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	0	1	0	code		
+E	range	0	1	0	Range		
+E	context	0	1	0	CodeableConcept		
+E	appliesTo	0	-1	0	CodeableConcept		
+E	gender	0	1	0	code		
+E	age	0	1	0	Range		
+E	gestationalAge	0	1	0	Range		
+E	condition	0	1	0	string		
 T	OperationDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	kind	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	affectsState	0	1	0	boolean	
-E	code	1	1	0	code	
-E	comment	0	1	0	markdown	
-E	base	0	1	0	canonical	
-E	resource	0	-1	0	code	
-E	system	1	1	0	boolean	
-E	type	1	1	0	boolean	
-E	instance	1	1	0	boolean	
-E	inputProfile	0	1	0	canonical	
-E	outputProfile	0	1	0	canonical	
-E	parameter	0	-1	0	OperationDefinition.parameter	
-E	overload	0	-1	0	OperationDefinition.overload	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	kind	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	affectsState	0	1	0	boolean		1
+E	code	1	1	0	code		1
+E	comment	0	1	0	markdown		
+E	base	0	1	0	canonical		1
+E	resource	0	-1	0	code		1
+E	system	1	1	0	boolean		1
+E	type	1	1	0	boolean		1
+E	instance	1	1	0	boolean		1
+E	inputProfile	0	1	0	canonical		
+E	outputProfile	0	1	0	canonical		
+E	parameter	0	-1	0	OperationDefinition.parameter		
+E	overload	0	-1	0	OperationDefinition.overload		
 T	OperationDefinition.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	code	
-E	use	1	1	0	code	
-E	min	1	1	0	integer	
-E	max	1	1	0	string	
-E	documentation	0	1	0	string	
-E	type	0	1	0	code	
-E	targetProfile	0	-1	0	canonical	
-E	searchType	0	1	0	code	
-E	binding	0	1	0	OperationDefinition.parameter.binding	
-E	referencedFrom	0	-1	0	OperationDefinition.parameter.referencedFrom	
-E	part	0	-1	0	OperationDefinition.parameter	#OperationDefinition.parameter
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	code		
+E	use	1	1	0	code		
+E	min	1	1	0	integer		
+E	max	1	1	0	string		
+E	documentation	0	1	0	string		
+E	type	0	1	0	code		
+E	targetProfile	0	-1	0	canonical		
+E	searchType	0	1	0	code		
+E	binding	0	1	0	OperationDefinition.parameter.binding		
+E	referencedFrom	0	-1	0	OperationDefinition.parameter.referencedFrom		
+E	part	0	-1	0	OperationDefinition.parameter	#OperationDefinition.parameter	
 T	OperationDefinition.parameter.binding	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	strength	1	1	0	code	
-E	valueSet	1	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	strength	1	1	0	code		
+E	valueSet	1	1	0	canonical		
 T	OperationDefinition.parameter.referencedFrom	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	source	1	1	0	string	
-E	sourceId	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	source	1	1	0	string		
+E	sourceId	0	1	0	string		
 T	OperationDefinition.overload	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	parameterName	0	-1	0	string	
-E	comment	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	parameterName	0	-1	0	string		
+E	comment	0	1	0	string		
 T	OperationOutcome	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	issue	1	-1	0	OperationOutcome.issue	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	issue	1	-1	0	OperationOutcome.issue		1
 T	OperationOutcome.issue	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	severity	1	1	0	code	
-E	code	1	1	0	code	
-E	details	0	1	0	CodeableConcept	
-E	diagnostics	0	1	0	string	
-E	location	0	-1	0	string	
-E	expression	0	-1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	severity	1	1	0	code		1
+E	code	1	1	0	code		1
+E	details	0	1	0	CodeableConcept		1
+E	diagnostics	0	1	0	string		1
+E	location	0	-1	0	string		1
+E	expression	0	-1	0	string		1
 T	Organization	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	type	0	-1	0	CodeableConcept	
-E	name	0	1	0	string	
-E	alias	0	-1	0	string	
-E	telecom	0	-1	0	ContactPoint	
-E	address	0	-1	0	Address	
-E	partOf	0	1	0	Reference	
-E	contact	0	-1	0	Organization.contact	
-E	endpoint	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	type	0	-1	0	CodeableConcept		1
+E	name	0	1	0	string		1
+E	alias	0	-1	0	string		
+E	telecom	0	-1	0	ContactPoint		
+E	address	0	-1	0	Address		
+E	partOf	0	1	0	Reference		1
+E	contact	0	-1	0	Organization.contact		
+E	endpoint	0	-1	0	Reference		
 T	Organization.contact	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	purpose	0	1	0	CodeableConcept	
-E	name	0	1	0	HumanName	
-E	telecom	0	-1	0	ContactPoint	
-E	address	0	1	0	Address	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	purpose	0	1	0	CodeableConcept		
+E	name	0	1	0	HumanName		
+E	telecom	0	-1	0	ContactPoint		
+E	address	0	1	0	Address		
 T	OrganizationAffiliation	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	period	0	1	0	Period	
-E	organization	0	1	0	Reference	
-E	participatingOrganization	0	1	0	Reference	
-E	network	0	-1	0	Reference	
-E	code	0	-1	0	CodeableConcept	
-E	specialty	0	-1	0	CodeableConcept	
-E	location	0	-1	0	Reference	
-E	healthcareService	0	-1	0	Reference	
-E	telecom	0	-1	0	ContactPoint	
-E	endpoint	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	period	0	1	0	Period		1
+E	organization	0	1	0	Reference		1
+E	participatingOrganization	0	1	0	Reference		1
+E	network	0	-1	0	Reference		1
+E	code	0	-1	0	CodeableConcept		1
+E	specialty	0	-1	0	CodeableConcept		1
+E	location	0	-1	0	Reference		1
+E	healthcareService	0	-1	0	Reference		
+E	telecom	0	-1	0	ContactPoint		1
+E	endpoint	0	-1	0	Reference		
 T	ParameterDefinition	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	name	0	1	0	code	
-E	use	1	1	0	code	
-E	min	0	1	0	integer	
-E	max	0	1	0	string	
-E	documentation	0	1	0	string	
-E	type	1	1	0	code	
-E	profile	0	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	name	0	1	0	code		1
+E	use	1	1	0	code		1
+E	min	0	1	0	integer		1
+E	max	0	1	0	string		1
+E	documentation	0	1	0	string		1
+E	type	1	1	0	code		1
+E	profile	0	1	0	canonical		1
 T	Parameters	resource	Resource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	parameter	0	-1	0	Parameters.parameter	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	parameter	0	-1	0	Parameters.parameter		1
 T	Parameters.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	value	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
-E	resource	0	1	0	Resource	
-E	part	0	-1	0	Parameters.parameter	#Parameters.parameter
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		1
+E	value	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		1
+E	resource	0	1	0	Resource		1
+E	part	0	-1	0	Parameters.parameter	#Parameters.parameter	1
 T	Patient	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	name	0	-1	0	HumanName	
-E	telecom	0	-1	0	ContactPoint	
-E	gender	0	1	0	code	
-E	birthDate	0	1	0	date	
-E	deceased	0	1	1	boolean dateTime	
-E	address	0	-1	0	Address	
-E	maritalStatus	0	1	0	CodeableConcept	
-E	multipleBirth	0	1	1	boolean integer	
-E	photo	0	-1	0	Attachment	
-E	contact	0	-1	0	Patient.contact	
-E	communication	0	-1	0	Patient.communication	
-E	generalPractitioner	0	-1	0	Reference	
-E	managingOrganization	0	1	0	Reference	
-E	link	0	-1	0	Patient.link	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	name	0	-1	0	HumanName		1
+E	telecom	0	-1	0	ContactPoint		1
+E	gender	0	1	0	code		1
+E	birthDate	0	1	0	date		1
+E	deceased	0	1	1	boolean dateTime		1
+E	address	0	-1	0	Address		1
+E	maritalStatus	0	1	0	CodeableConcept		
+E	multipleBirth	0	1	1	boolean integer		
+E	photo	0	-1	0	Attachment		
+E	contact	0	-1	0	Patient.contact		
+E	communication	0	-1	0	Patient.communication		
+E	generalPractitioner	0	-1	0	Reference		
+E	managingOrganization	0	1	0	Reference		1
+E	link	0	-1	0	Patient.link		1
 T	Patient.contact	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	relationship	0	-1	0	CodeableConcept	
-E	name	0	1	0	HumanName	
-E	telecom	0	-1	0	ContactPoint	
-E	address	0	1	0	Address	
-E	gender	0	1	0	code	
-E	organization	0	1	0	Reference	
-E	period	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	relationship	0	-1	0	CodeableConcept		
+E	name	0	1	0	HumanName		
+E	telecom	0	-1	0	ContactPoint		
+E	address	0	1	0	Address		
+E	gender	0	1	0	code		
+E	organization	0	1	0	Reference		
+E	period	0	1	0	Period		
 T	Patient.communication	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	language	1	1	0	CodeableConcept	
-E	preferred	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	language	1	1	0	CodeableConcept		
+E	preferred	0	1	0	boolean		
 T	Patient.link	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	other	1	1	0	Reference	
-E	type	1	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	other	1	1	0	Reference		1
+E	type	1	1	0	code		1
 T	PaymentNotice	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	request	0	1	0	Reference	
-E	response	0	1	0	Reference	
-E	created	1	1	0	dateTime	
-E	provider	0	1	0	Reference	
-E	payment	1	1	0	Reference	
-E	paymentDate	0	1	0	date	
-E	payee	0	1	0	Reference	
-E	recipient	1	1	0	Reference	
-E	amount	1	1	0	Money	
-E	paymentStatus	0	1	0	CodeableConcept	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	request	0	1	0	Reference		
+E	response	0	1	0	Reference		
+E	created	1	1	0	dateTime		1
+E	provider	0	1	0	Reference		
+E	payment	1	1	0	Reference		1
+E	paymentDate	0	1	0	date		
+E	payee	0	1	0	Reference		
+E	recipient	1	1	0	Reference		1
+E	amount	1	1	0	Money		1
+E	paymentStatus	0	1	0	CodeableConcept		
 T	PaymentReconciliation	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	period	0	1	0	Period	
-E	created	1	1	0	dateTime	
-E	paymentIssuer	0	1	0	Reference	
-E	request	0	1	0	Reference	
-E	requestor	0	1	0	Reference	
-E	outcome	0	1	0	code	
-E	disposition	0	1	0	string	
-E	paymentDate	1	1	0	date	
-E	paymentAmount	1	1	0	Money	
-E	paymentIdentifier	0	1	0	Identifier	
-E	detail	0	-1	0	PaymentReconciliation.detail	
-E	formCode	0	1	0	CodeableConcept	
-E	processNote	0	-1	0	PaymentReconciliation.processNote	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	period	0	1	0	Period		1
+E	created	1	1	0	dateTime		1
+E	paymentIssuer	0	1	0	Reference		1
+E	request	0	1	0	Reference		
+E	requestor	0	1	0	Reference		
+E	outcome	0	1	0	code		
+E	disposition	0	1	0	string		
+E	paymentDate	1	1	0	date		1
+E	paymentAmount	1	1	0	Money		1
+E	paymentIdentifier	0	1	0	Identifier		
+E	detail	0	-1	0	PaymentReconciliation.detail		
+E	formCode	0	1	0	CodeableConcept		
+E	processNote	0	-1	0	PaymentReconciliation.processNote		
 T	PaymentReconciliation.detail	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	predecessor	0	1	0	Identifier	
-E	type	1	1	0	CodeableConcept	
-E	request	0	1	0	Reference	
-E	submitter	0	1	0	Reference	
-E	response	0	1	0	Reference	
-E	date	0	1	0	date	
-E	responsible	0	1	0	Reference	
-E	payee	0	1	0	Reference	
-E	amount	0	1	0	Money	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		
+E	predecessor	0	1	0	Identifier		
+E	type	1	1	0	CodeableConcept		
+E	request	0	1	0	Reference		
+E	submitter	0	1	0	Reference		
+E	response	0	1	0	Reference		
+E	date	0	1	0	date		
+E	responsible	0	1	0	Reference		
+E	payee	0	1	0	Reference		
+E	amount	0	1	0	Money		
 T	PaymentReconciliation.processNote	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	code	
-E	text	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	code		
+E	text	0	1	0	string		
 T	Period	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	start	0	1	0	dateTime	
-E	end	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	start	0	1	0	dateTime		1
+E	end	0	1	0	dateTime		1
 T	Person	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	name	0	-1	0	HumanName	
-E	telecom	0	-1	0	ContactPoint	
-E	gender	0	1	0	code	
-E	birthDate	0	1	0	date	
-E	address	0	-1	0	Address	
-E	photo	0	1	0	Attachment	
-E	managingOrganization	0	1	0	Reference	
-E	active	0	1	0	boolean	
-E	link	0	-1	0	Person.link	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	name	0	-1	0	HumanName		1
+E	telecom	0	-1	0	ContactPoint		1
+E	gender	0	1	0	code		1
+E	birthDate	0	1	0	date		1
+E	address	0	-1	0	Address		
+E	photo	0	1	0	Attachment		
+E	managingOrganization	0	1	0	Reference		1
+E	active	0	1	0	boolean		1
+E	link	0	-1	0	Person.link		
 T	Person.link	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	target	1	1	0	Reference	
-E	assurance	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	target	1	1	0	Reference		
+E	assurance	0	1	0	code		
 T	PlanDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	subject	0	1	1	CodeableConcept Reference	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	usage	0	1	0	string	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	library	0	-1	0	canonical	
-E	goal	0	-1	0	PlanDefinition.goal	
-E	action	0	-1	0	PlanDefinition.action	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	type	0	1	0	CodeableConcept		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	subject	0	1	1	CodeableConcept Reference		
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	usage	0	1	0	string		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	library	0	-1	0	canonical		
+E	goal	0	-1	0	PlanDefinition.goal		
+E	action	0	-1	0	PlanDefinition.action		
 T	PlanDefinition.goal	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	0	1	0	CodeableConcept	
-E	description	1	1	0	CodeableConcept	
-E	priority	0	1	0	CodeableConcept	
-E	start	0	1	0	CodeableConcept	
-E	addresses	0	-1	0	CodeableConcept	
-E	documentation	0	-1	0	RelatedArtifact	
-E	target	0	-1	0	PlanDefinition.goal.target	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	0	1	0	CodeableConcept		
+E	description	1	1	0	CodeableConcept		
+E	priority	0	1	0	CodeableConcept		
+E	start	0	1	0	CodeableConcept		
+E	addresses	0	-1	0	CodeableConcept		
+E	documentation	0	-1	0	RelatedArtifact		
+E	target	0	-1	0	PlanDefinition.goal.target		
 T	PlanDefinition.goal.target	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	measure	0	1	0	CodeableConcept	
-E	detail	0	1	1	Quantity Range CodeableConcept	
-E	due	0	1	0	Duration	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	measure	0	1	0	CodeableConcept		
+E	detail	0	1	1	Quantity Range CodeableConcept		
+E	due	0	1	0	Duration		
 T	PlanDefinition.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	prefix	0	1	0	string	
-E	title	0	1	0	string	
-E	description	0	1	0	string	
-E	textEquivalent	0	1	0	string	
-E	priority	0	1	0	code	
-E	code	0	-1	0	CodeableConcept	
-E	reason	0	-1	0	CodeableConcept	
-E	documentation	0	-1	0	RelatedArtifact	
-E	goalId	0	-1	0	id	
-E	subject	0	1	1	CodeableConcept Reference	
-E	trigger	0	-1	0	TriggerDefinition	
-E	condition	0	-1	0	PlanDefinition.action.condition	
-E	input	0	-1	0	DataRequirement	
-E	output	0	-1	0	DataRequirement	
-E	relatedAction	0	-1	0	PlanDefinition.action.relatedAction	
-E	timing	0	1	1	dateTime Age Period Duration Range Timing	
-E	participant	0	-1	0	PlanDefinition.action.participant	
-E	type	0	1	0	CodeableConcept	
-E	groupingBehavior	0	1	0	code	
-E	selectionBehavior	0	1	0	code	
-E	requiredBehavior	0	1	0	code	
-E	precheckBehavior	0	1	0	code	
-E	cardinalityBehavior	0	1	0	code	
-E	definition	0	1	1	canonical uri	
-E	transform	0	1	0	canonical	
-E	dynamicValue	0	-1	0	PlanDefinition.action.dynamicValue	
-E	action	0	-1	0	PlanDefinition.action	#PlanDefinition.action
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	prefix	0	1	0	string		
+E	title	0	1	0	string		
+E	description	0	1	0	string		
+E	textEquivalent	0	1	0	string		
+E	priority	0	1	0	code		
+E	code	0	-1	0	CodeableConcept		
+E	reason	0	-1	0	CodeableConcept		
+E	documentation	0	-1	0	RelatedArtifact		
+E	goalId	0	-1	0	id		
+E	subject	0	1	1	CodeableConcept Reference		
+E	trigger	0	-1	0	TriggerDefinition		
+E	condition	0	-1	0	PlanDefinition.action.condition		
+E	input	0	-1	0	DataRequirement		
+E	output	0	-1	0	DataRequirement		
+E	relatedAction	0	-1	0	PlanDefinition.action.relatedAction		
+E	timing	0	1	1	dateTime Age Period Duration Range Timing		
+E	participant	0	-1	0	PlanDefinition.action.participant		
+E	type	0	1	0	CodeableConcept		
+E	groupingBehavior	0	1	0	code		
+E	selectionBehavior	0	1	0	code		
+E	requiredBehavior	0	1	0	code		
+E	precheckBehavior	0	1	0	code		
+E	cardinalityBehavior	0	1	0	code		
+E	definition	0	1	1	canonical uri		
+E	transform	0	1	0	canonical		
+E	dynamicValue	0	-1	0	PlanDefinition.action.dynamicValue		
+E	action	0	-1	0	PlanDefinition.action	#PlanDefinition.action	
 T	PlanDefinition.action.condition	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	kind	1	1	0	code	
-E	expression	0	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	kind	1	1	0	code		
+E	expression	0	1	0	Expression		
 T	PlanDefinition.action.relatedAction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	actionId	1	1	0	id	
-E	relationship	1	1	0	code	
-E	offset	0	1	1	Duration Range	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	actionId	1	1	0	id		
+E	relationship	1	1	0	code		
+E	offset	0	1	1	Duration Range		
 T	PlanDefinition.action.participant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	role	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		
+E	role	0	1	0	CodeableConcept		
 T	PlanDefinition.action.dynamicValue	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	path	0	1	0	string	
-E	expression	0	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	path	0	1	0	string		
+E	expression	0	1	0	Expression		
 T	Population	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	age	0	1	1	Range CodeableConcept	
-E	gender	0	1	0	CodeableConcept	
-E	race	0	1	0	CodeableConcept	
-E	physiologicalCondition	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	age	0	1	1	Range CodeableConcept		1
+E	gender	0	1	0	CodeableConcept		1
+E	race	0	1	0	CodeableConcept		1
+E	physiologicalCondition	0	1	0	CodeableConcept		1
 T	Practitioner	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	name	0	-1	0	HumanName	
-E	telecom	0	-1	0	ContactPoint	
-E	address	0	-1	0	Address	
-E	gender	0	1	0	code	
-E	birthDate	0	1	0	date	
-E	photo	0	-1	0	Attachment	
-E	qualification	0	-1	0	Practitioner.qualification	
-E	communication	0	-1	0	CodeableConcept	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	name	0	-1	0	HumanName		1
+E	telecom	0	-1	0	ContactPoint		1
+E	address	0	-1	0	Address		1
+E	gender	0	1	0	code		1
+E	birthDate	0	1	0	date		1
+E	photo	0	-1	0	Attachment		
+E	qualification	0	-1	0	Practitioner.qualification		
+E	communication	0	-1	0	CodeableConcept		
 T	Practitioner.qualification	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	code	1	1	0	CodeableConcept	
-E	period	0	1	0	Period	
-E	issuer	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	-1	0	Identifier		
+E	code	1	1	0	CodeableConcept		
+E	period	0	1	0	Period		
+E	issuer	0	1	0	Reference		
 T	PractitionerRole	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	period	0	1	0	Period	
-E	practitioner	0	1	0	Reference	
-E	organization	0	1	0	Reference	
-E	code	0	-1	0	CodeableConcept	
-E	specialty	0	-1	0	CodeableConcept	
-E	location	0	-1	0	Reference	
-E	healthcareService	0	-1	0	Reference	
-E	telecom	0	-1	0	ContactPoint	
-E	availableTime	0	-1	0	PractitionerRole.availableTime	
-E	notAvailable	0	-1	0	PractitionerRole.notAvailable	
-E	availabilityExceptions	0	1	0	string	
-E	endpoint	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	period	0	1	0	Period		1
+E	practitioner	0	1	0	Reference		1
+E	organization	0	1	0	Reference		1
+E	code	0	-1	0	CodeableConcept		1
+E	specialty	0	-1	0	CodeableConcept		1
+E	location	0	-1	0	Reference		1
+E	healthcareService	0	-1	0	Reference		
+E	telecom	0	-1	0	ContactPoint		1
+E	availableTime	0	-1	0	PractitionerRole.availableTime		
+E	notAvailable	0	-1	0	PractitionerRole.notAvailable		
+E	availabilityExceptions	0	1	0	string		
+E	endpoint	0	-1	0	Reference		
 T	PractitionerRole.availableTime	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	daysOfWeek	0	-1	0	code	
-E	allDay	0	1	0	boolean	
-E	availableStartTime	0	1	0	time	
-E	availableEndTime	0	1	0	time	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	daysOfWeek	0	-1	0	code		
+E	allDay	0	1	0	boolean		
+E	availableStartTime	0	1	0	time		
+E	availableEndTime	0	1	0	time		
 T	PractitionerRole.notAvailable	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	1	1	0	string	
-E	during	0	1	0	Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	1	1	0	string		
+E	during	0	1	0	Period		
 T	Procedure	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	category	0	1	0	CodeableConcept	
-E	code	0	1	0	CodeableConcept	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	performed	0	1	1	dateTime Period string Age Range	
-E	recorder	0	1	0	Reference	
-E	asserter	0	1	0	Reference	
-E	performer	0	-1	0	Procedure.performer	
-E	location	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	bodySite	0	-1	0	CodeableConcept	
-E	outcome	0	1	0	CodeableConcept	
-E	report	0	-1	0	Reference	
-E	complication	0	-1	0	CodeableConcept	
-E	complicationDetail	0	-1	0	Reference	
-E	followUp	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
-E	focalDevice	0	-1	0	Procedure.focalDevice	
-E	usedReference	0	-1	0	Reference	
-E	usedCode	0	-1	0	CodeableConcept	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	basedOn	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	statusReason	0	1	0	CodeableConcept		1
+E	category	0	1	0	CodeableConcept		1
+E	code	0	1	0	CodeableConcept		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	performed	0	1	1	dateTime Period string Age Range		1
+E	recorder	0	1	0	Reference		1
+E	asserter	0	1	0	Reference		1
+E	performer	0	-1	0	Procedure.performer		1
+E	location	0	1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	bodySite	0	-1	0	CodeableConcept		1
+E	outcome	0	1	0	CodeableConcept		1
+E	report	0	-1	0	Reference		
+E	complication	0	-1	0	CodeableConcept		
+E	complicationDetail	0	-1	0	Reference		
+E	followUp	0	-1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
+E	focalDevice	0	-1	0	Procedure.focalDevice		
+E	usedReference	0	-1	0	Reference		
+E	usedCode	0	-1	0	CodeableConcept		
 T	Procedure.performer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	function	0	1	0	CodeableConcept	
-E	actor	1	1	0	Reference	
-E	onBehalfOf	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	function	0	1	0	CodeableConcept		1
+E	actor	1	1	0	Reference		1
+E	onBehalfOf	0	1	0	Reference		
 T	Procedure.focalDevice	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	action	0	1	0	CodeableConcept	
-E	manipulated	1	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	action	0	1	0	CodeableConcept		
+E	manipulated	1	1	0	Reference		
 T	ProdCharacteristic	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	height	0	1	0	Quantity	
-E	width	0	1	0	Quantity	
-E	depth	0	1	0	Quantity	
-E	weight	0	1	0	Quantity	
-E	nominalVolume	0	1	0	Quantity	
-E	externalDiameter	0	1	0	Quantity	
-E	shape	0	1	0	string	
-E	color	0	-1	0	string	
-E	imprint	0	-1	0	string	
-E	image	0	-1	0	Attachment	
-E	scoring	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	height	0	1	0	Quantity		1
+E	width	0	1	0	Quantity		1
+E	depth	0	1	0	Quantity		1
+E	weight	0	1	0	Quantity		1
+E	nominalVolume	0	1	0	Quantity		1
+E	externalDiameter	0	1	0	Quantity		1
+E	shape	0	1	0	string		1
+E	color	0	-1	0	string		1
+E	imprint	0	-1	0	string		1
+E	image	0	-1	0	Attachment		1
+E	scoring	0	1	0	CodeableConcept		1
 T	ProductShelfLife	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	type	1	1	0	CodeableConcept	
-E	period	1	1	0	Quantity	
-E	specialPrecautionsForStorage	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		1
+E	type	1	1	0	CodeableConcept		1
+E	period	1	1	0	Quantity		1
+E	specialPrecautionsForStorage	0	-1	0	CodeableConcept		1
 T	Provenance	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	target	1	-1	0	Reference	
-E	occurred	0	1	1	Period dateTime	
-E	recorded	1	1	0	instant	
-E	policy	0	-1	0	uri	
-E	location	0	1	0	Reference	
-E	reason	0	-1	0	CodeableConcept	
-E	activity	0	1	0	CodeableConcept	
-E	agent	1	-1	0	Provenance.agent	
-E	entity	0	-1	0	Provenance.entity	
-E	signature	0	-1	0	Signature	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	target	1	-1	0	Reference		1
+E	occurred	0	1	1	Period dateTime		
+E	recorded	1	1	0	instant		1
+E	policy	0	-1	0	uri		
+E	location	0	1	0	Reference		
+E	reason	0	-1	0	CodeableConcept		
+E	activity	0	1	0	CodeableConcept		
+E	agent	1	-1	0	Provenance.agent		
+E	entity	0	-1	0	Provenance.entity		
+E	signature	0	-1	0	Signature		
 T	Provenance.agent	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	role	0	-1	0	CodeableConcept	
-E	who	1	1	0	Reference	
-E	onBehalfOf	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		1
+E	role	0	-1	0	CodeableConcept		
+E	who	1	1	0	Reference		1
+E	onBehalfOf	0	1	0	Reference		
 T	Provenance.entity	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	role	1	1	0	code	
-E	what	1	1	0	Reference	
-E	agent	0	-1	0	Provenance.agent	#Provenance.agent
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	role	1	1	0	code		1
+E	what	1	1	0	Reference		1
+E	agent	0	-1	0	Provenance.agent	#Provenance.agent	
 T	Quantity	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	decimal	
-E	comparator	0	1	0	code	
-E	unit	0	1	0	string	
-E	system	0	1	0	uri	
-E	code	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	decimal		1
+E	comparator	0	1	0	code		1
+E	unit	0	1	0	string		1
+E	system	0	1	0	uri		1
+E	code	0	1	0	code		1
 T	Questionnaire	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	derivedFrom	0	-1	0	canonical	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	subjectType	0	-1	0	code	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	code	0	-1	0	Coding	
-E	item	0	-1	0	Questionnaire.item	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	derivedFrom	0	-1	0	canonical		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	subjectType	0	-1	0	code		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	code	0	-1	0	Coding		1
+E	item	0	-1	0	Questionnaire.item		
 T	Questionnaire.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	linkId	1	1	0	string	
-E	definition	0	1	0	uri	
-E	code	0	-1	0	Coding	
-E	prefix	0	1	0	string	
-E	text	0	1	0	string	
-E	type	1	1	0	code	
-E	enableWhen	0	-1	0	Questionnaire.item.enableWhen	
-E	enableBehavior	0	1	0	code	
-E	required	0	1	0	boolean	
-E	repeats	0	1	0	boolean	
-E	readOnly	0	1	0	boolean	
-E	maxLength	0	1	0	integer	
-E	answerValueSet	0	1	0	canonical	
-E	answerOption	0	-1	0	Questionnaire.item.answerOption	
-E	initial	0	-1	0	Questionnaire.item.initial	
-E	item	0	-1	0	Questionnaire.item	#Questionnaire.item
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	linkId	1	1	0	string		
+E	definition	0	1	0	uri		
+E	code	0	-1	0	Coding		
+E	prefix	0	1	0	string		
+E	text	0	1	0	string		
+E	type	1	1	0	code		
+E	enableWhen	0	-1	0	Questionnaire.item.enableWhen		
+E	enableBehavior	0	1	0	code		
+E	required	0	1	0	boolean		
+E	repeats	0	1	0	boolean		
+E	readOnly	0	1	0	boolean		
+E	maxLength	0	1	0	integer		
+E	answerValueSet	0	1	0	canonical		
+E	answerOption	0	-1	0	Questionnaire.item.answerOption		
+E	initial	0	-1	0	Questionnaire.item.initial		
+E	item	0	-1	0	Questionnaire.item	#Questionnaire.item	
 T	Questionnaire.item.enableWhen	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	question	1	1	0	string	
-E	operator	1	1	0	code	
-E	answer	1	1	1	boolean decimal integer date dateTime time string Coding Quantity Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	question	1	1	0	string		
+E	operator	1	1	0	code		
+E	answer	1	1	1	boolean decimal integer date dateTime time string Coding Quantity Reference		
 T	Questionnaire.item.answerOption	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	value	1	1	1	integer date time string Coding Reference	
-E	initialSelected	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	value	1	1	1	integer date time string Coding Reference		
+E	initialSelected	0	1	0	boolean		
 T	Questionnaire.item.initial	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	value	1	1	1	boolean decimal integer date dateTime time string uri Attachment Coding Quantity Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	value	1	1	1	boolean decimal integer date dateTime time string uri Attachment Coding Quantity Reference		
 T	QuestionnaireResponse	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	questionnaire	0	1	0	canonical	
-E	status	1	1	0	code	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	authored	0	1	0	dateTime	
-E	author	0	1	0	Reference	
-E	source	0	1	0	Reference	
-E	item	0	-1	0	QuestionnaireResponse.item	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	1	0	Identifier		1
+E	basedOn	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	questionnaire	0	1	0	canonical		1
+E	status	1	1	0	code		1
+E	subject	0	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	authored	0	1	0	dateTime		1
+E	author	0	1	0	Reference		1
+E	source	0	1	0	Reference		1
+E	item	0	-1	0	QuestionnaireResponse.item		
 T	QuestionnaireResponse.item	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	linkId	1	1	0	string	
-E	definition	0	1	0	uri	
-E	text	0	1	0	string	
-E	answer	0	-1	0	QuestionnaireResponse.item.answer	
-E	item	0	-1	0	QuestionnaireResponse.item	#QuestionnaireResponse.item
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	linkId	1	1	0	string		
+E	definition	0	1	0	uri		
+E	text	0	1	0	string		
+E	answer	0	-1	0	QuestionnaireResponse.item.answer		
+E	item	0	-1	0	QuestionnaireResponse.item	#QuestionnaireResponse.item	
 T	QuestionnaireResponse.item.answer	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	value	0	1	1	boolean decimal integer date dateTime time string uri Attachment Coding Quantity Reference	
-E	item	0	-1	0	QuestionnaireResponse.item	#QuestionnaireResponse.item
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	value	0	1	1	boolean decimal integer date dateTime time string uri Attachment Coding Quantity Reference		
+E	item	0	-1	0	QuestionnaireResponse.item	#QuestionnaireResponse.item	
 T	Range	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	low	0	1	0	Quantity	
-E	high	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	low	0	1	0	Quantity		1
+E	high	0	1	0	Quantity		1
 T	Ratio	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	numerator	0	1	0	Quantity	
-E	denominator	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	numerator	0	1	0	Quantity		1
+E	denominator	0	1	0	Quantity		1
 T	Reference	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	reference	0	1	0	string	
-E	type	0	1	0	uri	
-E	identifier	0	1	0	Identifier	
-E	display	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	reference	0	1	0	string		1
+E	type	0	1	0	uri		1
+E	identifier	0	1	0	Identifier		1
+E	display	0	1	0	string		1
 T	RelatedArtifact	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	label	0	1	0	string	
-E	display	0	1	0	string	
-E	citation	0	1	0	markdown	
-E	url	0	1	0	url	
-E	document	0	1	0	Attachment	
-E	resource	0	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	type	1	1	0	code		1
+E	label	0	1	0	string		1
+E	display	0	1	0	string		1
+E	citation	0	1	0	markdown		1
+E	url	0	1	0	url		1
+E	document	0	1	0	Attachment		1
+E	resource	0	1	0	canonical		1
 T	RelatedPerson	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	patient	1	1	0	Reference	
-E	relationship	0	-1	0	CodeableConcept	
-E	name	0	-1	0	HumanName	
-E	telecom	0	-1	0	ContactPoint	
-E	gender	0	1	0	code	
-E	birthDate	0	1	0	date	
-E	address	0	-1	0	Address	
-E	photo	0	-1	0	Attachment	
-E	period	0	1	0	Period	
-E	communication	0	-1	0	RelatedPerson.communication	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	patient	1	1	0	Reference		1
+E	relationship	0	-1	0	CodeableConcept		1
+E	name	0	-1	0	HumanName		1
+E	telecom	0	-1	0	ContactPoint		1
+E	gender	0	1	0	code		1
+E	birthDate	0	1	0	date		1
+E	address	0	-1	0	Address		1
+E	photo	0	-1	0	Attachment		
+E	period	0	1	0	Period		
+E	communication	0	-1	0	RelatedPerson.communication		
 T	RelatedPerson.communication	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	language	1	1	0	CodeableConcept	
-E	preferred	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	language	1	1	0	CodeableConcept		
+E	preferred	0	1	0	boolean		
 T	RequestGroup	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	replaces	0	-1	0	Reference	
-E	groupIdentifier	0	1	0	Identifier	
-E	status	1	1	0	code	
-E	intent	1	1	0	code	
-E	priority	0	1	0	code	
-E	code	0	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	authoredOn	0	1	0	dateTime	
-E	author	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	action	0	-1	0	RequestGroup.action	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	basedOn	0	-1	0	Reference		
+E	replaces	0	-1	0	Reference		
+E	groupIdentifier	0	1	0	Identifier		1
+E	status	1	1	0	code		1
+E	intent	1	1	0	code		1
+E	priority	0	1	0	code		1
+E	code	0	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		
+E	encounter	0	1	0	Reference		
+E	authoredOn	0	1	0	dateTime		
+E	author	0	1	0	Reference		
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	action	0	-1	0	RequestGroup.action		
 T	RequestGroup.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	prefix	0	1	0	string	
-E	title	0	1	0	string	
-E	description	0	1	0	string	
-E	textEquivalent	0	1	0	string	
-E	priority	0	1	0	code	
-E	code	0	-1	0	CodeableConcept	
-E	documentation	0	-1	0	RelatedArtifact	
-E	condition	0	-1	0	RequestGroup.action.condition	
-E	relatedAction	0	-1	0	RequestGroup.action.relatedAction	
-E	timing	0	1	1	dateTime Age Period Duration Range Timing	
-E	participant	0	-1	0	Reference	
-E	type	0	1	0	CodeableConcept	
-E	groupingBehavior	0	1	0	code	
-E	selectionBehavior	0	1	0	code	
-E	requiredBehavior	0	1	0	code	
-E	precheckBehavior	0	1	0	code	
-E	cardinalityBehavior	0	1	0	code	
-E	resource	0	1	0	Reference	
-E	action	0	-1	0	RequestGroup.action	#RequestGroup.action
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	prefix	0	1	0	string		
+E	title	0	1	0	string		
+E	description	0	1	0	string		1
+E	textEquivalent	0	1	0	string		1
+E	priority	0	1	0	code		
+E	code	0	-1	0	CodeableConcept		
+E	documentation	0	-1	0	RelatedArtifact		
+E	condition	0	-1	0	RequestGroup.action.condition		
+E	relatedAction	0	-1	0	RequestGroup.action.relatedAction		
+E	timing	0	1	1	dateTime Age Period Duration Range Timing		
+E	participant	0	-1	0	Reference		
+E	type	0	1	0	CodeableConcept		
+E	groupingBehavior	0	1	0	code		
+E	selectionBehavior	0	1	0	code		
+E	requiredBehavior	0	1	0	code		
+E	precheckBehavior	0	1	0	code		
+E	cardinalityBehavior	0	1	0	code		
+E	resource	0	1	0	Reference		
+E	action	0	-1	0	RequestGroup.action	#RequestGroup.action	
 T	RequestGroup.action.condition	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	kind	1	1	0	code	
-E	expression	0	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	kind	1	1	0	code		
+E	expression	0	1	0	Expression		
 T	RequestGroup.action.relatedAction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	actionId	1	1	0	id	
-E	relationship	1	1	0	code	
-E	offset	0	1	1	Duration Range	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	actionId	1	1	0	id		
+E	relationship	1	1	0	code		
+E	offset	0	1	1	Duration Range		
 T	ResearchDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	shortTitle	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	subject	0	1	1	CodeableConcept Reference	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	comment	0	-1	0	string	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	usage	0	1	0	string	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	library	0	-1	0	canonical	
-E	population	1	1	0	Reference	
-E	exposure	0	1	0	Reference	
-E	exposureAlternative	0	1	0	Reference	
-E	outcome	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	shortTitle	0	1	0	string		
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	subject	0	1	1	CodeableConcept Reference		
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	comment	0	-1	0	string		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	usage	0	1	0	string		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	library	0	-1	0	canonical		
+E	population	1	1	0	Reference		1
+E	exposure	0	1	0	Reference		1
+E	exposureAlternative	0	1	0	Reference		1
+E	outcome	0	1	0	Reference		1
 T	ResearchElementDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	shortTitle	0	1	0	string	
-E	subtitle	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	subject	0	1	1	CodeableConcept Reference	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	comment	0	-1	0	string	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	usage	0	1	0	string	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	library	0	-1	0	canonical	
-E	type	1	1	0	code	
-E	variableType	0	1	0	code	
-E	characteristic	1	-1	0	ResearchElementDefinition.characteristic	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	shortTitle	0	1	0	string		1
+E	subtitle	0	1	0	string		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	subject	0	1	1	CodeableConcept Reference		
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	comment	0	-1	0	string		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	usage	0	1	0	string		
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	library	0	-1	0	canonical		
+E	type	1	1	0	code		1
+E	variableType	0	1	0	code		
+E	characteristic	1	-1	0	ResearchElementDefinition.characteristic		1
 T	ResearchElementDefinition.characteristic	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	definition	1	1	1	CodeableConcept canonical Expression DataRequirement	
-E	usageContext	0	-1	0	UsageContext	
-E	exclude	0	1	0	boolean	
-E	unitOfMeasure	0	1	0	CodeableConcept	
-E	studyEffectiveDescription	0	1	0	string	
-E	studyEffective	0	1	1	dateTime Period Duration Timing	
-E	studyEffectiveTimeFromStart	0	1	0	Duration	
-E	studyEffectiveGroupMeasure	0	1	0	code	
-E	participantEffectiveDescription	0	1	0	string	
-E	participantEffective	0	1	1	dateTime Period Duration Timing	
-E	participantEffectiveTimeFromStart	0	1	0	Duration	
-E	participantEffectiveGroupMeasure	0	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	definition	1	1	1	CodeableConcept canonical Expression DataRequirement		1
+E	usageContext	0	-1	0	UsageContext		
+E	exclude	0	1	0	boolean		
+E	unitOfMeasure	0	1	0	CodeableConcept		
+E	studyEffectiveDescription	0	1	0	string		
+E	studyEffective	0	1	1	dateTime Period Duration Timing		
+E	studyEffectiveTimeFromStart	0	1	0	Duration		
+E	studyEffectiveGroupMeasure	0	1	0	code		
+E	participantEffectiveDescription	0	1	0	string		
+E	participantEffective	0	1	1	dateTime Period Duration Timing		
+E	participantEffectiveTimeFromStart	0	1	0	Duration		
+E	participantEffectiveGroupMeasure	0	1	0	code		
 T	ResearchStudy	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	title	0	1	0	string	
-E	protocol	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	primaryPurposeType	0	1	0	CodeableConcept	
-E	phase	0	1	0	CodeableConcept	
-E	category	0	-1	0	CodeableConcept	
-E	focus	0	-1	0	CodeableConcept	
-E	condition	0	-1	0	CodeableConcept	
-E	contact	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	keyword	0	-1	0	CodeableConcept	
-E	location	0	-1	0	CodeableConcept	
-E	description	0	1	0	markdown	
-E	enrollment	0	-1	0	Reference	
-E	period	0	1	0	Period	
-E	sponsor	0	1	0	Reference	
-E	principalInvestigator	0	1	0	Reference	
-E	site	0	-1	0	Reference	
-E	reasonStopped	0	1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
-E	arm	0	-1	0	ResearchStudy.arm	
-E	objective	0	-1	0	ResearchStudy.objective	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	title	0	1	0	string		1
+E	protocol	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	primaryPurposeType	0	1	0	CodeableConcept		1
+E	phase	0	1	0	CodeableConcept		1
+E	category	0	-1	0	CodeableConcept		1
+E	focus	0	-1	0	CodeableConcept		1
+E	condition	0	-1	0	CodeableConcept		1
+E	contact	0	-1	0	ContactDetail		1
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	keyword	0	-1	0	CodeableConcept		1
+E	location	0	-1	0	CodeableConcept		1
+E	description	0	1	0	markdown		
+E	enrollment	0	-1	0	Reference		1
+E	period	0	1	0	Period		1
+E	sponsor	0	1	0	Reference		1
+E	principalInvestigator	0	1	0	Reference		1
+E	site	0	-1	0	Reference		1
+E	reasonStopped	0	1	0	CodeableConcept		1
+E	note	0	-1	0	Annotation		
+E	arm	0	-1	0	ResearchStudy.arm		
+E	objective	0	-1	0	ResearchStudy.objective		
 T	ResearchStudy.arm	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	type	0	1	0	CodeableConcept		
+E	description	0	1	0	string		
 T	ResearchStudy.objective	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	0	1	0	string		
+E	type	0	1	0	CodeableConcept		
 T	ResearchSubject	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	period	0	1	0	Period	
-E	study	1	1	0	Reference	
-E	individual	1	1	0	Reference	
-E	assignedArm	0	1	0	string	
-E	actualArm	0	1	0	string	
-E	consent	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	1	1	0	code		1
+E	period	0	1	0	Period		1
+E	study	1	1	0	Reference		1
+E	individual	1	1	0	Reference		1
+E	assignedArm	0	1	0	string		
+E	actualArm	0	1	0	string		
+E	consent	0	1	0	Reference		
 T	Resource	resource		1	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
 T	RiskAssessment	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	1	0	Reference	
-E	parent	0	1	0	Reference	
-E	status	1	1	0	code	
-E	method	0	1	0	CodeableConcept	
-E	code	0	1	0	CodeableConcept	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	occurrence	0	1	1	dateTime Period	
-E	condition	0	1	0	Reference	
-E	performer	0	1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	basis	0	-1	0	Reference	
-E	prediction	0	-1	0	RiskAssessment.prediction	
-E	mitigation	0	1	0	string	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	basedOn	0	1	0	Reference		
+E	parent	0	1	0	Reference		
+E	status	1	1	0	code		1
+E	method	0	1	0	CodeableConcept		1
+E	code	0	1	0	CodeableConcept		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	occurrence	0	1	1	dateTime Period		1
+E	condition	0	1	0	Reference		1
+E	performer	0	1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	basis	0	-1	0	Reference		
+E	prediction	0	-1	0	RiskAssessment.prediction		
+E	mitigation	0	1	0	string		
+E	note	0	-1	0	Annotation		
 T	RiskAssessment.prediction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	outcome	0	1	0	CodeableConcept	
-E	probability	0	1	1	decimal Range	
-E	qualitativeRisk	0	1	0	CodeableConcept	
-E	relativeRisk	0	1	0	decimal	
-E	when	0	1	1	Period Range	
-E	rationale	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	outcome	0	1	0	CodeableConcept		
+E	probability	0	1	1	decimal Range		
+E	qualitativeRisk	0	1	0	CodeableConcept		
+E	relativeRisk	0	1	0	decimal		
+E	when	0	1	1	Period Range		
+E	rationale	0	1	0	string		
 T	RiskEvidenceSynthesis	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	note	0	-1	0	Annotation	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	copyright	0	1	0	markdown	
-E	approvalDate	0	1	0	date	
-E	lastReviewDate	0	1	0	date	
-E	effectivePeriod	0	1	0	Period	
-E	topic	0	-1	0	CodeableConcept	
-E	author	0	-1	0	ContactDetail	
-E	editor	0	-1	0	ContactDetail	
-E	reviewer	0	-1	0	ContactDetail	
-E	endorser	0	-1	0	ContactDetail	
-E	relatedArtifact	0	-1	0	RelatedArtifact	
-E	synthesisType	0	1	0	CodeableConcept	
-E	studyType	0	1	0	CodeableConcept	
-E	population	1	1	0	Reference	
-E	exposure	0	1	0	Reference	
-E	outcome	1	1	0	Reference	
-E	sampleSize	0	1	0	RiskEvidenceSynthesis.sampleSize	
-E	riskEstimate	0	1	0	RiskEvidenceSynthesis.riskEstimate	
-E	certainty	0	-1	0	RiskEvidenceSynthesis.certainty	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		1
+E	note	0	-1	0	Annotation		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	copyright	0	1	0	markdown		
+E	approvalDate	0	1	0	date		
+E	lastReviewDate	0	1	0	date		
+E	effectivePeriod	0	1	0	Period		1
+E	topic	0	-1	0	CodeableConcept		
+E	author	0	-1	0	ContactDetail		
+E	editor	0	-1	0	ContactDetail		
+E	reviewer	0	-1	0	ContactDetail		
+E	endorser	0	-1	0	ContactDetail		
+E	relatedArtifact	0	-1	0	RelatedArtifact		
+E	synthesisType	0	1	0	CodeableConcept		
+E	studyType	0	1	0	CodeableConcept		
+E	population	1	1	0	Reference		1
+E	exposure	0	1	0	Reference		1
+E	outcome	1	1	0	Reference		1
+E	sampleSize	0	1	0	RiskEvidenceSynthesis.sampleSize		
+E	riskEstimate	0	1	0	RiskEvidenceSynthesis.riskEstimate		1
+E	certainty	0	-1	0	RiskEvidenceSynthesis.certainty		
 T	RiskEvidenceSynthesis.sampleSize	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	numberOfStudies	0	1	0	integer	
-E	numberOfParticipants	0	1	0	integer	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	numberOfStudies	0	1	0	integer		
+E	numberOfParticipants	0	1	0	integer		
 T	RiskEvidenceSynthesis.riskEstimate	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	value	0	1	0	decimal	
-E	unitOfMeasure	0	1	0	CodeableConcept	
-E	denominatorCount	0	1	0	integer	
-E	numeratorCount	0	1	0	integer	
-E	precisionEstimate	0	-1	0	RiskEvidenceSynthesis.riskEstimate.precisionEstimate	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	type	0	1	0	CodeableConcept		
+E	value	0	1	0	decimal		
+E	unitOfMeasure	0	1	0	CodeableConcept		
+E	denominatorCount	0	1	0	integer		
+E	numeratorCount	0	1	0	integer		
+E	precisionEstimate	0	-1	0	RiskEvidenceSynthesis.riskEstimate.precisionEstimate		
 T	RiskEvidenceSynthesis.riskEstimate.precisionEstimate	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	level	0	1	0	decimal	
-E	from	0	1	0	decimal	
-E	to	0	1	0	decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	level	0	1	0	decimal		
+E	from	0	1	0	decimal		
+E	to	0	1	0	decimal		
 T	RiskEvidenceSynthesis.certainty	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	rating	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
-E	certaintySubcomponent	0	-1	0	RiskEvidenceSynthesis.certainty.certaintySubcomponent	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	rating	0	-1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
+E	certaintySubcomponent	0	-1	0	RiskEvidenceSynthesis.certainty.certaintySubcomponent		
 T	RiskEvidenceSynthesis.certainty.certaintySubcomponent	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	rating	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		
+E	rating	0	-1	0	CodeableConcept		
+E	note	0	-1	0	Annotation		
 T	SampledData	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	origin	1	1	0	Quantity	
-E	period	1	1	0	decimal	
-E	factor	0	1	0	decimal	
-E	lowerLimit	0	1	0	decimal	
-E	upperLimit	0	1	0	decimal	
-E	dimensions	1	1	0	positiveInt	
-E	data	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	origin	1	1	0	Quantity		1
+E	period	1	1	0	decimal		1
+E	factor	0	1	0	decimal		1
+E	lowerLimit	0	1	0	decimal		1
+E	upperLimit	0	1	0	decimal		1
+E	dimensions	1	1	0	positiveInt		1
+E	data	0	1	0	string		
 T	Schedule	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	active	0	1	0	boolean	
-E	serviceCategory	0	-1	0	CodeableConcept	
-E	serviceType	0	-1	0	CodeableConcept	
-E	specialty	0	-1	0	CodeableConcept	
-E	actor	1	-1	0	Reference	
-E	planningHorizon	0	1	0	Period	
-E	comment	0	1	0	string	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	active	0	1	0	boolean		1
+E	serviceCategory	0	-1	0	CodeableConcept		1
+E	serviceType	0	-1	0	CodeableConcept		1
+E	specialty	0	-1	0	CodeableConcept		1
+E	actor	1	-1	0	Reference		1
+E	planningHorizon	0	1	0	Period		1
+E	comment	0	1	0	string		
 T	SearchParameter	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	derivedFrom	0	1	0	canonical	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	1	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	code	1	1	0	code	
-E	base	1	-1	0	code	
-E	type	1	1	0	code	
-E	expression	0	1	0	string	
-E	xpath	0	1	0	string	
-E	xpathUsage	0	1	0	code	
-E	target	0	-1	0	code	
-E	multipleOr	0	1	0	boolean	
-E	multipleAnd	0	1	0	boolean	
-E	comparator	0	-1	0	code	
-E	modifier	0	-1	0	code	
-E	chain	0	-1	0	string	
-E	component	0	-1	0	SearchParameter.component	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	1	1	0	uri		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	derivedFrom	0	1	0	canonical		
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	1	1	0	markdown		1
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	code	1	1	0	code		1
+E	base	1	-1	0	code		1
+E	type	1	1	0	code		1
+E	expression	0	1	0	string		
+E	xpath	0	1	0	string		
+E	xpathUsage	0	1	0	code		
+E	target	0	-1	0	code		
+E	multipleOr	0	1	0	boolean		
+E	multipleAnd	0	1	0	boolean		
+E	comparator	0	-1	0	code		
+E	modifier	0	-1	0	code		
+E	chain	0	-1	0	string		
+E	component	0	-1	0	SearchParameter.component		
 T	SearchParameter.component	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	definition	1	1	0	canonical	
-E	expression	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	definition	1	1	0	canonical		
+E	expression	1	1	0	string		
 T	ServiceRequest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	-1	0	canonical	
-E	instantiatesUri	0	-1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	replaces	0	-1	0	Reference	
-E	requisition	0	1	0	Identifier	
-E	status	1	1	0	code	
-E	intent	1	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	priority	0	1	0	code	
-E	doNotPerform	0	1	0	boolean	
-E	code	0	1	0	CodeableConcept	
-E	orderDetail	0	-1	0	CodeableConcept	
-E	quantity	0	1	1	Quantity Ratio Range	
-E	subject	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	occurrence	0	1	1	dateTime Period Timing	
-E	asNeeded	0	1	1	boolean CodeableConcept	
-E	authoredOn	0	1	0	dateTime	
-E	requester	0	1	0	Reference	
-E	performerType	0	1	0	CodeableConcept	
-E	performer	0	-1	0	Reference	
-E	locationCode	0	-1	0	CodeableConcept	
-E	locationReference	0	-1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	insurance	0	-1	0	Reference	
-E	supportingInfo	0	-1	0	Reference	
-E	specimen	0	-1	0	Reference	
-E	bodySite	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
-E	patientInstruction	0	1	0	string	
-E	relevantHistory	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	instantiatesCanonical	0	-1	0	canonical		1
+E	instantiatesUri	0	-1	0	uri		1
+E	basedOn	0	-1	0	Reference		1
+E	replaces	0	-1	0	Reference		1
+E	requisition	0	1	0	Identifier		1
+E	status	1	1	0	code		1
+E	intent	1	1	0	code		1
+E	category	0	-1	0	CodeableConcept		1
+E	priority	0	1	0	code		1
+E	doNotPerform	0	1	0	boolean		1
+E	code	0	1	0	CodeableConcept		1
+E	orderDetail	0	-1	0	CodeableConcept		1
+E	quantity	0	1	1	Quantity Ratio Range		1
+E	subject	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	occurrence	0	1	1	dateTime Period Timing		1
+E	asNeeded	0	1	1	boolean CodeableConcept		1
+E	authoredOn	0	1	0	dateTime		1
+E	requester	0	1	0	Reference		1
+E	performerType	0	1	0	CodeableConcept		1
+E	performer	0	-1	0	Reference		1
+E	locationCode	0	-1	0	CodeableConcept		1
+E	locationReference	0	-1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		1
+E	reasonReference	0	-1	0	Reference		1
+E	insurance	0	-1	0	Reference		
+E	supportingInfo	0	-1	0	Reference		
+E	specimen	0	-1	0	Reference		1
+E	bodySite	0	-1	0	CodeableConcept		1
+E	note	0	-1	0	Annotation		
+E	patientInstruction	0	1	0	string		1
+E	relevantHistory	0	-1	0	Reference		
 T	Signature	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	type	1	-1	0	Coding	
-E	when	1	1	0	instant	
-E	who	1	1	0	Reference	
-E	onBehalfOf	0	1	0	Reference	
-E	targetFormat	0	1	0	code	
-E	sigFormat	0	1	0	code	
-E	data	0	1	0	base64Binary	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	type	1	-1	0	Coding		1
+E	when	1	1	0	instant		1
+E	who	1	1	0	Reference		1
+E	onBehalfOf	0	1	0	Reference		1
+E	targetFormat	0	1	0	code		
+E	sigFormat	0	1	0	code		
+E	data	0	1	0	base64Binary		
 T	Slot	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	serviceCategory	0	-1	0	CodeableConcept	
-E	serviceType	0	-1	0	CodeableConcept	
-E	specialty	0	-1	0	CodeableConcept	
-E	appointmentType	0	1	0	CodeableConcept	
-E	schedule	1	1	0	Reference	
-E	status	1	1	0	code	
-E	start	1	1	0	instant	
-E	end	1	1	0	instant	
-E	overbooked	0	1	0	boolean	
-E	comment	0	1	0	string	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	serviceCategory	0	-1	0	CodeableConcept		1
+E	serviceType	0	-1	0	CodeableConcept		1
+E	specialty	0	-1	0	CodeableConcept		1
+E	appointmentType	0	1	0	CodeableConcept		1
+E	schedule	1	1	0	Reference		1
+E	status	1	1	0	code		1
+E	start	1	1	0	instant		1
+E	end	1	1	0	instant		1
+E	overbooked	0	1	0	boolean		
+E	comment	0	1	0	string		
 T	Specimen	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	accessionIdentifier	0	1	0	Identifier	
-E	status	0	1	0	code	
-E	type	0	1	0	CodeableConcept	
-E	subject	0	1	0	Reference	
-E	receivedTime	0	1	0	dateTime	
-E	parent	0	-1	0	Reference	
-E	request	0	-1	0	Reference	
-E	collection	0	1	0	Specimen.collection	
-E	processing	0	-1	0	Specimen.processing	
-E	container	0	-1	0	Specimen.container	
-E	condition	0	-1	0	CodeableConcept	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	accessionIdentifier	0	1	0	Identifier		1
+E	status	0	1	0	code		1
+E	type	0	1	0	CodeableConcept		1
+E	subject	0	1	0	Reference		1
+E	receivedTime	0	1	0	dateTime		1
+E	parent	0	-1	0	Reference		
+E	request	0	-1	0	Reference		
+E	collection	0	1	0	Specimen.collection		
+E	processing	0	-1	0	Specimen.processing		
+E	container	0	-1	0	Specimen.container		
+E	condition	0	-1	0	CodeableConcept		1
+E	note	0	-1	0	Annotation		
 T	Specimen.collection	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	collector	0	1	0	Reference	
-E	collected	0	1	1	dateTime Period	
-E	duration	0	1	0	Duration	
-E	quantity	0	1	0	Quantity	
-E	method	0	1	0	CodeableConcept	
-E	bodySite	0	1	0	CodeableConcept	
-E	fastingStatus	0	1	1	CodeableConcept Duration	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	collector	0	1	0	Reference		1
+E	collected	0	1	1	dateTime Period		1
+E	duration	0	1	0	Duration		1
+E	quantity	0	1	0	Quantity		
+E	method	0	1	0	CodeableConcept		
+E	bodySite	0	1	0	CodeableConcept		
+E	fastingStatus	0	1	1	CodeableConcept Duration		1
 T	Specimen.processing	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	0	1	0	string	
-E	procedure	0	1	0	CodeableConcept	
-E	additive	0	-1	0	Reference	
-E	time	0	1	1	dateTime Period	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	0	1	0	string		
+E	procedure	0	1	0	CodeableConcept		
+E	additive	0	-1	0	Reference		
+E	time	0	1	1	dateTime Period		
 T	Specimen.container	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	description	0	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	capacity	0	1	0	Quantity	
-E	specimenQuantity	0	1	0	Quantity	
-E	additive	0	1	1	CodeableConcept Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	-1	0	Identifier		1
+E	description	0	1	0	string		
+E	type	0	1	0	CodeableConcept		
+E	capacity	0	1	0	Quantity		
+E	specimenQuantity	0	1	0	Quantity		
+E	additive	0	1	1	CodeableConcept Reference		
 T	SpecimenDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	typeCollected	0	1	0	CodeableConcept	
-E	patientPreparation	0	-1	0	CodeableConcept	
-E	timeAspect	0	1	0	string	
-E	collection	0	-1	0	CodeableConcept	
-E	typeTested	0	-1	0	SpecimenDefinition.typeTested	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	1	0	Identifier		1
+E	typeCollected	0	1	0	CodeableConcept		1
+E	patientPreparation	0	-1	0	CodeableConcept		1
+E	timeAspect	0	1	0	string		1
+E	collection	0	-1	0	CodeableConcept		1
+E	typeTested	0	-1	0	SpecimenDefinition.typeTested		
 T	SpecimenDefinition.typeTested	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	isDerived	0	1	0	boolean	
-E	type	0	1	0	CodeableConcept	
-E	preference	1	1	0	code	
-E	container	0	1	0	SpecimenDefinition.typeTested.container	
-E	requirement	0	1	0	string	
-E	retentionTime	0	1	0	Duration	
-E	rejectionCriterion	0	-1	0	CodeableConcept	
-E	handling	0	-1	0	SpecimenDefinition.typeTested.handling	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	isDerived	0	1	0	boolean		
+E	type	0	1	0	CodeableConcept		
+E	preference	1	1	0	code		
+E	container	0	1	0	SpecimenDefinition.typeTested.container		
+E	requirement	0	1	0	string		
+E	retentionTime	0	1	0	Duration		
+E	rejectionCriterion	0	-1	0	CodeableConcept		
+E	handling	0	-1	0	SpecimenDefinition.typeTested.handling		
 T	SpecimenDefinition.typeTested.container	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	material	0	1	0	CodeableConcept	
-E	type	0	1	0	CodeableConcept	
-E	cap	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	capacity	0	1	0	Quantity	
-E	minimumVolume	0	1	1	Quantity string	
-E	additive	0	-1	0	SpecimenDefinition.typeTested.container.additive	
-E	preparation	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	material	0	1	0	CodeableConcept		
+E	type	0	1	0	CodeableConcept		
+E	cap	0	1	0	CodeableConcept		
+E	description	0	1	0	string		
+E	capacity	0	1	0	Quantity		
+E	minimumVolume	0	1	1	Quantity string		
+E	additive	0	-1	0	SpecimenDefinition.typeTested.container.additive		
+E	preparation	0	1	0	string		
 T	SpecimenDefinition.typeTested.container.additive	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	additive	1	1	1	CodeableConcept Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	additive	1	1	1	CodeableConcept Reference		
 T	SpecimenDefinition.typeTested.handling	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	temperatureQualifier	0	1	0	CodeableConcept	
-E	temperatureRange	0	1	0	Range	
-E	maxDuration	0	1	0	Duration	
-E	instruction	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	temperatureQualifier	0	1	0	CodeableConcept		
+E	temperatureRange	0	1	0	Range		
+E	maxDuration	0	1	0	Duration		
+E	instruction	0	1	0	string		
 T	StructureDefinition	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	keyword	0	-1	0	Coding	
-E	fhirVersion	0	1	0	code	
-E	mapping	0	-1	0	StructureDefinition.mapping	
-E	kind	1	1	0	code	
-E	abstract	1	1	0	boolean	
-E	context	0	-1	0	StructureDefinition.context	
-E	contextInvariant	0	-1	0	string	
-E	type	1	1	0	uri	
-E	baseDefinition	0	1	0	canonical	
-E	derivation	0	1	0	code	
-E	snapshot	0	1	0	StructureDefinition.snapshot	
-E	differential	0	1	0	StructureDefinition.differential	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	1	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	keyword	0	-1	0	Coding		1
+E	fhirVersion	0	1	0	code		1
+E	mapping	0	-1	0	StructureDefinition.mapping		
+E	kind	1	1	0	code		1
+E	abstract	1	1	0	boolean		1
+E	context	0	-1	0	StructureDefinition.context		1
+E	contextInvariant	0	-1	0	string		1
+E	type	1	1	0	uri		1
+E	baseDefinition	0	1	0	canonical		1
+E	derivation	0	1	0	code		1
+E	snapshot	0	1	0	StructureDefinition.snapshot		
+E	differential	0	1	0	StructureDefinition.differential		
 T	StructureDefinition.mapping	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identity	1	1	0	id	
-E	uri	0	1	0	uri	
-E	name	0	1	0	string	
-E	comment	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identity	1	1	0	id		
+E	uri	0	1	0	uri		
+E	name	0	1	0	string		
+E	comment	0	1	0	string		
 T	StructureDefinition.context	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	expression	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	expression	1	1	0	string		1
 T	StructureDefinition.snapshot	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	element	1	-1	0	ElementDefinition	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	element	1	-1	0	ElementDefinition		
 T	StructureDefinition.differential	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	element	1	-1	0	ElementDefinition	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	element	1	-1	0	ElementDefinition		
 T	StructureMap	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	structure	0	-1	0	StructureMap.structure	
-E	import	0	-1	0	canonical	
-E	group	1	-1	0	StructureMap.group	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	1	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	structure	0	-1	0	StructureMap.structure		1
+E	import	0	-1	0	canonical		1
+E	group	1	-1	0	StructureMap.group		1
 T	StructureMap.structure	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	canonical	
-E	mode	1	1	0	code	
-E	alias	0	1	0	string	
-E	documentation	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	url	1	1	0	canonical		1
+E	mode	1	1	0	code		1
+E	alias	0	1	0	string		1
+E	documentation	0	1	0	string		
 T	StructureMap.group	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	id	
-E	extends	0	1	0	id	
-E	typeMode	1	1	0	code	
-E	documentation	0	1	0	string	
-E	input	1	-1	0	StructureMap.group.input	
-E	rule	1	-1	0	StructureMap.group.rule	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	id		1
+E	extends	0	1	0	id		1
+E	typeMode	1	1	0	code		1
+E	documentation	0	1	0	string		1
+E	input	1	-1	0	StructureMap.group.input		1
+E	rule	1	-1	0	StructureMap.group.rule		1
 T	StructureMap.group.input	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	id	
-E	type	0	1	0	string	
-E	mode	1	1	0	code	
-E	documentation	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	id		1
+E	type	0	1	0	string		1
+E	mode	1	1	0	code		1
+E	documentation	0	1	0	string		
 T	StructureMap.group.rule	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	id	
-E	source	1	-1	0	StructureMap.group.rule.source	
-E	target	0	-1	0	StructureMap.group.rule.target	
-E	rule	0	-1	0	StructureMap.group.rule	#StructureMap.group.rule
-E	dependent	0	-1	0	StructureMap.group.rule.dependent	
-E	documentation	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	id		1
+E	source	1	-1	0	StructureMap.group.rule.source		1
+E	target	0	-1	0	StructureMap.group.rule.target		1
+E	rule	0	-1	0	StructureMap.group.rule	#StructureMap.group.rule	1
+E	dependent	0	-1	0	StructureMap.group.rule.dependent		1
+E	documentation	0	1	0	string		
 T	StructureMap.group.rule.source	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	context	1	1	0	id	
-E	min	0	1	0	integer	
-E	max	0	1	0	string	
-E	type	0	1	0	string	
-E	defaultValue	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
-E	element	0	1	0	string	
-E	listMode	0	1	0	code	
-E	variable	0	1	0	id	
-E	condition	0	1	0	string	
-E	check	0	1	0	string	
-E	logMessage	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	context	1	1	0	id		1
+E	min	0	1	0	integer		1
+E	max	0	1	0	string		1
+E	type	0	1	0	string		1
+E	defaultValue	0	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		1
+E	element	0	1	0	string		1
+E	listMode	0	1	0	code		1
+E	variable	0	1	0	id		1
+E	condition	0	1	0	string		1
+E	check	0	1	0	string		1
+E	logMessage	0	1	0	string		1
 T	StructureMap.group.rule.target	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	context	0	1	0	id	
-E	contextType	0	1	0	code	
-E	element	0	1	0	string	
-E	variable	0	1	0	id	
-E	listMode	0	-1	0	code	
-E	listRuleId	0	1	0	id	
-E	transform	0	1	0	code	
-E	parameter	0	-1	0	StructureMap.group.rule.target.parameter	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	context	0	1	0	id		1
+E	contextType	0	1	0	code		1
+E	element	0	1	0	string		1
+E	variable	0	1	0	id		1
+E	listMode	0	-1	0	code		1
+E	listRuleId	0	1	0	id		1
+E	transform	0	1	0	code		1
+E	parameter	0	-1	0	StructureMap.group.rule.target.parameter		1
 T	StructureMap.group.rule.target.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	value	1	1	1	id string boolean integer decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	value	1	1	1	id string boolean integer decimal		1
 T	StructureMap.group.rule.dependent	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	id	
-E	variable	1	-1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	id		1
+E	variable	1	-1	0	string		1
 T	Subscription	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	status	1	1	0	code	
-E	contact	0	-1	0	ContactPoint	
-E	end	0	1	0	instant	
-E	reason	1	1	0	string	
-E	criteria	1	1	0	string	
-E	error	0	1	0	string	
-E	channel	1	1	0	Subscription.channel	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	status	1	1	0	code		1
+E	contact	0	-1	0	ContactPoint		1
+E	end	0	1	0	instant		1
+E	reason	1	1	0	string		1
+E	criteria	1	1	0	string		1
+E	error	0	1	0	string		1
+E	channel	1	1	0	Subscription.channel		1
 T	Subscription.channel	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	endpoint	0	1	0	url	
-E	payload	0	1	0	code	
-E	header	0	-1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		1
+E	endpoint	0	1	0	url		1
+E	payload	0	1	0	code		1
+E	header	0	-1	0	string		1
 T	Substance	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	0	1	0	code	
-E	category	0	-1	0	CodeableConcept	
-E	code	1	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	instance	0	-1	0	Substance.instance	
-E	ingredient	0	-1	0	Substance.ingredient	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	0	1	0	code		1
+E	category	0	-1	0	CodeableConcept		1
+E	code	1	1	0	CodeableConcept		1
+E	description	0	1	0	string		1
+E	instance	0	-1	0	Substance.instance		1
+E	ingredient	0	-1	0	Substance.ingredient		1
 T	Substance.instance	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	expiry	0	1	0	dateTime	
-E	quantity	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		1
+E	expiry	0	1	0	dateTime		1
+E	quantity	0	1	0	Quantity		1
 T	Substance.ingredient	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	quantity	0	1	0	Ratio	
-E	substance	1	1	1	CodeableConcept Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	quantity	0	1	0	Ratio		1
+E	substance	1	1	1	CodeableConcept Reference		1
 T	SubstanceAmount	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	amount	0	1	1	Quantity Range string	
-E	amountType	0	1	0	CodeableConcept	
-E	amountText	0	1	0	string	
-E	referenceRange	0	1	0	SubstanceAmount.referenceRange	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	amount	0	1	1	Quantity Range string		1
+E	amountType	0	1	0	CodeableConcept		1
+E	amountText	0	1	0	string		1
+E	referenceRange	0	1	0	SubstanceAmount.referenceRange		1
 T	SubstanceAmount.referenceRange	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	lowLimit	0	1	0	Quantity	
-E	highLimit	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	lowLimit	0	1	0	Quantity		1
+E	highLimit	0	1	0	Quantity		1
 T	SubstanceNucleicAcid	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequenceType	0	1	0	CodeableConcept	
-E	numberOfSubunits	0	1	0	integer	
-E	areaOfHybridisation	0	1	0	string	
-E	oligoNucleotideType	0	1	0	CodeableConcept	
-E	subunit	0	-1	0	SubstanceNucleicAcid.subunit	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	sequenceType	0	1	0	CodeableConcept		1
+E	numberOfSubunits	0	1	0	integer		1
+E	areaOfHybridisation	0	1	0	string		1
+E	oligoNucleotideType	0	1	0	CodeableConcept		1
+E	subunit	0	-1	0	SubstanceNucleicAcid.subunit		1
 T	SubstanceNucleicAcid.subunit	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	subunit	0	1	0	integer	
-E	sequence	0	1	0	string	
-E	length	0	1	0	integer	
-E	sequenceAttachment	0	1	0	Attachment	
-E	fivePrime	0	1	0	CodeableConcept	
-E	threePrime	0	1	0	CodeableConcept	
-E	linkage	0	-1	0	SubstanceNucleicAcid.subunit.linkage	
-E	sugar	0	-1	0	SubstanceNucleicAcid.subunit.sugar	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	subunit	0	1	0	integer		1
+E	sequence	0	1	0	string		1
+E	length	0	1	0	integer		1
+E	sequenceAttachment	0	1	0	Attachment		1
+E	fivePrime	0	1	0	CodeableConcept		1
+E	threePrime	0	1	0	CodeableConcept		1
+E	linkage	0	-1	0	SubstanceNucleicAcid.subunit.linkage		1
+E	sugar	0	-1	0	SubstanceNucleicAcid.subunit.sugar		1
 T	SubstanceNucleicAcid.subunit.linkage	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	connectivity	0	1	0	string	
-E	identifier	0	1	0	Identifier	
-E	name	0	1	0	string	
-E	residueSite	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	connectivity	0	1	0	string		1
+E	identifier	0	1	0	Identifier		1
+E	name	0	1	0	string		1
+E	residueSite	0	1	0	string		1
 T	SubstanceNucleicAcid.subunit.sugar	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	name	0	1	0	string	
-E	residueSite	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		1
+E	name	0	1	0	string		1
+E	residueSite	0	1	0	string		1
 T	SubstancePolymer	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	class	0	1	0	CodeableConcept	
-E	geometry	0	1	0	CodeableConcept	
-E	copolymerConnectivity	0	-1	0	CodeableConcept	
-E	modification	0	-1	0	string	
-E	monomerSet	0	-1	0	SubstancePolymer.monomerSet	
-E	repeat	0	-1	0	SubstancePolymer.repeat	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	class	0	1	0	CodeableConcept		1
+E	geometry	0	1	0	CodeableConcept		1
+E	copolymerConnectivity	0	-1	0	CodeableConcept		1
+E	modification	0	-1	0	string		1
+E	monomerSet	0	-1	0	SubstancePolymer.monomerSet		1
+E	repeat	0	-1	0	SubstancePolymer.repeat		1
 T	SubstancePolymer.monomerSet	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	ratioType	0	1	0	CodeableConcept	
-E	startingMaterial	0	-1	0	SubstancePolymer.monomerSet.startingMaterial	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	ratioType	0	1	0	CodeableConcept		1
+E	startingMaterial	0	-1	0	SubstancePolymer.monomerSet.startingMaterial		1
 T	SubstancePolymer.monomerSet.startingMaterial	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	material	0	1	0	CodeableConcept	
-E	type	0	1	0	CodeableConcept	
-E	isDefining	0	1	0	boolean	
-E	amount	0	1	0	SubstanceAmount	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	material	0	1	0	CodeableConcept		1
+E	type	0	1	0	CodeableConcept		1
+E	isDefining	0	1	0	boolean		1
+E	amount	0	1	0	SubstanceAmount		1
 T	SubstancePolymer.repeat	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	numberOfUnits	0	1	0	integer	
-E	averageMolecularFormula	0	1	0	string	
-E	repeatUnitAmountType	0	1	0	CodeableConcept	
-E	repeatUnit	0	-1	0	SubstancePolymer.repeat.repeatUnit	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	numberOfUnits	0	1	0	integer		1
+E	averageMolecularFormula	0	1	0	string		1
+E	repeatUnitAmountType	0	1	0	CodeableConcept		1
+E	repeatUnit	0	-1	0	SubstancePolymer.repeat.repeatUnit		1
 T	SubstancePolymer.repeat.repeatUnit	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	orientationOfPolymerisation	0	1	0	CodeableConcept	
-E	repeatUnit	0	1	0	string	
-E	amount	0	1	0	SubstanceAmount	
-E	degreeOfPolymerisation	0	-1	0	SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation	
-E	structuralRepresentation	0	-1	0	SubstancePolymer.repeat.repeatUnit.structuralRepresentation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	orientationOfPolymerisation	0	1	0	CodeableConcept		1
+E	repeatUnit	0	1	0	string		1
+E	amount	0	1	0	SubstanceAmount		1
+E	degreeOfPolymerisation	0	-1	0	SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation		1
+E	structuralRepresentation	0	-1	0	SubstancePolymer.repeat.repeatUnit.structuralRepresentation		1
 T	SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	degree	0	1	0	CodeableConcept	
-E	amount	0	1	0	SubstanceAmount	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	degree	0	1	0	CodeableConcept		1
+E	amount	0	1	0	SubstanceAmount		1
 T	SubstancePolymer.repeat.repeatUnit.structuralRepresentation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	representation	0	1	0	string	
-E	attachment	0	1	0	Attachment	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		1
+E	representation	0	1	0	string		1
+E	attachment	0	1	0	Attachment		1
 T	SubstanceProtein	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sequenceType	0	1	0	CodeableConcept	
-E	numberOfSubunits	0	1	0	integer	
-E	disulfideLinkage	0	-1	0	string	
-E	subunit	0	-1	0	SubstanceProtein.subunit	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	sequenceType	0	1	0	CodeableConcept		1
+E	numberOfSubunits	0	1	0	integer		1
+E	disulfideLinkage	0	-1	0	string		1
+E	subunit	0	-1	0	SubstanceProtein.subunit		1
 T	SubstanceProtein.subunit	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	subunit	0	1	0	integer	
-E	sequence	0	1	0	string	
-E	length	0	1	0	integer	
-E	sequenceAttachment	0	1	0	Attachment	
-E	nTerminalModificationId	0	1	0	Identifier	
-E	nTerminalModification	0	1	0	string	
-E	cTerminalModificationId	0	1	0	Identifier	
-E	cTerminalModification	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	subunit	0	1	0	integer		1
+E	sequence	0	1	0	string		1
+E	length	0	1	0	integer		1
+E	sequenceAttachment	0	1	0	Attachment		1
+E	nTerminalModificationId	0	1	0	Identifier		1
+E	nTerminalModification	0	1	0	string		1
+E	cTerminalModificationId	0	1	0	Identifier		1
+E	cTerminalModification	0	1	0	string		1
 T	SubstanceReferenceInformation	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	comment	0	1	0	string	
-E	gene	0	-1	0	SubstanceReferenceInformation.gene	
-E	geneElement	0	-1	0	SubstanceReferenceInformation.geneElement	
-E	classification	0	-1	0	SubstanceReferenceInformation.classification	
-E	target	0	-1	0	SubstanceReferenceInformation.target	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	comment	0	1	0	string		1
+E	gene	0	-1	0	SubstanceReferenceInformation.gene		1
+E	geneElement	0	-1	0	SubstanceReferenceInformation.geneElement		1
+E	classification	0	-1	0	SubstanceReferenceInformation.classification		1
+E	target	0	-1	0	SubstanceReferenceInformation.target		1
 T	SubstanceReferenceInformation.gene	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	geneSequenceOrigin	0	1	0	CodeableConcept	
-E	gene	0	1	0	CodeableConcept	
-E	source	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	geneSequenceOrigin	0	1	0	CodeableConcept		1
+E	gene	0	1	0	CodeableConcept		1
+E	source	0	-1	0	Reference		1
 T	SubstanceReferenceInformation.geneElement	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	element	0	1	0	Identifier	
-E	source	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		1
+E	element	0	1	0	Identifier		1
+E	source	0	-1	0	Reference		1
 T	SubstanceReferenceInformation.classification	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	domain	0	1	0	CodeableConcept	
-E	classification	0	1	0	CodeableConcept	
-E	subtype	0	-1	0	CodeableConcept	
-E	source	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	domain	0	1	0	CodeableConcept		1
+E	classification	0	1	0	CodeableConcept		1
+E	subtype	0	-1	0	CodeableConcept		1
+E	source	0	-1	0	Reference		1
 T	SubstanceReferenceInformation.target	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	target	0	1	0	Identifier	
-E	type	0	1	0	CodeableConcept	
-E	interaction	0	1	0	CodeableConcept	
-E	organism	0	1	0	CodeableConcept	
-E	organismType	0	1	0	CodeableConcept	
-E	amount	0	1	1	Quantity Range string	
-E	amountType	0	1	0	CodeableConcept	
-E	source	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	target	0	1	0	Identifier		1
+E	type	0	1	0	CodeableConcept		1
+E	interaction	0	1	0	CodeableConcept		1
+E	organism	0	1	0	CodeableConcept		1
+E	organismType	0	1	0	CodeableConcept		1
+E	amount	0	1	1	Quantity Range string		1
+E	amountType	0	1	0	CodeableConcept		1
+E	source	0	-1	0	Reference		1
 T	SubstanceSourceMaterial	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	sourceMaterialClass	0	1	0	CodeableConcept	
-E	sourceMaterialType	0	1	0	CodeableConcept	
-E	sourceMaterialState	0	1	0	CodeableConcept	
-E	organismId	0	1	0	Identifier	
-E	organismName	0	1	0	string	
-E	parentSubstanceId	0	-1	0	Identifier	
-E	parentSubstanceName	0	-1	0	string	
-E	countryOfOrigin	0	-1	0	CodeableConcept	
-E	geographicalLocation	0	-1	0	string	
-E	developmentStage	0	1	0	CodeableConcept	
-E	fractionDescription	0	-1	0	SubstanceSourceMaterial.fractionDescription	
-E	organism	0	1	0	SubstanceSourceMaterial.organism	
-E	partDescription	0	-1	0	SubstanceSourceMaterial.partDescription	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	sourceMaterialClass	0	1	0	CodeableConcept		1
+E	sourceMaterialType	0	1	0	CodeableConcept		1
+E	sourceMaterialState	0	1	0	CodeableConcept		1
+E	organismId	0	1	0	Identifier		1
+E	organismName	0	1	0	string		1
+E	parentSubstanceId	0	-1	0	Identifier		1
+E	parentSubstanceName	0	-1	0	string		1
+E	countryOfOrigin	0	-1	0	CodeableConcept		1
+E	geographicalLocation	0	-1	0	string		1
+E	developmentStage	0	1	0	CodeableConcept		1
+E	fractionDescription	0	-1	0	SubstanceSourceMaterial.fractionDescription		1
+E	organism	0	1	0	SubstanceSourceMaterial.organism		1
+E	partDescription	0	-1	0	SubstanceSourceMaterial.partDescription		1
 T	SubstanceSourceMaterial.fractionDescription	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	fraction	0	1	0	string	
-E	materialType	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	fraction	0	1	0	string		1
+E	materialType	0	1	0	CodeableConcept		1
 T	SubstanceSourceMaterial.organism	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	family	0	1	0	CodeableConcept	
-E	genus	0	1	0	CodeableConcept	
-E	species	0	1	0	CodeableConcept	
-E	intraspecificType	0	1	0	CodeableConcept	
-E	intraspecificDescription	0	1	0	string	
-E	author	0	-1	0	SubstanceSourceMaterial.organism.author	
-E	hybrid	0	1	0	SubstanceSourceMaterial.organism.hybrid	
-E	organismGeneral	0	1	0	SubstanceSourceMaterial.organism.organismGeneral	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	family	0	1	0	CodeableConcept		1
+E	genus	0	1	0	CodeableConcept		1
+E	species	0	1	0	CodeableConcept		1
+E	intraspecificType	0	1	0	CodeableConcept		1
+E	intraspecificDescription	0	1	0	string		1
+E	author	0	-1	0	SubstanceSourceMaterial.organism.author		1
+E	hybrid	0	1	0	SubstanceSourceMaterial.organism.hybrid		1
+E	organismGeneral	0	1	0	SubstanceSourceMaterial.organism.organismGeneral		1
 T	SubstanceSourceMaterial.organism.author	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	authorType	0	1	0	CodeableConcept	
-E	authorDescription	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	authorType	0	1	0	CodeableConcept		1
+E	authorDescription	0	1	0	string		1
 T	SubstanceSourceMaterial.organism.hybrid	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	maternalOrganismId	0	1	0	string	
-E	maternalOrganismName	0	1	0	string	
-E	paternalOrganismId	0	1	0	string	
-E	paternalOrganismName	0	1	0	string	
-E	hybridType	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	maternalOrganismId	0	1	0	string		1
+E	maternalOrganismName	0	1	0	string		1
+E	paternalOrganismId	0	1	0	string		1
+E	paternalOrganismName	0	1	0	string		1
+E	hybridType	0	1	0	CodeableConcept		1
 T	SubstanceSourceMaterial.organism.organismGeneral	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	kingdom	0	1	0	CodeableConcept	
-E	phylum	0	1	0	CodeableConcept	
-E	class	0	1	0	CodeableConcept	
-E	order	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	kingdom	0	1	0	CodeableConcept		1
+E	phylum	0	1	0	CodeableConcept		1
+E	class	0	1	0	CodeableConcept		1
+E	order	0	1	0	CodeableConcept		1
 T	SubstanceSourceMaterial.partDescription	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	part	0	1	0	CodeableConcept	
-E	partLocation	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	part	0	1	0	CodeableConcept		1
+E	partLocation	0	1	0	CodeableConcept		1
 T	SubstanceSpecification	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	type	0	1	0	CodeableConcept	
-E	status	0	1	0	CodeableConcept	
-E	domain	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	source	0	-1	0	Reference	
-E	comment	0	1	0	string	
-E	moiety	0	-1	0	SubstanceSpecification.moiety	
-E	property	0	-1	0	SubstanceSpecification.property	
-E	referenceInformation	0	1	0	Reference	
-E	structure	0	1	0	SubstanceSpecification.structure	
-E	code	0	-1	0	SubstanceSpecification.code	
-E	name	0	-1	0	SubstanceSpecification.name	
-E	molecularWeight	0	-1	0	SubstanceSpecification.structure.isotope.molecularWeight	#SubstanceSpecification.structure.isotope.molecularWeight
-E	relationship	0	-1	0	SubstanceSpecification.relationship	
-E	nucleicAcid	0	1	0	Reference	
-E	polymer	0	1	0	Reference	
-E	protein	0	1	0	Reference	
-E	sourceMaterial	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	1	0	Identifier		1
+E	type	0	1	0	CodeableConcept		1
+E	status	0	1	0	CodeableConcept		1
+E	domain	0	1	0	CodeableConcept		1
+E	description	0	1	0	string		1
+E	source	0	-1	0	Reference		1
+E	comment	0	1	0	string		1
+E	moiety	0	-1	0	SubstanceSpecification.moiety		1
+E	property	0	-1	0	SubstanceSpecification.property		1
+E	referenceInformation	0	1	0	Reference		1
+E	structure	0	1	0	SubstanceSpecification.structure		1
+E	code	0	-1	0	SubstanceSpecification.code		1
+E	name	0	-1	0	SubstanceSpecification.name		1
+E	molecularWeight	0	-1	0	SubstanceSpecification.structure.isotope.molecularWeight	#SubstanceSpecification.structure.isotope.molecularWeight	1
+E	relationship	0	-1	0	SubstanceSpecification.relationship		1
+E	nucleicAcid	0	1	0	Reference		1
+E	polymer	0	1	0	Reference		1
+E	protein	0	1	0	Reference		1
+E	sourceMaterial	0	1	0	Reference		1
 T	SubstanceSpecification.moiety	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	role	0	1	0	CodeableConcept	
-E	identifier	0	1	0	Identifier	
-E	name	0	1	0	string	
-E	stereochemistry	0	1	0	CodeableConcept	
-E	opticalActivity	0	1	0	CodeableConcept	
-E	molecularFormula	0	1	0	string	
-E	amount	0	1	1	Quantity string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	role	0	1	0	CodeableConcept		1
+E	identifier	0	1	0	Identifier		1
+E	name	0	1	0	string		1
+E	stereochemistry	0	1	0	CodeableConcept		1
+E	opticalActivity	0	1	0	CodeableConcept		1
+E	molecularFormula	0	1	0	string		1
+E	amount	0	1	1	Quantity string		1
 T	SubstanceSpecification.property	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	category	0	1	0	CodeableConcept	
-E	code	0	1	0	CodeableConcept	
-E	parameters	0	1	0	string	
-E	definingSubstance	0	1	1	Reference CodeableConcept	
-E	amount	0	1	1	Quantity string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	category	0	1	0	CodeableConcept		1
+E	code	0	1	0	CodeableConcept		1
+E	parameters	0	1	0	string		1
+E	definingSubstance	0	1	1	Reference CodeableConcept		1
+E	amount	0	1	1	Quantity string		1
 T	SubstanceSpecification.structure	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	stereochemistry	0	1	0	CodeableConcept	
-E	opticalActivity	0	1	0	CodeableConcept	
-E	molecularFormula	0	1	0	string	
-E	molecularFormulaByMoiety	0	1	0	string	
-E	isotope	0	-1	0	SubstanceSpecification.structure.isotope	
-E	molecularWeight	0	1	0	SubstanceSpecification.structure.isotope.molecularWeight	#SubstanceSpecification.structure.isotope.molecularWeight
-E	source	0	-1	0	Reference	
-E	representation	0	-1	0	SubstanceSpecification.structure.representation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	stereochemistry	0	1	0	CodeableConcept		1
+E	opticalActivity	0	1	0	CodeableConcept		1
+E	molecularFormula	0	1	0	string		1
+E	molecularFormulaByMoiety	0	1	0	string		1
+E	isotope	0	-1	0	SubstanceSpecification.structure.isotope		1
+E	molecularWeight	0	1	0	SubstanceSpecification.structure.isotope.molecularWeight	#SubstanceSpecification.structure.isotope.molecularWeight	1
+E	source	0	-1	0	Reference		1
+E	representation	0	-1	0	SubstanceSpecification.structure.representation		1
 T	SubstanceSpecification.structure.isotope	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	name	0	1	0	CodeableConcept	
-E	substitution	0	1	0	CodeableConcept	
-E	halfLife	0	1	0	Quantity	
-E	molecularWeight	0	1	0	SubstanceSpecification.structure.isotope.molecularWeight	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	Identifier		1
+E	name	0	1	0	CodeableConcept		1
+E	substitution	0	1	0	CodeableConcept		1
+E	halfLife	0	1	0	Quantity		1
+E	molecularWeight	0	1	0	SubstanceSpecification.structure.isotope.molecularWeight		1
 T	SubstanceSpecification.structure.isotope.molecularWeight	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	method	0	1	0	CodeableConcept	
-E	type	0	1	0	CodeableConcept	
-E	amount	0	1	0	Quantity	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	method	0	1	0	CodeableConcept		1
+E	type	0	1	0	CodeableConcept		1
+E	amount	0	1	0	Quantity		1
 T	SubstanceSpecification.structure.representation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	CodeableConcept	
-E	representation	0	1	0	string	
-E	attachment	0	1	0	Attachment	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	CodeableConcept		1
+E	representation	0	1	0	string		1
+E	attachment	0	1	0	Attachment		1
 T	SubstanceSpecification.code	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	status	0	1	0	CodeableConcept	
-E	statusDate	0	1	0	dateTime	
-E	comment	0	1	0	string	
-E	source	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		1
+E	status	0	1	0	CodeableConcept		1
+E	statusDate	0	1	0	dateTime		1
+E	comment	0	1	0	string		1
+E	source	0	-1	0	Reference		1
 T	SubstanceSpecification.name	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	type	0	1	0	CodeableConcept	
-E	status	0	1	0	CodeableConcept	
-E	preferred	0	1	0	boolean	
-E	language	0	-1	0	CodeableConcept	
-E	domain	0	-1	0	CodeableConcept	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	synonym	0	-1	0	SubstanceSpecification.name	#SubstanceSpecification.name
-E	translation	0	-1	0	SubstanceSpecification.name	#SubstanceSpecification.name
-E	official	0	-1	0	SubstanceSpecification.name.official	
-E	source	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		1
+E	type	0	1	0	CodeableConcept		1
+E	status	0	1	0	CodeableConcept		1
+E	preferred	0	1	0	boolean		1
+E	language	0	-1	0	CodeableConcept		1
+E	domain	0	-1	0	CodeableConcept		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	synonym	0	-1	0	SubstanceSpecification.name	#SubstanceSpecification.name	1
+E	translation	0	-1	0	SubstanceSpecification.name	#SubstanceSpecification.name	1
+E	official	0	-1	0	SubstanceSpecification.name.official		1
+E	source	0	-1	0	Reference		1
 T	SubstanceSpecification.name.official	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	authority	0	1	0	CodeableConcept	
-E	status	0	1	0	CodeableConcept	
-E	date	0	1	0	dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	authority	0	1	0	CodeableConcept		1
+E	status	0	1	0	CodeableConcept		1
+E	date	0	1	0	dateTime		1
 T	SubstanceSpecification.relationship	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	substance	0	1	1	Reference CodeableConcept	
-E	relationship	0	1	0	CodeableConcept	
-E	isDefining	0	1	0	boolean	
-E	amount	0	1	1	Quantity Range Ratio string	
-E	amountRatioLowLimit	0	1	0	Ratio	
-E	amountType	0	1	0	CodeableConcept	
-E	source	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	substance	0	1	1	Reference CodeableConcept		1
+E	relationship	0	1	0	CodeableConcept		1
+E	isDefining	0	1	0	boolean		1
+E	amount	0	1	1	Quantity Range Ratio string		1
+E	amountRatioLowLimit	0	1	0	Ratio		1
+E	amountType	0	1	0	CodeableConcept		1
+E	source	0	-1	0	Reference		1
 T	SupplyDelivery	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	basedOn	0	-1	0	Reference	
-E	partOf	0	-1	0	Reference	
-E	status	0	1	0	code	
-E	patient	0	1	0	Reference	
-E	type	0	1	0	CodeableConcept	
-E	suppliedItem	0	1	0	SupplyDelivery.suppliedItem	
-E	occurrence	0	1	1	dateTime Period Timing	
-E	supplier	0	1	0	Reference	
-E	destination	0	1	0	Reference	
-E	receiver	0	-1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	basedOn	0	-1	0	Reference		1
+E	partOf	0	-1	0	Reference		1
+E	status	0	1	0	code		1
+E	patient	0	1	0	Reference		
+E	type	0	1	0	CodeableConcept		
+E	suppliedItem	0	1	0	SupplyDelivery.suppliedItem		
+E	occurrence	0	1	1	dateTime Period Timing		1
+E	supplier	0	1	0	Reference		
+E	destination	0	1	0	Reference		
+E	receiver	0	-1	0	Reference		
 T	SupplyDelivery.suppliedItem	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	quantity	0	1	0	Quantity	
-E	item	0	1	1	CodeableConcept Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	quantity	0	1	0	Quantity		
+E	item	0	1	1	CodeableConcept Reference		
 T	SupplyRequest	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	0	1	0	code	
-E	category	0	1	0	CodeableConcept	
-E	priority	0	1	0	code	
-E	item	1	1	1	CodeableConcept Reference	
-E	quantity	1	1	0	Quantity	
-E	parameter	0	-1	0	SupplyRequest.parameter	
-E	occurrence	0	1	1	dateTime Period Timing	
-E	authoredOn	0	1	0	dateTime	
-E	requester	0	1	0	Reference	
-E	supplier	0	-1	0	Reference	
-E	reasonCode	0	-1	0	CodeableConcept	
-E	reasonReference	0	-1	0	Reference	
-E	deliverFrom	0	1	0	Reference	
-E	deliverTo	0	1	0	Reference	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		1
+E	status	0	1	0	code		1
+E	category	0	1	0	CodeableConcept		1
+E	priority	0	1	0	code		1
+E	item	1	1	1	CodeableConcept Reference		1
+E	quantity	1	1	0	Quantity		1
+E	parameter	0	-1	0	SupplyRequest.parameter		
+E	occurrence	0	1	1	dateTime Period Timing		1
+E	authoredOn	0	1	0	dateTime		1
+E	requester	0	1	0	Reference		1
+E	supplier	0	-1	0	Reference		1
+E	reasonCode	0	-1	0	CodeableConcept		
+E	reasonReference	0	-1	0	Reference		
+E	deliverFrom	0	1	0	Reference		
+E	deliverTo	0	1	0	Reference		
 T	SupplyRequest.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	CodeableConcept	
-E	value	0	1	1	CodeableConcept Quantity Range boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	CodeableConcept		
+E	value	0	1	1	CodeableConcept Quantity Range boolean		
 T	Task	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	instantiatesCanonical	0	1	0	canonical	
-E	instantiatesUri	0	1	0	uri	
-E	basedOn	0	-1	0	Reference	
-E	groupIdentifier	0	1	0	Identifier	
-E	partOf	0	-1	0	Reference	
-E	status	1	1	0	code	
-E	statusReason	0	1	0	CodeableConcept	
-E	businessStatus	0	1	0	CodeableConcept	
-E	intent	1	1	0	code	
-E	priority	0	1	0	code	
-E	code	0	1	0	CodeableConcept	
-E	description	0	1	0	string	
-E	focus	0	1	0	Reference	
-E	for	0	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	executionPeriod	0	1	0	Period	
-E	authoredOn	0	1	0	dateTime	
-E	lastModified	0	1	0	dateTime	
-E	requester	0	1	0	Reference	
-E	performerType	0	-1	0	CodeableConcept	
-E	owner	0	1	0	Reference	
-E	location	0	1	0	Reference	
-E	reasonCode	0	1	0	CodeableConcept	
-E	reasonReference	0	1	0	Reference	
-E	insurance	0	-1	0	Reference	
-E	note	0	-1	0	Annotation	
-E	relevantHistory	0	-1	0	Reference	
-E	restriction	0	1	0	Task.restriction	
-E	input	0	-1	0	Task.input	
-E	output	0	-1	0	Task.output	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	instantiatesCanonical	0	1	0	canonical		1
+E	instantiatesUri	0	1	0	uri		1
+E	basedOn	0	-1	0	Reference		1
+E	groupIdentifier	0	1	0	Identifier		1
+E	partOf	0	-1	0	Reference		1
+E	status	1	1	0	code		1
+E	statusReason	0	1	0	CodeableConcept		1
+E	businessStatus	0	1	0	CodeableConcept		1
+E	intent	1	1	0	code		1
+E	priority	0	1	0	code		
+E	code	0	1	0	CodeableConcept		1
+E	description	0	1	0	string		1
+E	focus	0	1	0	Reference		1
+E	for	0	1	0	Reference		1
+E	encounter	0	1	0	Reference		1
+E	executionPeriod	0	1	0	Period		1
+E	authoredOn	0	1	0	dateTime		
+E	lastModified	0	1	0	dateTime		1
+E	requester	0	1	0	Reference		1
+E	performerType	0	-1	0	CodeableConcept		
+E	owner	0	1	0	Reference		1
+E	location	0	1	0	Reference		1
+E	reasonCode	0	1	0	CodeableConcept		
+E	reasonReference	0	1	0	Reference		
+E	insurance	0	-1	0	Reference		
+E	note	0	-1	0	Annotation		
+E	relevantHistory	0	-1	0	Reference		
+E	restriction	0	1	0	Task.restriction		
+E	input	0	-1	0	Task.input		
+E	output	0	-1	0	Task.output		
 T	Task.restriction	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	repetitions	0	1	0	positiveInt	
-E	period	0	1	0	Period	
-E	recipient	0	-1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	repetitions	0	1	0	positiveInt		
+E	period	0	1	0	Period		
+E	recipient	0	-1	0	Reference		
 T	Task.input	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	value	1	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	value	1	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		
 T	Task.output	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	CodeableConcept	
-E	value	1	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	CodeableConcept		
+E	value	1	1	1	base64Binary boolean canonical code date dateTime decimal id instant integer markdown oid positiveInt string time unsignedInt uri url uuid Address Age Annotation Attachment CodeableConcept Coding ContactPoint Count Distance Duration HumanName Identifier Money Period Quantity Range Ratio Reference SampledData Signature Timing ContactDetail Contributor DataRequirement Expression ParameterDefinition RelatedArtifact TriggerDefinition UsageContext Dosage Meta		
 T	TerminologyCapabilities	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	1	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	kind	1	1	0	code	
-E	software	0	1	0	TerminologyCapabilities.software	
-E	implementation	0	1	0	TerminologyCapabilities.implementation	
-E	lockedDate	0	1	0	boolean	
-E	codeSystem	0	-1	0	TerminologyCapabilities.codeSystem	
-E	expansion	0	1	0	TerminologyCapabilities.expansion	
-E	codeSearch	0	1	0	code	
-E	validateCode	0	1	0	TerminologyCapabilities.validateCode	
-E	translation	0	1	0	TerminologyCapabilities.translation	
-E	closure	0	1	0	TerminologyCapabilities.closure	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	1	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		1
+E	kind	1	1	0	code		1
+E	software	0	1	0	TerminologyCapabilities.software		1
+E	implementation	0	1	0	TerminologyCapabilities.implementation		1
+E	lockedDate	0	1	0	boolean		1
+E	codeSystem	0	-1	0	TerminologyCapabilities.codeSystem		
+E	expansion	0	1	0	TerminologyCapabilities.expansion		
+E	codeSearch	0	1	0	code		
+E	validateCode	0	1	0	TerminologyCapabilities.validateCode		
+E	translation	0	1	0	TerminologyCapabilities.translation		
+E	closure	0	1	0	TerminologyCapabilities.closure		
 T	TerminologyCapabilities.software	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	version	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		1
+E	version	0	1	0	string		1
 T	TerminologyCapabilities.implementation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	description	1	1	0	string	
-E	url	0	1	0	url	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	description	1	1	0	string		1
+E	url	0	1	0	url		1
 T	TerminologyCapabilities.codeSystem	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	uri	0	1	0	canonical	
-E	version	0	-1	0	TerminologyCapabilities.codeSystem.version	
-E	subsumption	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	uri	0	1	0	canonical		
+E	version	0	-1	0	TerminologyCapabilities.codeSystem.version		
+E	subsumption	0	1	0	boolean		
 T	TerminologyCapabilities.codeSystem.version	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	0	1	0	string	
-E	isDefault	0	1	0	boolean	
-E	compositional	0	1	0	boolean	
-E	language	0	-1	0	code	
-E	filter	0	-1	0	TerminologyCapabilities.codeSystem.version.filter	
-E	property	0	-1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	0	1	0	string		1
+E	isDefault	0	1	0	boolean		1
+E	compositional	0	1	0	boolean		
+E	language	0	-1	0	code		
+E	filter	0	-1	0	TerminologyCapabilities.codeSystem.version.filter		
+E	property	0	-1	0	code		
 T	TerminologyCapabilities.codeSystem.version.filter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	op	1	-1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	op	1	-1	0	code		
 T	TerminologyCapabilities.expansion	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	hierarchical	0	1	0	boolean	
-E	paging	0	1	0	boolean	
-E	incomplete	0	1	0	boolean	
-E	parameter	0	-1	0	TerminologyCapabilities.expansion.parameter	
-E	textFilter	0	1	0	markdown	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	hierarchical	0	1	0	boolean		
+E	paging	0	1	0	boolean		
+E	incomplete	0	1	0	boolean		
+E	parameter	0	-1	0	TerminologyCapabilities.expansion.parameter		
+E	textFilter	0	1	0	markdown		
 T	TerminologyCapabilities.expansion.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	code	
-E	documentation	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	code		
+E	documentation	0	1	0	string		
 T	TerminologyCapabilities.validateCode	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	translations	1	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	translations	1	1	0	boolean		
 T	TerminologyCapabilities.translation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	needsMap	1	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	needsMap	1	1	0	boolean		
 T	TerminologyCapabilities.closure	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	translation	0	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	translation	0	1	0	boolean		
 T	TestReport	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	Identifier	
-E	name	0	1	0	string	
-E	status	1	1	0	code	
-E	testScript	1	1	0	Reference	
-E	result	1	1	0	code	
-E	score	0	1	0	decimal	
-E	tester	0	1	0	string	
-E	issued	0	1	0	dateTime	
-E	participant	0	-1	0	TestReport.participant	
-E	setup	0	1	0	TestReport.setup	
-E	test	0	-1	0	TestReport.test	
-E	teardown	0	1	0	TestReport.teardown	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	1	0	Identifier		1
+E	name	0	1	0	string		1
+E	status	1	1	0	code		1
+E	testScript	1	1	0	Reference		1
+E	result	1	1	0	code		1
+E	score	0	1	0	decimal		1
+E	tester	0	1	0	string		1
+E	issued	0	1	0	dateTime		1
+E	participant	0	-1	0	TestReport.participant		
+E	setup	0	1	0	TestReport.setup		
+E	test	0	-1	0	TestReport.test		
+E	teardown	0	1	0	TestReport.teardown		
 T	TestReport.participant	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	uri	1	1	0	uri	
-E	display	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	1	1	0	code		
+E	uri	1	1	0	uri		
+E	display	0	1	0	string		
 T	TestReport.setup	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	action	1	-1	0	TestReport.setup.action	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	action	1	-1	0	TestReport.setup.action		
 T	TestReport.setup.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	operation	0	1	0	TestReport.setup.action.operation	
-E	assert	0	1	0	TestReport.setup.action.assert	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	operation	0	1	0	TestReport.setup.action.operation		
+E	assert	0	1	0	TestReport.setup.action.assert		
 T	TestReport.setup.action.operation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	result	1	1	0	code	
-E	message	0	1	0	markdown	
-E	detail	0	1	0	uri	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	result	1	1	0	code		
+E	message	0	1	0	markdown		
+E	detail	0	1	0	uri		
 T	TestReport.setup.action.assert	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	result	1	1	0	code	
-E	message	0	1	0	markdown	
-E	detail	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	result	1	1	0	code		
+E	message	0	1	0	markdown		
+E	detail	0	1	0	string		
 T	TestReport.test	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	0	1	0	string	
-E	description	0	1	0	string	
-E	action	1	-1	0	TestReport.test.action	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	0	1	0	string		
+E	description	0	1	0	string		
+E	action	1	-1	0	TestReport.test.action		
 T	TestReport.test.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	operation	0	1	0	TestReport.setup.action.operation	#TestReport.setup.action.operation
-E	assert	0	1	0	TestReport.setup.action.assert	#TestReport.setup.action.assert
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	operation	0	1	0	TestReport.setup.action.operation	#TestReport.setup.action.operation	
+E	assert	0	1	0	TestReport.setup.action.assert	#TestReport.setup.action.assert	
 T	TestReport.teardown	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	action	1	-1	0	TestReport.teardown.action	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	action	1	-1	0	TestReport.teardown.action		
 T	TestReport.teardown.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	operation	1	1	0	TestReport.setup.action.operation	#TestReport.setup.action.operation
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	operation	1	1	0	TestReport.setup.action.operation	#TestReport.setup.action.operation	
 T	TestScript	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	identifier	0	1	0	Identifier	
-E	version	0	1	0	string	
-E	name	1	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	origin	0	-1	0	TestScript.origin	
-E	destination	0	-1	0	TestScript.destination	
-E	metadata	0	1	0	TestScript.metadata	
-E	fixture	0	-1	0	TestScript.fixture	
-E	profile	0	-1	0	Reference	
-E	variable	0	-1	0	TestScript.variable	
-E	setup	0	1	0	TestScript.setup	
-E	test	0	-1	0	TestScript.test	
-E	teardown	0	1	0	TestScript.teardown	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	1	1	0	uri		1
+E	identifier	0	1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	1	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	origin	0	-1	0	TestScript.origin		
+E	destination	0	-1	0	TestScript.destination		
+E	metadata	0	1	0	TestScript.metadata		
+E	fixture	0	-1	0	TestScript.fixture		
+E	profile	0	-1	0	Reference		
+E	variable	0	-1	0	TestScript.variable		
+E	setup	0	1	0	TestScript.setup		
+E	test	0	-1	0	TestScript.test		
+E	teardown	0	1	0	TestScript.teardown		
 T	TestScript.origin	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	index	1	1	0	integer	
-E	profile	1	1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	index	1	1	0	integer		
+E	profile	1	1	0	Coding		
 T	TestScript.destination	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	index	1	1	0	integer	
-E	profile	1	1	0	Coding	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	index	1	1	0	integer		
+E	profile	1	1	0	Coding		
 T	TestScript.metadata	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	link	0	-1	0	TestScript.metadata.link	
-E	capability	1	-1	0	TestScript.metadata.capability	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	link	0	-1	0	TestScript.metadata.link		
+E	capability	1	-1	0	TestScript.metadata.capability		
 T	TestScript.metadata.link	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	1	1	0	uri	
-E	description	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	url	1	1	0	uri		
+E	description	0	1	0	string		
 T	TestScript.metadata.capability	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	required	1	1	0	boolean	
-E	validated	1	1	0	boolean	
-E	description	0	1	0	string	
-E	origin	0	-1	0	integer	
-E	destination	0	1	0	integer	
-E	link	0	-1	0	uri	
-E	capabilities	1	1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	required	1	1	0	boolean		
+E	validated	1	1	0	boolean		
+E	description	0	1	0	string		
+E	origin	0	-1	0	integer		
+E	destination	0	1	0	integer		
+E	link	0	-1	0	uri		
+E	capabilities	1	1	0	canonical		
 T	TestScript.fixture	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	autocreate	1	1	0	boolean	
-E	autodelete	1	1	0	boolean	
-E	resource	0	1	0	Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	autocreate	1	1	0	boolean		
+E	autodelete	1	1	0	boolean		
+E	resource	0	1	0	Reference		
 T	TestScript.variable	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	defaultValue	0	1	0	string	
-E	description	0	1	0	string	
-E	expression	0	1	0	string	
-E	headerField	0	1	0	string	
-E	hint	0	1	0	string	
-E	path	0	1	0	string	
-E	sourceId	0	1	0	id	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	defaultValue	0	1	0	string		
+E	description	0	1	0	string		
+E	expression	0	1	0	string		
+E	headerField	0	1	0	string		
+E	hint	0	1	0	string		
+E	path	0	1	0	string		
+E	sourceId	0	1	0	id		
 T	TestScript.setup	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	action	1	-1	0	TestScript.setup.action	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	action	1	-1	0	TestScript.setup.action		
 T	TestScript.setup.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	operation	0	1	0	TestScript.setup.action.operation	
-E	assert	0	1	0	TestScript.setup.action.assert	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	operation	0	1	0	TestScript.setup.action.operation		
+E	assert	0	1	0	TestScript.setup.action.assert		
 T	TestScript.setup.action.operation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	type	0	1	0	Coding	
-E	resource	0	1	0	code	
-E	label	0	1	0	string	
-E	description	0	1	0	string	
-E	accept	0	1	0	code	
-E	contentType	0	1	0	code	
-E	destination	0	1	0	integer	
-E	encodeRequestUrl	1	1	0	boolean	
-E	method	0	1	0	code	
-E	origin	0	1	0	integer	
-E	params	0	1	0	string	
-E	requestHeader	0	-1	0	TestScript.setup.action.operation.requestHeader	
-E	requestId	0	1	0	id	
-E	responseId	0	1	0	id	
-E	sourceId	0	1	0	id	
-E	targetId	0	1	0	id	
-E	url	0	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	type	0	1	0	Coding		
+E	resource	0	1	0	code		
+E	label	0	1	0	string		
+E	description	0	1	0	string		
+E	accept	0	1	0	code		
+E	contentType	0	1	0	code		
+E	destination	0	1	0	integer		
+E	encodeRequestUrl	1	1	0	boolean		
+E	method	0	1	0	code		
+E	origin	0	1	0	integer		
+E	params	0	1	0	string		
+E	requestHeader	0	-1	0	TestScript.setup.action.operation.requestHeader		
+E	requestId	0	1	0	id		
+E	responseId	0	1	0	id		
+E	sourceId	0	1	0	id		
+E	targetId	0	1	0	id		
+E	url	0	1	0	string		
 T	TestScript.setup.action.operation.requestHeader	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	field	1	1	0	string	
-E	value	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	field	1	1	0	string		
+E	value	1	1	0	string		
 T	TestScript.setup.action.assert	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	label	0	1	0	string	
-E	description	0	1	0	string	
-E	direction	0	1	0	code	
-E	compareToSourceId	0	1	0	string	
-E	compareToSourceExpression	0	1	0	string	
-E	compareToSourcePath	0	1	0	string	
-E	contentType	0	1	0	code	
-E	expression	0	1	0	string	
-E	headerField	0	1	0	string	
-E	minimumId	0	1	0	string	
-E	navigationLinks	0	1	0	boolean	
-E	operator	0	1	0	code	
-E	path	0	1	0	string	
-E	requestMethod	0	1	0	code	
-E	requestURL	0	1	0	string	
-E	resource	0	1	0	code	
-E	response	0	1	0	code	
-E	responseCode	0	1	0	string	
-E	sourceId	0	1	0	id	
-E	validateProfileId	0	1	0	id	
-E	value	0	1	0	string	
-E	warningOnly	1	1	0	boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	label	0	1	0	string		
+E	description	0	1	0	string		
+E	direction	0	1	0	code		
+E	compareToSourceId	0	1	0	string		
+E	compareToSourceExpression	0	1	0	string		
+E	compareToSourcePath	0	1	0	string		
+E	contentType	0	1	0	code		
+E	expression	0	1	0	string		
+E	headerField	0	1	0	string		
+E	minimumId	0	1	0	string		
+E	navigationLinks	0	1	0	boolean		
+E	operator	0	1	0	code		
+E	path	0	1	0	string		
+E	requestMethod	0	1	0	code		
+E	requestURL	0	1	0	string		
+E	resource	0	1	0	code		
+E	response	0	1	0	code		
+E	responseCode	0	1	0	string		
+E	sourceId	0	1	0	id		
+E	validateProfileId	0	1	0	id		
+E	value	0	1	0	string		
+E	warningOnly	1	1	0	boolean		
 T	TestScript.test	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	0	1	0	string	
-E	description	0	1	0	string	
-E	action	1	-1	0	TestScript.test.action	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	0	1	0	string		
+E	description	0	1	0	string		
+E	action	1	-1	0	TestScript.test.action		
 T	TestScript.test.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	operation	0	1	0	TestScript.setup.action.operation	#TestScript.setup.action.operation
-E	assert	0	1	0	TestScript.setup.action.assert	#TestScript.setup.action.assert
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	operation	0	1	0	TestScript.setup.action.operation	#TestScript.setup.action.operation	
+E	assert	0	1	0	TestScript.setup.action.assert	#TestScript.setup.action.assert	
 T	TestScript.teardown	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	action	1	-1	0	TestScript.teardown.action	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	action	1	-1	0	TestScript.teardown.action		
 T	TestScript.teardown.action	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	operation	1	1	0	TestScript.setup.action.operation	#TestScript.setup.action.operation
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	operation	1	1	0	TestScript.setup.action.operation	#TestScript.setup.action.operation	
 T	Timing	complex-type	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	event	0	-1	0	dateTime	
-E	repeat	0	1	0	Timing.repeat	
-E	code	0	1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	event	0	-1	0	dateTime		1
+E	repeat	0	1	0	Timing.repeat		1
+E	code	0	1	0	CodeableConcept		1
 T	Timing.repeat	backbone	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	bounds	0	1	1	Duration Range Period	
-E	count	0	1	0	positiveInt	
-E	countMax	0	1	0	positiveInt	
-E	duration	0	1	0	decimal	
-E	durationMax	0	1	0	decimal	
-E	durationUnit	0	1	0	code	
-E	frequency	0	1	0	positiveInt	
-E	frequencyMax	0	1	0	positiveInt	
-E	period	0	1	0	decimal	
-E	periodMax	0	1	0	decimal	
-E	periodUnit	0	1	0	code	
-E	dayOfWeek	0	-1	0	code	
-E	timeOfDay	0	-1	0	time	
-E	when	0	-1	0	code	
-E	offset	0	1	0	unsignedInt	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	bounds	0	1	1	Duration Range Period		1
+E	count	0	1	0	positiveInt		1
+E	countMax	0	1	0	positiveInt		1
+E	duration	0	1	0	decimal		1
+E	durationMax	0	1	0	decimal		1
+E	durationUnit	0	1	0	code		1
+E	frequency	0	1	0	positiveInt		1
+E	frequencyMax	0	1	0	positiveInt		1
+E	period	0	1	0	decimal		1
+E	periodMax	0	1	0	decimal		1
+E	periodUnit	0	1	0	code		1
+E	dayOfWeek	0	-1	0	code		1
+E	timeOfDay	0	-1	0	time		1
+E	when	0	-1	0	code		1
+E	offset	0	1	0	unsignedInt		1
 T	TriggerDefinition	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	type	1	1	0	code	
-E	name	0	1	0	string	
-E	timing	0	1	1	Timing Reference date dateTime	
-E	data	0	-1	0	DataRequirement	
-E	condition	0	1	0	Expression	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	type	1	1	0	code		1
+E	name	0	1	0	string		1
+E	timing	0	1	1	Timing Reference date dateTime		1
+E	data	0	-1	0	DataRequirement		1
+E	condition	0	1	0	Expression		1
 T	UsageContext	complex-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	code	1	1	0	Coding	
-E	value	1	1	1	CodeableConcept Quantity Range Reference	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	code	1	1	0	Coding		1
+E	value	1	1	1	CodeableConcept Quantity Range Reference		1
 T	ValueSet	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	url	0	1	0	uri	
-E	identifier	0	-1	0	Identifier	
-E	version	0	1	0	string	
-E	name	0	1	0	string	
-E	title	0	1	0	string	
-E	status	1	1	0	code	
-E	experimental	0	1	0	boolean	
-E	date	0	1	0	dateTime	
-E	publisher	0	1	0	string	
-E	contact	0	-1	0	ContactDetail	
-E	description	0	1	0	markdown	
-E	useContext	0	-1	0	UsageContext	
-E	jurisdiction	0	-1	0	CodeableConcept	
-E	immutable	0	1	0	boolean	
-E	purpose	0	1	0	markdown	
-E	copyright	0	1	0	markdown	
-E	compose	0	1	0	ValueSet.compose	
-E	expansion	0	1	0	ValueSet.expansion	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	url	0	1	0	uri		1
+E	identifier	0	-1	0	Identifier		1
+E	version	0	1	0	string		1
+E	name	0	1	0	string		1
+E	title	0	1	0	string		1
+E	status	1	1	0	code		1
+E	experimental	0	1	0	boolean		1
+E	date	0	1	0	dateTime		1
+E	publisher	0	1	0	string		1
+E	contact	0	-1	0	ContactDetail		1
+E	description	0	1	0	markdown		
+E	useContext	0	-1	0	UsageContext		1
+E	jurisdiction	0	-1	0	CodeableConcept		1
+E	immutable	0	1	0	boolean		1
+E	purpose	0	1	0	markdown		
+E	copyright	0	1	0	markdown		
+E	compose	0	1	0	ValueSet.compose		
+E	expansion	0	1	0	ValueSet.expansion		
 T	ValueSet.compose	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	lockedDate	0	1	0	date	
-E	inactive	0	1	0	boolean	
-E	include	1	-1	0	ValueSet.compose.include	
-E	exclude	0	-1	0	ValueSet.compose.include	#ValueSet.compose.include
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	lockedDate	0	1	0	date		1
+E	inactive	0	1	0	boolean		1
+E	include	1	-1	0	ValueSet.compose.include		1
+E	exclude	0	-1	0	ValueSet.compose.include	#ValueSet.compose.include	
 T	ValueSet.compose.include	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	system	0	1	0	uri	
-E	version	0	1	0	string	
-E	concept	0	-1	0	ValueSet.compose.include.concept	
-E	filter	0	-1	0	ValueSet.compose.include.filter	
-E	valueSet	0	-1	0	canonical	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	system	0	1	0	uri		1
+E	version	0	1	0	string		1
+E	concept	0	-1	0	ValueSet.compose.include.concept		
+E	filter	0	-1	0	ValueSet.compose.include.filter		1
+E	valueSet	0	-1	0	canonical		1
 T	ValueSet.compose.include.concept	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	code	1	1	0	code	
-E	display	0	1	0	string	
-E	designation	0	-1	0	ValueSet.compose.include.concept.designation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	code	1	1	0	code		
+E	display	0	1	0	string		
+E	designation	0	-1	0	ValueSet.compose.include.concept.designation		
 T	ValueSet.compose.include.concept.designation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	language	0	1	0	code	
-E	use	0	1	0	Coding	
-E	value	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	language	0	1	0	code		
+E	use	0	1	0	Coding		
+E	value	1	1	0	string		
 T	ValueSet.compose.include.filter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	property	1	1	0	code	
-E	op	1	1	0	code	
-E	value	1	1	0	string	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	property	1	1	0	code		1
+E	op	1	1	0	code		1
+E	value	1	1	0	string		1
 T	ValueSet.expansion	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	1	0	uri	
-E	timestamp	1	1	0	dateTime	
-E	total	0	1	0	integer	
-E	offset	0	1	0	integer	
-E	parameter	0	-1	0	ValueSet.expansion.parameter	
-E	contains	0	-1	0	ValueSet.expansion.contains	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	identifier	0	1	0	uri		
+E	timestamp	1	1	0	dateTime		
+E	total	0	1	0	integer		
+E	offset	0	1	0	integer		
+E	parameter	0	-1	0	ValueSet.expansion.parameter		
+E	contains	0	-1	0	ValueSet.expansion.contains		
 T	ValueSet.expansion.parameter	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	name	1	1	0	string	
-E	value	0	1	1	string boolean integer decimal uri code dateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	name	1	1	0	string		
+E	value	0	1	1	string boolean integer decimal uri code dateTime		
 T	ValueSet.expansion.contains	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	system	0	1	0	uri	
-E	abstract	0	1	0	boolean	
-E	inactive	0	1	0	boolean	
-E	version	0	1	0	string	
-E	code	0	1	0	code	
-E	display	0	1	0	string	
-E	designation	0	-1	0	ValueSet.compose.include.concept.designation	#ValueSet.compose.include.concept.designation
-E	contains	0	-1	0	ValueSet.expansion.contains	#ValueSet.expansion.contains
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	system	0	1	0	uri		
+E	abstract	0	1	0	boolean		
+E	inactive	0	1	0	boolean		
+E	version	0	1	0	string		
+E	code	0	1	0	code		
+E	display	0	1	0	string		
+E	designation	0	-1	0	ValueSet.compose.include.concept.designation	#ValueSet.compose.include.concept.designation	
+E	contains	0	-1	0	ValueSet.expansion.contains	#ValueSet.expansion.contains	
 T	VerificationResult	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	target	0	-1	0	Reference	
-E	targetLocation	0	-1	0	string	
-E	need	0	1	0	CodeableConcept	
-E	status	1	1	0	code	
-E	statusDate	0	1	0	dateTime	
-E	validationType	0	1	0	CodeableConcept	
-E	validationProcess	0	-1	0	CodeableConcept	
-E	frequency	0	1	0	Timing	
-E	lastPerformed	0	1	0	dateTime	
-E	nextScheduled	0	1	0	date	
-E	failureAction	0	1	0	CodeableConcept	
-E	primarySource	0	-1	0	VerificationResult.primarySource	
-E	attestation	0	1	0	VerificationResult.attestation	
-E	validator	0	-1	0	VerificationResult.validator	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	target	0	-1	0	Reference		1
+E	targetLocation	0	-1	0	string		1
+E	need	0	1	0	CodeableConcept		1
+E	status	1	1	0	code		1
+E	statusDate	0	1	0	dateTime		1
+E	validationType	0	1	0	CodeableConcept		1
+E	validationProcess	0	-1	0	CodeableConcept		1
+E	frequency	0	1	0	Timing		
+E	lastPerformed	0	1	0	dateTime		
+E	nextScheduled	0	1	0	date		
+E	failureAction	0	1	0	CodeableConcept		1
+E	primarySource	0	-1	0	VerificationResult.primarySource		
+E	attestation	0	1	0	VerificationResult.attestation		
+E	validator	0	-1	0	VerificationResult.validator		
 T	VerificationResult.primarySource	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	who	0	1	0	Reference	
-E	type	0	-1	0	CodeableConcept	
-E	communicationMethod	0	-1	0	CodeableConcept	
-E	validationStatus	0	1	0	CodeableConcept	
-E	validationDate	0	1	0	dateTime	
-E	canPushUpdates	0	1	0	CodeableConcept	
-E	pushTypeAvailable	0	-1	0	CodeableConcept	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	who	0	1	0	Reference		
+E	type	0	-1	0	CodeableConcept		1
+E	communicationMethod	0	-1	0	CodeableConcept		1
+E	validationStatus	0	1	0	CodeableConcept		
+E	validationDate	0	1	0	dateTime		
+E	canPushUpdates	0	1	0	CodeableConcept		1
+E	pushTypeAvailable	0	-1	0	CodeableConcept		
 T	VerificationResult.attestation	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	who	0	1	0	Reference	
-E	onBehalfOf	0	1	0	Reference	
-E	communicationMethod	0	1	0	CodeableConcept	
-E	date	0	1	0	date	
-E	sourceIdentityCertificate	0	1	0	string	
-E	proxyIdentityCertificate	0	1	0	string	
-E	proxySignature	0	1	0	Signature	
-E	sourceSignature	0	1	0	Signature	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	who	0	1	0	Reference		1
+E	onBehalfOf	0	1	0	Reference		1
+E	communicationMethod	0	1	0	CodeableConcept		1
+E	date	0	1	0	date		1
+E	sourceIdentityCertificate	0	1	0	string		
+E	proxyIdentityCertificate	0	1	0	string		
+E	proxySignature	0	1	0	Signature		
+E	sourceSignature	0	1	0	Signature		
 T	VerificationResult.validator	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	organization	1	1	0	Reference	
-E	identityCertificate	0	1	0	string	
-E	attestationSignature	0	1	0	Signature	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	organization	1	1	0	Reference		
+E	identityCertificate	0	1	0	string		
+E	attestationSignature	0	1	0	Signature		
 T	VisionPrescription	resource	DomainResource	0	
-E	id	0	1	0	id	
-E	meta	0	1	0	Meta	
-E	implicitRules	0	1	0	uri	
-E	language	0	1	0	code	
-E	text	0	1	0	Narrative	
-E	contained	0	-1	0	Resource	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	identifier	0	-1	0	Identifier	
-E	status	1	1	0	code	
-E	created	1	1	0	dateTime	
-E	patient	1	1	0	Reference	
-E	encounter	0	1	0	Reference	
-E	dateWritten	1	1	0	dateTime	
-E	prescriber	1	1	0	Reference	
-E	lensSpecification	1	-1	0	VisionPrescription.lensSpecification	
+E	id	0	1	0	id		1
+E	meta	0	1	0	Meta		1
+E	implicitRules	0	1	0	uri		1
+E	language	0	1	0	code		
+E	text	0	1	0	Narrative		
+E	contained	0	-1	0	Resource		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		
+E	identifier	0	-1	0	Identifier		
+E	status	1	1	0	code		1
+E	created	1	1	0	dateTime		1
+E	patient	1	1	0	Reference		1
+E	encounter	0	1	0	Reference		
+E	dateWritten	1	1	0	dateTime		1
+E	prescriber	1	1	0	Reference		1
+E	lensSpecification	1	-1	0	VisionPrescription.lensSpecification		1
 T	VisionPrescription.lensSpecification	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	product	1	1	0	CodeableConcept	
-E	eye	1	1	0	code	
-E	sphere	0	1	0	decimal	
-E	cylinder	0	1	0	decimal	
-E	axis	0	1	0	integer	
-E	prism	0	-1	0	VisionPrescription.lensSpecification.prism	
-E	add	0	1	0	decimal	
-E	power	0	1	0	decimal	
-E	backCurve	0	1	0	decimal	
-E	diameter	0	1	0	decimal	
-E	duration	0	1	0	Quantity	
-E	color	0	1	0	string	
-E	brand	0	1	0	string	
-E	note	0	-1	0	Annotation	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	product	1	1	0	CodeableConcept		1
+E	eye	1	1	0	code		1
+E	sphere	0	1	0	decimal		
+E	cylinder	0	1	0	decimal		
+E	axis	0	1	0	integer		
+E	prism	0	-1	0	VisionPrescription.lensSpecification.prism		
+E	add	0	1	0	decimal		
+E	power	0	1	0	decimal		
+E	backCurve	0	1	0	decimal		
+E	diameter	0	1	0	decimal		
+E	duration	0	1	0	Quantity		
+E	color	0	1	0	string		
+E	brand	0	1	0	string		
+E	note	0	-1	0	Annotation		
 T	VisionPrescription.lensSpecification.prism	backbone	BackboneElement	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	modifierExtension	0	-1	0	Extension	
-E	amount	1	1	0	decimal	
-E	base	1	1	0	code	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	modifierExtension	0	-1	0	Extension		1
+E	amount	1	1	0	decimal		
+E	base	1	1	0	code		
 T	base64Binary	primitive-type	Element	0	(\\s*([0-9a-zA-Z\\+/=]){4}\\s*)+
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	boolean	primitive-type	Element	0	true|false
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.Boolean	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.Boolean		
 T	canonical	primitive-type	uri	0	\\S*
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	code	primitive-type	string	0	[^\\s]+(\\s[^\\s]+)*
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	date	primitive-type	Element	0	([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.Date	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.Date		
 T	dateTime	primitive-type	Element	0	([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.DateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.DateTime		
 T	decimal	primitive-type	Element	0	-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.Decimal	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.Decimal		
 T	id	primitive-type	string	0	[A-Za-z0-9\\-\\.]{1,64}
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	instant	primitive-type	Element	0	([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?(Z|(\\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.DateTime	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.DateTime		
 T	integer	primitive-type	Element	0	-?([0]|([1-9][0-9]*))
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.Integer	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.Integer		
 T	markdown	primitive-type	string	0	[ \\r\\n\\t\\S]+
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	oid	primitive-type	uri	0	urn:oid:[0-2](\\.(0|[1-9][0-9]*))+
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	positiveInt	primitive-type	integer	0	[1-9][0-9]*
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	string	primitive-type	Element	0	[ \\r\\n\\t\\S]+
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	time	primitive-type	Element	0	([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.Time	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.Time		
 T	unsignedInt	primitive-type	integer	0	[0]|([1-9][0-9]*)
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	uri	primitive-type	Element	0	\\S*
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	url	primitive-type	uri	0	\\S*
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	uuid	primitive-type	uri	0	urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	-1	0	Extension	
-E	value	0	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	-1	0	Extension		
+E	value	0	1	0	http://hl7.org/fhirpath/System.String		
 T	xhtml	primitive-type	Element	0	
-E	id	0	1	0	http://hl7.org/fhirpath/System.String	
-E	extension	0	0	0	Extension	
-E	value	1	1	0	http://hl7.org/fhirpath/System.String	
+E	id	0	1	0	http://hl7.org/fhirpath/System.String		
+E	extension	0	0	0	Extension		
+E	value	1	1	0	http://hl7.org/fhirpath/System.String		
 `
 
 const searchData = `identifier	http://hl7.org/fhir/SearchParameter/Account-identifier	token	Account		Account.identifier	Account number				

@@ -59,6 +59,7 @@ type elementDefinition struct {
 		Path string `json:"path"`
 	} `json:"base"`
 	ContentReference string `json:"contentReference"`
+	IsSummary        bool   `json:"isSummary"`
 	Type             []struct {
 		Code      string `json:"code"`
 		Extension []struct {
@@ -169,7 +170,7 @@ func wanted(sd structureDefinition) bool {
 //
 // followed by one "E" line per child element, in snapshot order:
 //
-//	E name min max choice types contentReference
+//	E name min max choice types contentReference summary
 func typeTable(sds []structureDefinition) ([]string, error) {
 	sort.Slice(sds, func(i, j int) bool { return sds[i].ID < sds[j].ID })
 	var out []string
@@ -242,7 +243,11 @@ func typeTable(sds []structureDefinition) ([]string, error) {
 			if _, err := strconv.Atoi(max); err != nil {
 				return nil, fmt.Errorf("%s: max %q", e.Path, e.Max)
 			}
-			children[parent] = append(children[parent], packed.Line("E", name, strconv.Itoa(e.Min), max, choice, strings.Join(codes, " "), e.ContentReference))
+			summary := ""
+			if e.IsSummary {
+				summary = "1"
+			}
+			children[parent] = append(children[parent], packed.Line("E", name, strconv.Itoa(e.Min), max, choice, strings.Join(codes, " "), e.ContentReference, summary))
 		}
 		if _, ok := children[sd.ID]; !ok {
 			parents = append([]string{sd.ID}, parents...)
