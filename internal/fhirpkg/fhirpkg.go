@@ -14,8 +14,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,4 +244,23 @@ func ReadAll[T any](dir, pattern string) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// GenerateMain is the main function of a table generator: it finds the
+// package, calls generate with its directory, and writes the result to
+// the file named by -o (default zz_generated.go).
+func GenerateMain(generate func(dir string) ([]byte, error)) {
+	out := flag.String("o", "zz_generated.go", "output file")
+	flag.Parse()
+	dir, err := Dir()
+	if err != nil {
+		log.Fatal(err)
+	}
+	src, err := generate(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
+		log.Fatal(err)
+	}
 }

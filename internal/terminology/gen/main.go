@@ -9,33 +9,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"go/format"
-	"log"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/nhs-junction/junction/internal/fhirpkg"
 )
 
-func main() {
-	out := flag.String("o", "zz_generated.go", "output file")
-	flag.Parse()
-	dir, err := fhirpkg.Dir()
-	if err != nil {
-		log.Fatal(err)
-	}
-	src, err := generate(dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { fhirpkg.GenerateMain(generate) }
 
 type codeSystem struct {
 	URL              string    `json:"url"`

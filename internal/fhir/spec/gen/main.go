@@ -8,12 +8,9 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"go/format"
-	"log"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,21 +18,7 @@ import (
 	"github.com/nhs-junction/junction/internal/fhirpkg"
 )
 
-func main() {
-	out := flag.String("o", "zz_generated.go", "output file")
-	flag.Parse()
-	dir, err := fhirpkg.Dir()
-	if err != nil {
-		log.Fatal(err)
-	}
-	src, err := generate(dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.WriteFile(*out, src, 0o644); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { fhirpkg.GenerateMain(generate) }
 
 type structureDefinition struct {
 	ID             string `json:"id"`
