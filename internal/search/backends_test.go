@@ -56,8 +56,27 @@ func TestSQLiteSynthea(t *testing.T) {
 	searchtest.RunSynthea(t, openSQLite(t), syntheaFiles(t))
 }
 
+// BenchmarkSQLite runs the search benchmarks on a fresh SQLite store, or
+// on the store in $JUNCTION_BENCH_DIR when set, which keeps the loaded
+// population between runs (a million resources take minutes to load).
 func BenchmarkSQLite(b *testing.B) {
-	searchtest.Bench(b, openSQLite)
+	dir := os.Getenv("JUNCTION_BENCH_DIR")
+	if dir == "" {
+		searchtest.Bench(b, openSQLite)
+		return
+	}
+	searchtest.Bench(b, func(tb testing.TB) searchtest.Backend {
+		st, err := sqlite.Open(context.Background(), dir)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { st.Close() })
+		e, err := search.Open(st, indexer)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return searchtest.Backend{Engine: e}
+	})
 }
 
 func TestPostgres(t *testing.T) {

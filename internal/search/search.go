@@ -91,9 +91,9 @@ func CompartmentFor(typ, id, resourceType string) (*Compartment, error) {
 
 // compartmentCond restricts to the compartment; when drive is set it is
 // written to drive the query (see planner.where).
-func compartmentCond(c *Compartment, drive bool) frag {
+func compartmentCond(p *planner, c *Compartment, drive bool) frag {
 	if c.ByType != nil {
-		return compartmentByType(c, drive)
+		return compartmentByType(p, c, drive)
 	}
 	var params []string
 	self := false
@@ -108,7 +108,7 @@ func compartmentCond(c *Compartment, drive bool) frag {
 	if len(params) > 0 {
 		refs := and(in("cr.param", params), f("cr.target_type = ? AND cr.target_id = ?", c.Type, c.ID))
 		if drive {
-			ors = append(ors, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "), refs, f(")")))
+			ors = append(ors, p.driveBy("v", "cr", wrap("FROM search_ref cr WHERE ", refs, "")))
 		} else {
 			ors = append(ors, join("", f("EXISTS (SELECT 1 FROM search_ref cr WHERE cr.seq = v.seq AND "), refs, f(")")))
 		}
@@ -123,7 +123,7 @@ func compartmentCond(c *Compartment, drive bool) frag {
 // compartmentByType is compartmentCond for a compartment whose
 // parameters differ by resource type: a reference row counts only when
 // the referring type and the parameter belong together.
-func compartmentByType(c *Compartment, drive bool) frag {
+func compartmentByType(p *planner, c *Compartment, drive bool) frag {
 	types := make([]string, 0, len(c.ByType))
 	for t := range c.ByType {
 		types = append(types, t)
@@ -152,7 +152,7 @@ func compartmentByType(c *Compartment, drive bool) frag {
 	refs := and(target, or(pairs...))
 	var ors []frag
 	if drive {
-		ors = append(ors, join("", f("v.seq IN (SELECT cr.seq FROM search_ref cr WHERE "), refs, f(")")))
+		ors = append(ors, p.driveBy("v", "cr", wrap("FROM search_ref cr WHERE ", refs, "")))
 	} else {
 		ors = append(ors, join("", f("EXISTS (SELECT 1 FROM search_ref cr WHERE cr.seq = v.seq AND "), refs, f(")")))
 	}
@@ -325,7 +325,12 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	if !keyset && cur.Offset > 0 {
 		stmt = join("", stmt, f(fmt.Sprintf(" OFFSET %d", cur.Offset)))
 	}
-	matches, err := versions(ctx, db, stmt)
+	var matches []store.Version
+	if keyset && !reverse && p.drv != nil {
+		matches, err = windowed(ctx, db, q, opt, cur)
+	} else {
+		matches, err = versions(ctx, db, stmt)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("search: page: %w", err)
 	}
@@ -395,6 +400,57 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	return res, nil
 }
 
+// windowed reads a page in the default (seq) order when a filter drives
+// the query: a window of the next candidates the driver selects is found
+// first, through the driver's own index, and only the versions in that
+// window are read and checked; windows widen until the page is full or
+// the candidates run out. Reading "every remaining match, sorted, then
+// the first _count" instead costs each page in proportion to the matches
+// after it, and paging through a large result in proportion to its
+// square.
+func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur *Cursor) ([]store.Version, error) {
+	need := q.Count + 1
+	window := need
+	after := cur.After
+	var out []store.Version
+	for {
+		p := &planner{snap: cur.Snapshot, after: after}
+		if _, err := conditions(p, q, opt); err != nil {
+			return nil, err
+		}
+		// The seq of the window's last candidate; none means the window
+		// runs to the snapshot and is the last.
+		upto := int64(0)
+		kth := join("", f("SELECT "+p.drvSeq+" "), *p.drv, f(" AND "+p.drvSeq+" > ? AND "+p.drvSeq+" <= ? ORDER BY "+p.drvSeq+fmt.Sprintf(" LIMIT 1 OFFSET %d", window-1), after, cur.Snapshot))
+		if err := db.QueryShared(ctx, kth.sql, kth.args, func(scan func(...any) error) error { return scan(&upto) }); err != nil {
+			return nil, err
+		}
+		last := upto == 0
+		if last {
+			upto = cur.Snapshot
+		}
+		p = &planner{snap: cur.Snapshot, after: after, upto: upto}
+		cond, err := conditions(p, q, opt)
+		if err != nil {
+			return nil, err
+		}
+		// The version bounds keep what the driver does not select (the
+		// compartment's own resource) in the window of its seq.
+		stmt := join("", f("SELECT "+storesql.VersionColumns+" FROM resource_version v WHERE "), cond,
+			f(" AND +v.seq > ? AND +v.seq <= ? ORDER BY v.seq", after, upto), f(fmt.Sprintf(" LIMIT %d", need-len(out))))
+		vs, err := versions(ctx, db, stmt)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+		if len(out) >= need || last {
+			return out, nil
+		}
+		after = upto
+		window = min(window*2, 10*searchparam.MaxCount)
+	}
+}
+
 // conditions is everything a match must satisfy: the query's filters,
 // the compartment and the caller's condition.
 func conditions(p *planner, q *searchparam.Query, opt Options) (frag, error) {
@@ -404,7 +460,7 @@ func conditions(p *planner, q *searchparam.Query, opt Options) (frag, error) {
 	}
 	conds := []frag{where}
 	if opt.Compartment != nil {
-		conds = append(conds, compartmentCond(opt.Compartment, !hasDriver(q.Filters)))
+		conds = append(conds, compartmentCond(p, opt.Compartment, !hasDriver(q.Filters)))
 	}
 	if opt.Where != nil {
 		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))

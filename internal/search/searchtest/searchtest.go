@@ -30,6 +30,7 @@ type Backend struct {
 func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Cases", func(t *testing.T) { testCases(t, open(t)) })
 	t.Run("Paging", func(t *testing.T) { testPaging(t, open(t)) })
+	t.Run("PagingWindows", func(t *testing.T) { testPagingWindows(t, open(t)) })
 	t.Run("Include", func(t *testing.T) { testInclude(t, open(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
 	t.Run("Condition", func(t *testing.T) { testCondition(t, open(t)) })
@@ -138,6 +139,68 @@ func testCases(t *testing.T, b Backend) {
 				t.Errorf("total %d, want %d", res.Total, len(c.want))
 			}
 		})
+	}
+}
+
+// testPagingWindows pages with small pages through searches whose
+// driving filter selects many more candidates than match (other filters,
+// older versions and deleted resources reject them), so a page needs
+// several windows of candidates, and checks the pages together are the
+// whole result in seq order, each match once.
+func testPagingWindows(t *testing.T, b Backend) {
+	for i := 0; i < 40; i++ {
+		put(t, b.Engine, fmt.Sprintf(`{"resourceType":"Observation","id":"w%02d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/wp"},"valueQuantity":{"value":%d}}`, i, i))
+	}
+	put(t, b.Engine, `{"resourceType":"Patient","id":"wp"}`)
+	for i := 0; i < 40; i += 3 {
+		// A second version: the first one's index rows are candidates
+		// that are no longer current.
+		put(t, b.Engine, fmt.Sprintf(`{"resourceType":"Observation","id":"w%02d","status":"amended","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/wp"},"valueQuantity":{"value":%d}}`, i, i))
+	}
+	del(t, b.Engine, "Observation", "w38")
+	for _, qs := range []string{
+		"code=8867-4&value-quantity=gt30&_count=2",
+		"code=8867-4&value-quantity=lt4&_count=1",
+		"code=8867-4&status=amended&_count=3",
+		"_id=w01,w05,w09,w38,w39&_count=1",
+		"subject=Patient/wp&value-quantity=ge35&_count=2",
+	} {
+		t.Run(qs, func(t *testing.T) {
+			all := run(t, b, "Observation", strings.Split(qs, "&_count")[0]+"&_count=1000", search.Options{})
+			want := ids(all.Matches)
+			if len(want) == 0 {
+				t.Fatal("no matches")
+			}
+			q := parse(t, "Observation", qs)
+			var got []string
+			opt := search.Options{}
+			for n := 0; n <= len(want); n++ {
+				res, err := b.Engine.Search(context.Background(), q, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Total != len(want) {
+					t.Fatalf("page %d: total %d, want %d", n, res.Total, len(want))
+				}
+				got = append(got, ids(res.Matches)...)
+				if res.Next == nil {
+					break
+				}
+				opt.Cursor = res.Next
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("paged %v, want %v", got, want)
+			}
+		})
+	}
+	// The compartment's own resource comes in the window of its seq, once.
+	c, err := search.CompartmentFor("Patient", "wp", "Patient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, b, "Patient", "_count=1", search.Options{Compartment: c})
+	if got := ids(res.Matches); len(got) != 1 || got[0] != "wp" || res.Next != nil {
+		t.Errorf("Patient compartment of wp: %v, next %v", got, res.Next)
 	}
 }
 
