@@ -64,9 +64,9 @@ func (e *Engine) Write(ctx context.Context, fn func(store.Tx) error) error {
 	})
 }
 
-// indexedTx buffers the index rows of its Puts and writes them when the
-// transaction's function returns (or before a search inside it), in as
-// few statements as the batch allows.
+// indexedTx buffers the index rows of its Puts and writes them in
+// multi-row INSERTs as they accumulate (see spillRows) and when the
+// transaction's function returns (or before a search inside it).
 type indexedTx struct {
 	store.Tx
 	ix   *index.Indexer
@@ -88,7 +88,9 @@ func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, er
 	if err != nil || rows == nil {
 		return v, err
 	}
-	t.rows.add(v.Seq, rows)
+	if err := t.rows.put(ctx, t.ex, v.Seq, rows); err != nil {
+		return store.Version{}, fmt.Errorf("search: write index: %w", err)
+	}
 	return v, nil
 }
 

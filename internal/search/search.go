@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
@@ -511,15 +512,19 @@ func includes(ctx context.Context, db DB, p *planner, q *searchparam.Query, opt 
 			if len(use) == 0 {
 				continue
 			}
-			stmt := includeStmt(p, rev, use, from, opt)
-			vs, err := versions(ctx, db, stmt)
-			if err != nil {
-				return nil, fmt.Errorf("search: include: %w", err)
-			}
-			for _, v := range vs {
-				if !seen[v.Seq] {
-					seen[v.Seq] = true
-					added = append(added, v)
+			for _, stmt := range []*frag{includeStmt(p, rev, use, from, opt), canonicalStmt(p, rev, use, from, opt)} {
+				if stmt == nil {
+					continue
+				}
+				vs, err := versions(ctx, db, *stmt)
+				if err != nil {
+					return nil, fmt.Errorf("search: include: %w", err)
+				}
+				for _, v := range vs {
+					if !seen[v.Seq] {
+						seen[v.Seq] = true
+						added = append(added, v)
+					}
 				}
 			}
 		}
@@ -533,7 +538,7 @@ func includes(ctx context.Context, db DB, p *planner, q *searchparam.Query, opt 
 	return out, nil
 }
 
-func includeStmt(p *planner, rev bool, incs []searchparam.Include, from []store.Version, opt Options) frag {
+func includeStmt(p *planner, rev bool, incs []searchparam.Include, from []store.Version, opt Options) *frag {
 	var which []frag
 	for _, inc := range incs {
 		var c []frag
@@ -568,13 +573,111 @@ func includeStmt(p *planner, rev bool, incs []searchparam.Include, from []store.
 		}
 		cond = join("", f("v.seq IN (SELECT r.seq FROM search_ref r WHERE "), or(pairs...), f(" AND "), or(which...), f(")"))
 	}
+	return includeSelect(p, cond, opt)
+}
+
+// includeSelect is the statement reading the current versions that cond
+// selects, for _include and _revinclude.
+func includeSelect(p *planner, cond frag, opt Options) *frag {
 	parts := []frag{p.current("v"), cond}
 	if opt.Where != nil {
 		parts = append(parts, f("("+opt.Where.SQL+")", opt.Where.Args...))
 	}
-	return join("", f("SELECT "+storesql.VersionColumns+" FROM resource_version v WHERE "), and(parts...),
+	stmt := join("", f("SELECT "+storesql.VersionColumns+" FROM resource_version v WHERE "), and(parts...),
 		// No ORDER BY: sorting would tempt the planner to walk every
 		// version in seq order instead of looking up the few referenced;
 		// the caller orders what comes back.
 		f(fmt.Sprintf(" LIMIT %d", MaxIncluded+1)))
+	return &stmt
+}
+
+// canonicalTypes are the resource types with a url search parameter:
+// the targets of canonical references (R4 references.html 2.3.0.3).
+var canonicalTypes = sync.OnceValue(func() []string {
+	var out []string
+	reg := searchparam.R4()
+	for _, t := range spec.ResourceTypes() {
+		if d, ok := reg.Lookup(t, "url"); ok && d.Kind == searchparam.KindURI {
+			out = append(out, t)
+		}
+	}
+	return out
+})
+
+// canonicalTargets are the types a canonical reference of inc may
+// resolve to.
+func canonicalTargets(inc searchparam.Include) []string {
+	all := canonicalTypes()
+	switch {
+	case inc.Target != "":
+		if slices.Contains(all, inc.Target) {
+			return []string{inc.Target}
+		}
+		return nil
+	case inc.Param == nil:
+		return all
+	}
+	var out []string
+	for _, t := range inc.Param.Targets {
+		if slices.Contains(all, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// canonicalStmt is the statement for the canonical references of incs
+// ("url" or "url|version"): they resolve to the resources whose url is
+// the reference's url and, when the reference names a version, whose
+// version is that version. A canonical without a version includes every
+// stored version of the resource. It is nil when no include can name a
+// canonical resource.
+func canonicalStmt(p *planner, rev bool, incs []searchparam.Include, from []store.Version, opt Options) *frag {
+	var which []frag
+	for _, inc := range incs {
+		types := canonicalTargets(inc)
+		if len(types) == 0 {
+			continue
+		}
+		var c []frag
+		if inc.Source != "*" {
+			c = append(c, f("r.type = ?", inc.Source))
+		}
+		if inc.Param != nil {
+			c = append(c, f("r.param = ?", inc.Param.Name))
+		}
+		if !rev {
+			c = append(c, in("u.type", types))
+			which = append(which, and(c...))
+			continue
+		}
+		// Resources of the page that this include's references can name.
+		var pairs []frag
+		for _, v := range from {
+			if !slices.Contains(types, v.Type) {
+				continue
+			}
+			var head struct{ URL, Version string }
+			if json.Unmarshal(v.Body, &head) != nil || head.URL == "" {
+				continue
+			}
+			pairs = append(pairs, f("(r.url = ? AND (r.version = '' OR r.version = ?))", head.URL, head.Version))
+		}
+		if len(pairs) > 0 {
+			which = append(which, and(append(c, or(pairs...))...))
+		}
+	}
+	if len(which) == 0 {
+		return nil
+	}
+	if rev {
+		return includeSelect(p, join("", f("v.seq IN (SELECT r.seq FROM search_ref r WHERE r.url <> '' AND "), or(which...), f(")")), opt)
+	}
+	seqs := make([]frag, len(from))
+	for i, v := range from {
+		seqs[i] = f("?", v.Seq)
+	}
+	return includeSelect(p, join("", f("v.seq IN (SELECT u.seq FROM search_ref r JOIN search_uri u ON u.param = 'url' AND u.uri = r.url WHERE r.seq IN ("),
+		join(", ", seqs...), f(") AND r.url <> '' AND "), or(which...),
+		f(" AND (r.version = '' OR EXISTS (SELECT 1 FROM search_token tv WHERE tv.seq = u.seq AND tv.param = 'version' AND tv.code = r.version)))")), opt)
 }

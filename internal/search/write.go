@@ -19,39 +19,73 @@ type Execer interface {
 // it stays well under SQLite's limit of 32766 bound variables.
 const chunkRows = 32
 
+// spillRows is how many index rows a batch holds before it writes its
+// full chunks: a 10,000-entry transaction computes about 400,000 rows,
+// which held until the commit were 60 MiB of the server's heap. Writing
+// them as they accumulate, in the same multi-row INSERTs, keeps the
+// buffer to about 1,000 rows (and at most chunkRows-1 more per table)
+// whatever the size of the transaction.
+const spillRows = 1024
+
+// inserter buffers the rows of one table, flat: row i is
+// vals[i*width : (i+1)*width], so a chunk's arguments are a slice of the
+// buffer rather than a copy.
 type inserter struct {
 	table string
 	cols  []string
-	rows  [][]any
+	vals  []any
+	stmts [2]string // the chunkRows-row and the one-row INSERT
 }
 
-func (in *inserter) add(vals ...any) { in.rows = append(in.rows, vals) }
+func (in *inserter) add(vals ...any) { in.vals = append(in.vals, vals...) }
 
-// flush writes the rows in statements of chunkRows rows and then single
-// rows, so each table uses two statement texts that the backend can keep
-// prepared.
-func (in *inserter) flush(ctx context.Context, ex Execer) error {
-	for len(in.rows) > 0 {
-		n := chunkRows
-		if len(in.rows) < n {
-			n = 1
-		}
+// stmt returns the INSERT of chunkRows rows (big) or of one row.
+func (in *inserter) stmt(big bool) string {
+	k, n := 1, 1
+	if big {
+		k, n = 0, chunkRows
+	}
+	if in.stmts[k] == "" {
 		var b strings.Builder
 		b.WriteString("INSERT INTO " + in.table + " (" + strings.Join(in.cols, ", ") + ") VALUES ")
 		ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(in.cols)), ", ") + ")"
-		var args []any
-		for i, r := range in.rows[:n] {
+		for i := range n {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString(ph)
-			args = append(args, r...)
 		}
-		if err := ex.ExecShared(ctx, b.String(), args...); err != nil {
+		in.stmts[k] = b.String()
+	}
+	return in.stmts[k]
+}
+
+// flush writes the rows in statements of chunkRows rows and then single
+// rows, so each table uses two statement texts that the backend can keep
+// prepared. With chunksOnly it writes only the full chunks and keeps the
+// rest (fewer than chunkRows rows) for a later flush.
+func (in *inserter) flush(ctx context.Context, ex Execer, chunksOnly bool) error {
+	w := len(in.cols)
+	done := 0
+	for left := len(in.vals) - done; left > 0; left = len(in.vals) - done {
+		big := left >= chunkRows*w
+		if !big && chunksOnly {
+			break
+		}
+		n := w
+		if big {
+			n = chunkRows * w
+		}
+		if err := ex.ExecShared(ctx, in.stmt(big), in.vals[done:done+n]...); err != nil {
 			return err
 		}
-		in.rows = in.rows[n:]
+		done += n
 	}
+	// Keep what is left at the front and drop the references to what was
+	// written, so the buffer's strings can be collected.
+	k := copy(in.vals, in.vals[done:])
+	clear(in.vals[k:])
+	in.vals = in.vals[:k]
 	return nil
 }
 
@@ -76,8 +110,9 @@ func WriteRows(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
 // a few multi-row INSERTs: SQLite parses every statement anew, and one
 // statement per table per resource spent 40% of ingest in the parser.
 type batch struct {
-	ins  []*inserter
-	text *inserter
+	ins     []*inserter
+	text    *inserter
+	pending int // rows added since the last spill
 }
 
 func newBatch() *batch {
@@ -99,15 +134,34 @@ func newBatch() *batch {
 
 func (b *batch) empty() bool {
 	for _, in := range b.ins {
-		if len(in.rows) > 0 {
+		if len(in.vals) > 0 {
 			return false
 		}
 	}
-	return len(b.text.rows) == 0
+	return len(b.text.vals) == 0
 }
 
-func (b *batch) add(seq int64, r *index.Rows) {
-	t, ins := r.Type, b.ins
+// put adds the rows of the version at seq and, once spillRows rows have
+// accumulated, writes every table's full chunks.
+func (b *batch) put(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
+	b.add(seq, r)
+	if b.pending < spillRows {
+		return nil
+	}
+	b.pending = 0
+	for _, in := range append(b.ins, b.text) {
+		if err := in.flush(ctx, ex, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *batch) add(seqN int64, r *index.Rows) {
+	// Boxed once: each conversion to any of an int64 or a string
+	// allocates, and every row repeats these two.
+	var seq, t any = seqN, r.Type
+	ins := b.ins
 	for _, x := range r.Strings {
 		ins[0].add(seq, t, x.Param, x.Norm, x.Exact)
 	}
@@ -129,31 +183,39 @@ func (b *batch) add(seq int64, r *index.Rows) {
 	for _, x := range r.URIs {
 		ins[6].add(seq, t, x.Param, x.URI)
 	}
+	composites := 0
 	for _, x := range r.Composites {
 		if len(x.Components) > storesql.SearchComponents {
 			continue
 		}
-		vals := []any{seq, t, x.Param}
+		in := ins[7]
+		in.add(seq, t, x.Param)
 		for i := 0; i < storesql.SearchComponents; i++ {
 			var c compCols
 			if i < len(x.Components) {
 				c = componentCols(x.Components[i])
 			}
-			vals = append(vals, c.system, c.code, c.low, c.high, c.num, c.canonCode, c.canonNum)
+			in.add(c.system, c.code, c.low, c.high, c.num, c.canonCode, c.canonNum)
 		}
-		ins[7].add(vals...)
+		composites++
 	}
 	for _, p := range r.Compartments {
 		ins[8].add(seq, t, p)
 	}
+	text := 0
 	if r.Text != "" || r.Content != "" {
 		b.text.add(seq, t, r.Text, r.Content)
+		text = 1
 	}
+	b.pending += len(r.Strings) + len(r.Tokens) + len(r.Refs) + len(r.Dates) + len(r.Numbers) +
+		len(r.Quantities) + len(r.URIs) + composites + len(r.Compartments) + text
 }
 
+// flush writes every row the batch holds.
 func (b *batch) flush(ctx context.Context, ex Execer) error {
+	b.pending = 0
 	for _, in := range append(b.ins, b.text) {
-		if err := in.flush(ctx, ex); err != nil {
+		if err := in.flush(ctx, ex, false); err != nil {
 			return err
 		}
 	}

@@ -301,6 +301,12 @@ func testPaging(t *testing.T, b Backend) {
 
 func testInclude(t *testing.T, b Backend) {
 	load(t, b)
+	// Canonical references: by url, and by url|version.
+	put(t, b.Engine, `{"resourceType":"Questionnaire","id":"qv1","url":"http://example.org/Questionnaire/phq","version":"1","status":"active"}`)
+	put(t, b.Engine, `{"resourceType":"Questionnaire","id":"qv2","url":"http://example.org/Questionnaire/phq","version":"2","status":"active"}`)
+	put(t, b.Engine, `{"resourceType":"Questionnaire","id":"qo","url":"http://example.org/Questionnaire/other","status":"active"}`)
+	put(t, b.Engine, `{"resourceType":"QuestionnaireResponse","id":"qr1","questionnaire":"http://example.org/Questionnaire/phq|1","status":"completed"}`)
+	put(t, b.Engine, `{"resourceType":"QuestionnaireResponse","id":"qr2","questionnaire":"http://example.org/Questionnaire/phq","status":"completed"}`)
 	for _, c := range []struct {
 		typ, qs        string
 		match, include []string
@@ -314,6 +320,12 @@ func testInclude(t *testing.T, b Backend) {
 		{"Observation", "_id=ob1&_include=Observation:patient&_include:iterate=Patient:organization&_include:iterate=Organization:partof", []string{"Observation/ob1"}, []string{"Organization/o1", "Organization/o3", "Patient/p1"}},
 		{"Observation", "_id=ob3&_include=Observation:patient&_revinclude:iterate=Observation:patient", []string{"Observation/ob3"}, []string{"Observation/ob4", "Patient/p2"}},
 		{"Patient", "_id=p1&_include=Patient:organization&_revinclude=Observation:patient", []string{"Patient/p1"}, []string{"Observation/ob1", "Observation/ob2", "Organization/o1"}},
+		{"QuestionnaireResponse", "_id=qr1&_include=QuestionnaireResponse:questionnaire", []string{"QuestionnaireResponse/qr1"}, []string{"Questionnaire/qv1"}},
+		{"QuestionnaireResponse", "_id=qr2&_include=QuestionnaireResponse:questionnaire", []string{"QuestionnaireResponse/qr2"}, []string{"Questionnaire/qv1", "Questionnaire/qv2"}},
+		{"QuestionnaireResponse", "_id=qr1&_include=*", []string{"QuestionnaireResponse/qr1"}, []string{"Questionnaire/qv1"}},
+		{"Questionnaire", "_id=qv1&_revinclude=QuestionnaireResponse:questionnaire", []string{"Questionnaire/qv1"}, []string{"QuestionnaireResponse/qr1", "QuestionnaireResponse/qr2"}},
+		{"Questionnaire", "_id=qv2&_revinclude=QuestionnaireResponse:questionnaire", []string{"Questionnaire/qv2"}, []string{"QuestionnaireResponse/qr2"}},
+		{"Questionnaire", "_id=qo&_revinclude=QuestionnaireResponse:questionnaire", []string{"Questionnaire/qo"}, nil},
 	} {
 		t.Run(c.typ+"?"+c.qs, func(t *testing.T) {
 			res := run(t, b, c.typ, c.qs, search.Options{})
