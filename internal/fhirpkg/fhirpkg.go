@@ -1,10 +1,15 @@
-// Package fhirpkg locates the official FHIR R4 examples package
-// (hl7.fhir.r4.examples 4.0.1), which holds every StructureDefinition,
-// SearchParameter and CompartmentDefinition of the specification together
-// with the official example resources.
+// Package fhirpkg locates the official FHIR R4 packages the generators
+// and tests read: the examples package (hl7.fhir.r4.examples 4.0.1), which
+// holds every StructureDefinition, SearchParameter, CodeSystem, ValueSet
+// and CompartmentDefinition of the specification together with the
+// official example resources, and the expansions package
+// (hl7.fhir.r4.expansions 4.0.1), which holds the expansions of the R4
+// value sets as the specification was published, including those over
+// external terminologies such as SNOMED CT and LOINC.
 //
 // It does file and network I/O and exists only for tests and for the
-// generator of internal/fhir/spec; the server never imports it.
+// generators of internal/fhir/spec and internal/terminology; the server
+// never imports it.
 package fhirpkg
 
 import (
@@ -25,19 +30,53 @@ import (
 	"strings"
 )
 
-const (
+// Package is an npm FHIR package pinned to one version and tarball.
+type Package struct {
 	// Name and Version identify the package on the npm registry.
+	Name, Version string
+	// Integrity is the registry's sha512 of the package tarball; a
+	// download that does not match it is rejected.
+	Integrity string
+	// EnvVar names the environment variable that, when set, gives the
+	// directory of an already extracted copy (the directory holding
+	// package.json), used instead of the cache.
+	EnvVar string
+}
+
+const (
+	// Name and Version identify the examples package on the npm registry.
 	Name    = "hl7.fhir.r4.examples"
 	Version = "4.0.1"
-	// Integrity is the registry's sha512 of the package tarball; a download
-	// that does not match it is rejected.
+	// Integrity is the registry's sha512 of the examples package tarball.
 	Integrity = "sha512-DXBdIZOeQaSKIgCU7w6HOC7sw/6BzylmipLkBW4f//pT+Bc94x+8LImwTdvaNThPJoOzpBzvxAzNqjeu3X/zLw=="
+	// EnvVar overrides the location of the examples package; see
+	// Package.EnvVar.
+	EnvVar = "JUNCTION_FHIR_PACKAGE"
+	// ExpansionsEnvVar overrides the location of the expansions package.
+	ExpansionsEnvVar = "JUNCTION_FHIR_EXPANSIONS_PACKAGE"
 )
 
-// EnvVar names the environment variable that, when set, gives the
-// directory of an already extracted package (the directory holding
-// package.json).
-const EnvVar = "JUNCTION_FHIR_PACKAGE"
+var (
+	// ExamplesPackage is hl7.fhir.r4.examples 4.0.1, the package Dir
+	// returns.
+	ExamplesPackage = Package{Name: Name, Version: Version, Integrity: Integrity, EnvVar: EnvVar}
+	// ExpansionsPackage is hl7.fhir.r4.expansions 4.0.1: one ValueSet
+	// file per value set of the specification that has an expansion,
+	// each with its compose and its expansion as published.
+	ExpansionsPackage = Package{
+		Name:      "hl7.fhir.r4.expansions",
+		Version:   "4.0.1",
+		Integrity: "sha512-E0LjAGKIEla9XdM98cOzE8fv+syczVSzzqjE/29rhK1jK52kSByzSM+dQuQM0j4BiBIpMwZydQnKHV11rV5IlQ==",
+		EnvVar:    ExpansionsEnvVar,
+	}
+)
+
+// String returns the package in npm notation, name@version.
+func (p Package) String() string { return p.Name + "@" + p.Version }
+
+// Dir returns the directory of the extracted examples package; it is
+// ExamplesPackage.Dir.
+func Dir() (string, error) { return ExamplesPackage.Dir() }
 
 // Dir returns the directory of the extracted package. It uses $EnvVar when
 // set; otherwise a per-user cache directory, downloading the package with
@@ -45,22 +84,24 @@ const EnvVar = "JUNCTION_FHIR_PACKAGE"
 // including other processes, are safe: the package is extracted into a
 // private temporary directory and renamed into place, so the cache either
 // holds a complete package or none.
-func Dir() (string, error) {
-	if d := os.Getenv(EnvVar); d != "" {
-		if err := checkDir(d); err != nil {
-			return "", fmt.Errorf("%s: %w", EnvVar, err)
+func (p Package) Dir() (string, error) {
+	if p.EnvVar != "" {
+		if d := os.Getenv(p.EnvVar); d != "" {
+			if err := checkDir(d); err != nil {
+				return "", fmt.Errorf("%s: %w", p.EnvVar, err)
+			}
+			return d, nil
 		}
-		return d, nil
 	}
 	cache, err := cacheRoot()
 	if err != nil {
 		return "", err
 	}
-	final := filepath.Join(cache, Name+"-"+Version, "package")
+	final := filepath.Join(cache, p.Name+"-"+p.Version, "package")
 	if checkDir(final) == nil {
 		return final, nil
 	}
-	if err := fetch(filepath.Dir(final), final); err != nil {
+	if err := p.fetch(filepath.Dir(final), final); err != nil {
 		return "", err
 	}
 	return final, checkDir(final)
@@ -91,7 +132,7 @@ func checkDir(d string) error {
 // fetch downloads the tarball into a temporary directory beside final
 // (same file system, so the last rename is atomic), checks its integrity,
 // extracts it and renames the extracted directory to final.
-func fetch(parent, final string) error {
+func (p Package) fetch(parent, final string) error {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
@@ -101,16 +142,16 @@ func fetch(parent, final string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	cmd := exec.Command("npm", "pack", "--silent", Name+"@"+Version)
+	cmd := exec.Command("npm", "pack", "--silent", p.String())
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("fhirpkg: npm pack %s@%s: %w: %s", Name, Version, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("fhirpkg: npm pack %s: %w: %s", p, err, strings.TrimSpace(string(out)))
 	}
 	tgz, err := filepath.Glob(filepath.Join(tmp, "*.tgz"))
 	if err != nil || len(tgz) != 1 {
 		return fmt.Errorf("fhirpkg: npm pack produced %d tarballs", len(tgz))
 	}
-	if err := checkIntegrity(tgz[0]); err != nil {
+	if err := checkIntegrity(tgz[0], p.Integrity); err != nil {
 		return err
 	}
 	out := filepath.Join(tmp, "x")
@@ -127,7 +168,9 @@ func fetch(parent, final string) error {
 	return nil
 }
 
-func checkIntegrity(path string) error {
+// checkIntegrity compares the sha512 of the file at path with want, in
+// the npm integrity notation "sha512-<base64>".
+func checkIntegrity(path, want string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -138,8 +181,8 @@ func checkIntegrity(path string) error {
 		return err
 	}
 	got := "sha512-" + base64.StdEncoding.EncodeToString(h.Sum(nil))
-	if got != Integrity {
-		return fmt.Errorf("fhirpkg: %s has integrity %s, want %s", filepath.Base(path), got, Integrity)
+	if got != want {
+		return fmt.Errorf("fhirpkg: %s has integrity %s, want %s", filepath.Base(path), got, want)
 	}
 	return nil
 }
