@@ -101,6 +101,8 @@ type Value struct {
 	Ref          Reference
 	// Components are the values of a composite, in component order.
 	Components []Value
+	// Near is the point and distance of Location's near parameter.
+	Near Near
 }
 
 // Token is a token value: [system]|[code] (search.html 3.1.1.4.9).

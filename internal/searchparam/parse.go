@@ -375,7 +375,9 @@ func (p *parser) modifier(f *Filter, mod string) error {
 	ok := false
 	switch m {
 	case ModMissing:
-		ok = k != KindSpecial && k != KindComposite
+		// near is indexed like any other parameter (one row per
+		// position), so it can be missing; _text and _content cannot.
+		ok = (k != KindSpecial || f.Def.Name == "near") && k != KindComposite
 	case ModExact, ModContains:
 		ok = k == KindString
 	case ModText, ModNot, ModOfType:

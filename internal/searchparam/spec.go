@@ -36,6 +36,11 @@ func R4() *Table {
 					// full text (Common), which takes no modifiers.
 					d.Expression, d.Kind = c.Expression, c.Kind
 				}
+				if d.Kind == KindSpecial && d.Name == "near" {
+					// The specification leaves the default distance and the
+					// accuracy to the server; say what this one does.
+					d.Description = NearDocumentation
+				}
 				defs[t] = append(defs[t], d)
 				if _, ok := byURL[p.URL]; !ok {
 					byURL[p.URL] = d

@@ -44,10 +44,18 @@ func (p *parser) value(key string, def *Def, mod Modifier, target, raw string) (
 			v.String = Normalize(s)
 		}
 	case KindSpecial:
-		if def.Name != "_text" && def.Name != "_content" {
+		switch def.Name {
+		case "_text", "_content":
+			v.String = Normalize(unescape(raw))
+		case "near":
+			n, err := parseNear(key, raw)
+			if err != nil {
+				return v, err
+			}
+			v.Near = n
+		default:
 			return v, unsupported(key, "the special parameter %s is not supported", def.Name)
 		}
-		v.String = Normalize(unescape(raw))
 	case KindURI:
 		v.String = unescape(raw)
 	case KindToken:
