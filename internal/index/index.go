@@ -73,7 +73,7 @@ func (ix *Indexer) IndexDecoded(res map[string]any) (*Rows, error) {
 	}
 	rows := &Rows{Type: typ, ID: id}
 	for _, d := range ix.reg.Params(typ) {
-		if d.Kind == searchparam.KindSpecial {
+		if d.Kind == searchparam.KindSpecial && d.Name != "near" {
 			continue
 		}
 		if d.Expression == "" {
@@ -82,6 +82,14 @@ func (ix *Indexer) IndexDecoded(res map[string]any) (*Rows, error) {
 		items, err := ix.eval(d.Expression, res, nil, "")
 		if err != nil {
 			return nil, fmt.Errorf("index %s.%s: %w", typ, d.Name, err)
+		}
+		if d.Kind == searchparam.KindSpecial {
+			for _, it := range items {
+				if row, ok := positionRow(d, it.Value()); ok {
+					rows.Composites = append(rows.Composites, row)
+				}
+			}
+			continue
 		}
 		if d.Kind == searchparam.KindComposite {
 			if err := ix.composite(rows, d, res, items); err != nil {

@@ -88,7 +88,9 @@ type URIRow struct {
 // CompositeRow is one combination of component values taken from the
 // same element (search.html 3.1.1.4.12: the components must match within
 // one repetition). Each component is a Component holding the one value
-// of its kind.
+// of its kind. Location's near parameter (type special) is stored the
+// same way: one row per position, its latitude and longitude as two
+// number components (see positionRow).
 type CompositeRow struct {
 	Param      string
 	Components []Component
