@@ -206,6 +206,9 @@ func (p *planner) filter(v string, fl *searchparam.Filter, drive bool) (frag, er
 		}
 		return wrap("EXISTS (SELECT 1 FROM search_text x WHERE x.seq = "+v+".seq AND ", or(ors...), ")"), nil
 	}
+	if d.Kind == searchparam.KindSpecial && d.Name == "near" {
+		return p.near(v, fl, drive), nil
+	}
 	table := tableOf(d.Kind)
 	if table == "" {
 		return frag{}, fmt.Errorf("search: parameter %s of kind %s has no index", d.Name, d.Kind)
