@@ -56,3 +56,17 @@ func ExampleRegistry_Add() {
 	// cardio Cardiology
 	// [cardio]
 }
+
+// Value sets over SNOMED CT and other code systems the core package does
+// not hold are answered from the expansion the R4 specification
+// published for them, when it is complete.
+func ExampleExpand_published() {
+	e, _ := terminology.Expand("http://hl7.org/fhir/ValueSet/route-codes", "oral", 0, 5)
+	fmt.Println(e.Total, e.Precomputed.Source)
+	for _, c := range e.Contains {
+		fmt.Println(c.Code, c.Display)
+	}
+	// Output:
+	// 1 hl7.fhir.r4.expansions#4.0.1
+	// 26643006 Oral use
+}

@@ -13,6 +13,8 @@ type expanded struct {
 	idx  map[string]int // system + "|" + code
 	// byCode indexes by code alone, for $validate-code without a system.
 	byCode map[string]int
+	// published is set when the codes are a published expansion.
+	published *published
 }
 
 // Expand returns one page of the expansion of the value set with the URL
@@ -26,7 +28,10 @@ type expanded struct {
 // ErrUnavailable when it needs a code system (ErrUnknownSystem, or
 // ErrExternalSystem for SNOMED CT, LOINC and the other external
 // terminologies) or an imported value set the registry does not hold,
-// ErrUnsupportedFilter and ErrTooCostly.
+// ErrUnsupportedFilter and ErrTooCostly. A core value set whose
+// definition cannot be expanded but whose published expansion the tables
+// carry is answered from it, and Expansion.Precomputed says so; filter,
+// offset and count apply to it as to any other.
 func (r *Registry) Expand(valueSetURL, filter string, offset, count int) (Expansion, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -37,6 +42,10 @@ func (r *Registry) Expand(valueSetURL, filter string, offset, count int) (Expans
 	}
 	vs := r.sets[url]
 	out := Expansion{URL: vs.url, Version: vs.version, Offset: max(offset, 0)}
+	if e.published != nil {
+		p := e.published.Precomputed
+		out.Precomputed = &p
+	}
 	f := strings.ToLower(filter)
 	for _, c := range e.list {
 		if f != "" && !strings.Contains(strings.ToLower(c.Display), f) && !strings.Contains(strings.ToLower(c.Code), f) {
@@ -73,10 +82,14 @@ func (r *Registry) ValidateCode(valueSetURL, system, code, display string) (Resu
 		i, ok = e.idx[system+"|"+code]
 	}
 	if !ok {
-		if system == "" {
-			return Result{Message: fmt.Sprintf("code %q is not in value set %s", code, url)}, nil
+		msg := fmt.Sprintf("code %q is not in value set %s", code, url)
+		if system != "" {
+			msg = fmt.Sprintf("code %q of system %s is not in value set %s", code, system, url)
 		}
-		return Result{Message: fmt.Sprintf("code %q of system %s is not in value set %s", code, system, url)}, nil
+		if e.published != nil {
+			msg += fmt.Sprintf(" (checked against the expansion published in %s at %s)", e.published.Source, e.published.Timestamp)
+		}
+		return Result{Message: msg}, nil
 	}
 	c := e.list[i]
 	res := Result{Valid: true, Display: c.Display}
@@ -108,8 +121,38 @@ func (r *Registry) expand(url string, visiting map[string]bool) (*expanded, erro
 		visiting = map[string]bool{}
 	}
 	visiting[url] = true
-	defer delete(visiting, url)
-	e = &expanded{idx: map[string]int{}, byCode: map[string]int{}}
+	e, err := r.compose(vs, visiting)
+	delete(visiting, url)
+	if err != nil {
+		// The published expansion stands in only for what the
+		// registry lacks; a definition that is wrong (a value set
+		// importing itself) or too large still fails.
+		if vs.published == nil || !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrUnsupportedFilter) {
+			return nil, err
+		}
+		e = &expanded{idx: map[string]int{}, byCode: map[string]int{}, published: vs.published}
+		for _, c := range vs.published.codes {
+			k := c.System + "|" + c.Code
+			if _, dup := e.idx[k]; !dup {
+				e.idx[k] = len(e.list)
+				e.list = append(e.list, c)
+			}
+		}
+	}
+	for i := len(e.list) - 1; i >= 0; i-- {
+		e.byCode[e.list[i].Code] = i
+	}
+	r.cacheMu.Lock()
+	r.cache[url] = e
+	r.cacheMu.Unlock()
+	return e, nil
+}
+
+// compose expands the definition of the value set: its compose, or for a
+// registered value set without one, its expansion. The caller holds r.mu
+// for reading and has marked vs in visiting.
+func (r *Registry) compose(vs *valueSet, visiting map[string]bool) (*expanded, error) {
+	e := &expanded{idx: map[string]int{}, byCode: map[string]int{}}
 	add := func(c Contains) {
 		k := c.System + "|" + c.Code
 		if _, dup := e.idx[k]; dup {
@@ -126,13 +169,13 @@ func (r *Registry) expand(url string, visiting map[string]bool) (*expanded, erro
 	for _, ru := range vs.include {
 		cs, err := r.members(ru, visiting)
 		if err != nil {
-			return nil, fmt.Errorf("value set %s: %w", url, err)
+			return nil, fmt.Errorf("value set %s: %w", vs.url, err)
 		}
 		for _, c := range cs {
 			add(c)
 		}
 		if len(e.list) > MaxExpansion {
-			return nil, fmt.Errorf("%w: value set %s has more than %d codes", ErrTooCostly, url, MaxExpansion)
+			return nil, fmt.Errorf("%w: value set %s has more than %d codes", ErrTooCostly, vs.url, MaxExpansion)
 		}
 	}
 	if len(vs.exclude) > 0 {
@@ -140,7 +183,7 @@ func (r *Registry) expand(url string, visiting map[string]bool) (*expanded, erro
 		for _, ru := range vs.exclude {
 			cs, err := r.members(ru, visiting)
 			if err != nil {
-				return nil, fmt.Errorf("value set %s: %w", url, err)
+				return nil, fmt.Errorf("value set %s: %w", vs.url, err)
 			}
 			for _, c := range cs {
 				drop[c.System+"|"+c.Code] = true
@@ -156,12 +199,6 @@ func (r *Registry) expand(url string, visiting map[string]bool) (*expanded, erro
 		}
 		e.list = kept
 	}
-	for i := len(e.list) - 1; i >= 0; i-- {
-		e.byCode[e.list[i].Code] = i
-	}
-	r.cacheMu.Lock()
-	r.cache[url] = e
-	r.cacheMu.Unlock()
 	return e, nil
 }
 

@@ -135,6 +135,17 @@ type valueSet struct {
 	// expansion holds ValueSet.expansion.contains of a registered value
 	// set without a compose.
 	expansion []Contains
+	// published is the expansion of a core value set from the R4
+	// expansions package, used when the compose cannot be expanded from
+	// the code systems the registry holds (see Registry.expand).
+	published *published
+}
+
+// published is a complete expansion as the R4 specification published
+// it; the generator carries only those it can show are complete.
+type published struct {
+	Precomputed
+	codes []Contains
 }
 
 var (
@@ -197,6 +208,21 @@ func loadCore() {
 			r.concepts = append(r.concepts, Contains{System: r.system, Version: r.version, Code: f[1], Display: f[2]})
 		case "f":
 			r.filters = append(r.filters, filter{f[1], f[2], f[3]})
+		}
+	})
+	var p *published
+	var system string
+	packed.ForLines(expansionData, func(f []string) {
+		switch f[0] {
+		case "E":
+			p = &published{Precomputed: Precomputed{Source: expansionSource, Identifier: f[2], Timestamp: f[3]}}
+			if vs := coreSets[f[1]]; vs != nil {
+				vs.published = p
+			}
+		case "s":
+			system = f[1]
+		case "e":
+			p.codes = append(p.codes, Contains{System: system, Code: f[1], Display: f[2]})
 		}
 	})
 }

@@ -8,8 +8,11 @@
 // ValueSet $expand and $validate-code (R4 terminology-service.html) and
 // the :in, :not-in, :above and :below token search modifiers. Large
 // external terminologies such as SNOMED CT, LOINC and dm+d are not part
-// of the core package: a value set that needs one of them cannot be
-// expanded, and the error says so (ErrExternalSystem).
+// of the core package. A core value set that needs one of them is
+// answered from the expansion the specification published for it
+// (package hl7.fhir.r4.expansions), when that expansion is complete;
+// otherwise it cannot be expanded, and the error says so
+// (ErrExternalSystem).
 package terminology
 
 import (
@@ -82,7 +85,8 @@ type ExternalSystem struct{ URL, Name string }
 
 // ExternalSystems lists the well-known external code systems whose codes
 // this package cannot check, sorted by URL, for a CapabilityStatement to
-// say so. Value sets that need them fail with ErrExternalSystem.
+// say so. Value sets that need them fail with ErrExternalSystem, unless
+// the core tables carry their published expansion (Precomputed).
 func ExternalSystems() []ExternalSystem {
 	out := make([]ExternalSystem, 0, len(external))
 	for u, n := range external {
@@ -127,6 +131,26 @@ type Expansion struct {
 	Total        int
 	Offset       int
 	Contains     []Contains
+	// Precomputed is set when the codes are not computed from the value
+	// set's definition but taken from the expansion the R4 specification
+	// published for it (see Precomputed).
+	Precomputed *Precomputed
+}
+
+// Precomputed describes an expansion published with the R4
+// specification (package hl7.fhir.r4.expansions 4.0.1). The core tables
+// carry these for the value sets whose codes come from code systems the
+// registry does not hold, such as SNOMED CT, ISO 4217 or CVX, and whose
+// published expansion is complete: about 5,000 codes in 26 value sets.
+// Their codes are those of the terminology editions the publication used
+// in 2019; codes added since, and SNOMED CT post-coordinated
+// expressions, are not in them.
+type Precomputed struct {
+	// Source names the package, as "hl7.fhir.r4.expansions#4.0.1".
+	Source string
+	// Identifier and Timestamp are expansion.identifier and
+	// expansion.timestamp of the published expansion.
+	Identifier, Timestamp string
 }
 
 // Result is the answer of $validate-code.
