@@ -244,9 +244,11 @@ func FuzzParse(f *testing.F) {
 		"_sort=-date&_count=10&_include=Observation:subject&_revinclude:iterate=*",
 		"date=2013-01-14T10:00:00.123%2B01:00&identifier:of-type=a|b|c",
 		"patient.organization.partof.name=x&_list=1&_elements=code",
+		"near=51.5074|-0.1278|11.2|km,-17|180&near:missing=false",
 	} {
 		f.Add("Observation", s)
 		f.Add("Patient", s)
+		f.Add("Location", s)
 	}
 	reg := testRegistry()
 	f.Fuzz(func(t *testing.T, typ, qs string) {
@@ -296,6 +298,9 @@ func checkFilter(t *testing.T, f *Filter, depth int) {
 		for _, v := range f.Values {
 			if v.Date.Low > v.Date.High {
 				t.Fatalf("inverted range %+v", v.Date)
+			}
+			if n := v.Near; !(n.Latitude >= -90 && n.Latitude <= 90 && n.Longitude >= -180 && n.Longitude <= 180 && n.DistanceKM >= 0 && n.DistanceKM <= NearMaxKM) {
+				t.Fatalf("near value out of range %+v", n)
 			}
 		}
 	}

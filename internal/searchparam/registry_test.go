@@ -39,6 +39,7 @@ func testRegistry() *Table {
 		"Practitioner": {{Name: "name", Kind: KindString, Expression: "Practitioner.name"}},
 		"Group":        {{Name: "name", Kind: KindToken, Expression: "Group.code"}},
 		"List":         {ref("item", "List.entry.item")},
+		"Location":     {{Name: "near", Kind: KindSpecial, Expression: "Location.position"}},
 		"RiskAssessment": {
 			{Name: "probability", Kind: KindNumber, Expression: "RiskAssessment.prediction.probability"},
 		},
