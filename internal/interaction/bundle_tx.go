@@ -1,6 +1,7 @@
 package interaction
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,16 +34,18 @@ type txEntry struct {
 // conditional reference.
 func hasConditional(entries []*txEntry) bool {
 	for _, e := range entries {
-		if isConditional(e.req) || (len(e.req.Body) > 0 && strings.Contains(string(e.req.Body), "?")) {
+		if isConditional(e.req) || bytes.IndexByte(e.req.Body, '?') >= 0 {
 			return true
 		}
 	}
 	return false
 }
 
+// rawEntry is what a Bundle entry carries; splitBundle fills it with
+// Resource a slice of the request body.
 type rawEntry struct {
-	FullURL  string          `json:"fullUrl"`
-	Resource json.RawMessage `json:"resource"`
+	FullURL  string
+	Resource []byte
 	Request  *struct {
 		Method          string `json:"method"`
 		URL             string `json:"url"`
@@ -61,19 +64,13 @@ func (s *Service) bundle(ctx context.Context, req *Request) (*Response, error) {
 	}
 	// The Bundle itself is checked as a shell only: each entry's resource
 	// is validated on its own, so one bad entry of a batch fails alone.
-	obj, err := parseResource(req.Body, "Bundle")
+	shell, raws, err := splitBundle(req.Body)
 	if err != nil {
 		return nil, err
 	}
-	bt, _ := obj.GetString("type")
+	bt, _ := shell.GetString("type")
 	if bt != "batch" && bt != "transaction" {
 		return nil, fhir.Errorf(400, fhir.IssueInvalid, "Bundle.type must be batch or transaction to be processed, not %q", clip(bt)).At("Bundle.type")
-	}
-	var raws []rawEntry
-	if raw, ok := obj.Get("entry"); ok {
-		if err := json.Unmarshal(raw, &raws); err != nil {
-			return nil, fhir.Errorf(400, fhir.IssueStructure, "Bundle.entry is malformed").At("Bundle.entry")
-		}
 	}
 	entries := make([]*txEntry, len(raws))
 	for i, r := range raws {
@@ -231,8 +228,8 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 	// exactly one resource.
 	for _, e := range entries {
 		r := e.req
-		if len(r.Body) == 0 || (r.Kind != Create && r.Kind != Update) || e.existing != nil {
-			continue
+		if bytes.IndexByte(r.Body, '?') < 0 || (r.Kind != Create && r.Kind != Update) || e.existing != nil {
+			continue // a conditional reference has a '?'
 		}
 		var conds []string
 		_, _, _ = fhir.RewriteReferences(r.Body, func(ref string) (string, bool) {
@@ -299,7 +296,13 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 		switch e.req.Kind {
 		case Create, Update, Delete, Patch:
 			if e.existing != nil {
-				e.resp = &Response{Status: http.StatusOK, Body: e.existing.Body, Version: e.existing,
+				// As for a conditional create on its own: the match is
+				// returned as this caller may see it.
+				body, err := s.present(e.existing.Body)
+				if err != nil {
+					return nil, err
+				}
+				e.resp = &Response{Status: http.StatusOK, Body: body, Version: e.existing,
 					Location: fmt.Sprintf("%s/%s/%s/_history/%d", req.BaseURL, e.existing.Type, e.existing.ID, e.existing.Version)}
 				continue
 			}
@@ -319,6 +322,11 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			if err := s.autoLink(ctx, op); err != nil {
 				e.err = err
 				return nil, entryError(e)
+			}
+			if op.obj != nil {
+				// op.obj holds the resource from here on; the rewritten
+				// copy of the body is not needed again.
+				e.req.Body = nil
 			}
 			e.op = op
 			writes = append(writes, e)
@@ -345,6 +353,9 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 					failed = e
 					return err
 				}
+				// The transaction is not retried, so the parsed resource
+				// can go as soon as its version is stored.
+				op.obj = nil
 			}
 		}
 		return nil
