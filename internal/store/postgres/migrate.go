@@ -54,6 +54,8 @@ var migrations = [][]string{
 	},
 	// 2: the search index tables, shared with the other backend.
 	storesql.SearchSchema(storesql.Postgres),
+	// 3: token rows of one code in seq order, for paging.
+	storesql.SearchSeqOrder(),
 }
 
 // migrate applies the pending migrations, each in its own transaction

@@ -49,6 +49,8 @@ var migrations = [][]string{
 	},
 	// 2: the search index tables, shared with the other backend.
 	storesql.SearchSchema(storesql.SQLite),
+	// 3: token rows of one code in seq order, for paging.
+	storesql.SearchSeqOrder(),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE

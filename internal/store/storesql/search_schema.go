@@ -62,7 +62,7 @@ func SearchSchema(d Dialect) []string {
 	out = append(out,
 		"CREATE INDEX search_string_norm ON search_string (type, param, norm, seq)",
 		"CREATE INDEX search_string_exact ON search_string (type, param, exact)",
-		"CREATE INDEX search_token_code ON search_token (type, param, code, system, seq)",
+		"CREATE INDEX search_token_code ON search_token (type, param, code, system, seq)", // reordered by migration 3
 		// Partial indexes on the columns that are empty in most rows; the
 		// planner repeats the "<> ''" term so both databases use them.
 		"CREATE INDEX search_token_text ON search_token (type, param, text) WHERE text <> ''",
@@ -91,4 +91,16 @@ func SearchSchema(d Dialect) []string {
 		"INSERT INTO search_horizon (id, seq) VALUES (1, 0)",
 	)
 	return out
+}
+
+// SearchSeqOrder returns migration 3 of both backends: the token index
+// keeps each code's rows in seq order (system after seq), so a page of a
+// search driven by a code reads its window of candidates as one index
+// range instead of sorting every row of the code. A system, when given,
+// is still checked in the index.
+func SearchSeqOrder() []string {
+	return []string{
+		"DROP INDEX search_token_code",
+		"CREATE INDEX search_token_code ON search_token (type, param, code, seq, system)",
+	}
 }
