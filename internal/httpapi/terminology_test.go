@@ -31,3 +31,40 @@ func TestTerminologyOperations(t *testing.T) {
 		})
 	})
 }
+
+// TestTerminologyPublishedExpansions: value sets over SNOMED CT and other
+// code systems the server does not hold are answered from the expansion
+// R4 published for them, and say so; truncated ones still fail.
+func TestTerminologyPublishedExpansions(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		srv := newTestServer(t, st)
+		route := "http://hl7.org/fhir/ValueSet/route-codes"
+		// specimen-container-type: SNOMED CT is-a 706041008, 124 codes.
+		containers := "http://hl7.org/fhir/ValueSet/specimen-container-type"
+		sct := "http://snomed.info/sct"
+		specimen := func(id, code string) string {
+			return `{"resourceType":"Specimen","id":"` + id + `","container":[{"type":{"coding":[{"system":"` + sct + `","code":"` + code + `"}]}}]}`
+		}
+		runSteps(t, srv, []step{
+			{name: "expand", method: "GET", path: "/fhir/ValueSet/$expand?url=" + route, status: 200,
+				contains: []string{`"total":150`, `"code":"26643006"`, `"name":"expansion-source","valueString":"hl7.fhir.r4.expansions#4.0.1"`, `"timestamp":"2018-12-14T03:53:08.782Z"`, `"identifier":"urn:uuid:b2788202-792d-4d08-8e48-b30ced559993"`}},
+			{name: "expand filter", method: "GET", path: "/fhir/ValueSet/$expand?url=" + route + "&filter=oral", status: 200,
+				contains: []string{`"total":1`, `"display":"Oral use"`, `"expansion-source"`}},
+			{name: "expand paged", method: "GET", path: "/fhir/ValueSet/$expand?url=" + route + "&offset=148&count=5", status: 200,
+				contains: []string{`"total":150`, `"offset":148`, `"name":"count","valueInteger":2`}},
+			{name: "validate-code in", method: "GET", path: "/fhir/ValueSet/$validate-code?url=" + route + "&system=" + sct + "&code=26643006", status: 200,
+				contains: []string{`"valueBoolean":true`, `"valueString":"Oral use"`}},
+			{name: "validate-code out", method: "GET", path: "/fhir/ValueSet/$validate-code?url=" + route + "&system=" + sct + "&code=22298006", status: 200,
+				contains: []string{`"valueBoolean":false`, `hl7.fhir.r4.expansions#4.0.1`}},
+			{name: "truncated expansion", method: "GET", path: "/fhir/ValueSet/$expand?url=http://hl7.org/fhir/ValueSet/clinical-findings", status: 422, contains: []string{"SNOMED CT"}},
+			{name: "truncated validate-code", method: "GET", path: "/fhir/ValueSet/$validate-code?url=http://hl7.org/fhir/ValueSet/condition-code&system=" + sct + "&code=22298006", status: 422},
+			{name: "container in", method: "PUT", path: "/fhir/Specimen/brush", body: specimen("brush", "22566001"), status: 201},
+			{name: "container out", method: "PUT", path: "/fhir/Specimen/mi", body: specimen("mi", "22298006"), status: 201},
+			{name: "search :in", method: "GET", path: "/fhir/Specimen?container:in=" + containers, status: 200,
+				contains: []string{`"total":1`, `"id":"brush"`}, absent: []string{`"id":"mi"`}},
+			{name: "search :not-in", method: "GET", path: "/fhir/Specimen?container:not-in=" + containers, status: 200,
+				contains: []string{`"total":1`, `"id":"mi"`}, absent: []string{`"id":"brush"`}},
+			{name: "search :in truncated", method: "GET", path: "/fhir/Specimen?container:in=http://hl7.org/fhir/ValueSet/condition-code", status: 400},
+		})
+	})
+}

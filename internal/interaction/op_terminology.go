@@ -219,6 +219,7 @@ func expansionJSON(url, filter string, exp terminology.Expansion, now func() tim
 		ValueString  string `json:"valueString,omitempty"`
 		ValueInteger *int   `json:"valueInteger,omitempty"`
 	}
+	id, ts := "urn:uuid:"+NewID(), fhir.FormatInstant(now())
 	var cs []contains
 	for _, c := range exp.Contains {
 		cs = append(cs, contains{c.System, c.Version, c.Abstract, c.Inactive, c.Code, c.Display})
@@ -229,13 +230,23 @@ func expansionJSON(url, filter string, exp terminology.Expansion, now func() tim
 	}
 	off, cnt := exp.Offset, len(cs)
 	params = append(params, param{Name: "offset", ValueInteger: &off}, param{Name: "count", ValueInteger: &cnt})
+	if p := exp.Precomputed; p != nil {
+		// The codes are the expansion published with R4, not one made
+		// now: say where from, and keep its time. A page of it is still
+		// that expansion; a filtered one is not, so it gets its own id.
+		params = append(params, param{Name: "expansion-source", ValueString: p.Source})
+		ts = p.Timestamp
+		if filter == "" {
+			id = p.Identifier
+		}
+	}
 	out := map[string]any{
 		"resourceType": "ValueSet",
 		"url":          url,
 		"status":       "active",
 		"expansion": map[string]any{
-			"identifier": "urn:uuid:" + NewID(),
-			"timestamp":  fhir.FormatInstant(now()),
+			"identifier": id,
+			"timestamp":  ts,
 			"total":      exp.Total,
 			"offset":     exp.Offset,
 			"parameter":  params,
