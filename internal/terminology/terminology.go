@@ -140,8 +140,8 @@ type Expansion struct {
 // Precomputed describes an expansion published with the R4
 // specification (package hl7.fhir.r4.expansions 4.0.1). The core tables
 // carry these for the value sets whose codes come from code systems the
-// registry does not hold, such as SNOMED CT, ISO 4217 or CVX, and whose
-// published expansion is complete: about 5,000 codes in 26 value sets.
+// registry does not hold, such as SNOMED CT or CVX, and whose published
+// expansion is complete: about 5,000 codes in 25 value sets.
 // Their codes are those of the terminology editions the publication used
 // in 2019; codes added since, and SNOMED CT post-coordinated
 // expressions, are not in them.
