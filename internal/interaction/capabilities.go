@@ -77,7 +77,8 @@ func (s *Service) buildCapabilities() []byte {
 			"Search: _count defaults to 20 and is at most 1000; paging links are pinned to the moment of the first page; " +
 			"an unknown parameter, modifier or malformed value is a 400 unless Prefer: handling=lenient. " +
 			"Token :in, :not-in, :above and :below work with the code systems and value sets the server holds (the R4 core package and stored ones); " +
-			"SNOMED CT, LOINC and dm+d are not loaded, so those modifiers and value sets that need them answer 400/422. " +
+			"SNOMED CT, LOINC and dm+d are not loaded: core value sets over them are answered from the expansion R4 published (hl7.fhir.r4.expansions) when it is complete; " +
+			"other value sets and modifiers that need them answer 400/422. " +
 			"_contained, _filter and _query are not supported (400).",
 		Interaction: []code{{"transaction"}, {"batch"}, {"history-system"}},
 	}
