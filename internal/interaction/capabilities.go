@@ -93,8 +93,10 @@ func (s *Service) buildCapabilities() []byte {
 		if searching {
 			interactions = append(interactions, code{"search-type"})
 			for _, d := range s.opts.Search.Registry.Params(t) {
-				sp := searchParam{Name: d.Name, Definition: d.URL, Type: string(d.Kind)}
-				if def, ok := spec.SearchParam(t, d.Name); ok {
+				// The registry's description says how this server answers
+				// where the specification leaves it open (near).
+				sp := searchParam{Name: d.Name, Definition: d.URL, Type: string(d.Kind), Documentation: d.Description}
+				if def, ok := spec.SearchParam(t, d.Name); ok && sp.Documentation == "" {
 					sp.Documentation = def.Description
 				}
 				params = append(params, sp)
