@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nhs-junction/junction/internal/fhirpkg"
 	"github.com/nhs-junction/junction/internal/store"
 )
 
@@ -164,6 +167,59 @@ func TestSummaryTrue(t *testing.T) {
 				"contact":[{"name":{"family":"Kin"}}],"communication":[{"language":{"text":"Welsh"}}]}`, status: 201},
 			{name: "summary", method: "GET", path: "/fhir/Patient?_id=s1&_summary=true", status: 200,
 				contains: []string{`"family":"Summ"`, `"birthDate":"1990-01-01"`, `"code":"SUBSETTED"`, `"id":"s1"`}, absent: []string{"Kin", "Welsh"}},
+		})
+	})
+}
+
+// TestSearchNearExamples stores the official R4 examples whose Location
+// has a position and finds each at its own position with near, over
+// HTTP: 1 km around Location/1 (Ann Arbor) is Location/1 alone, and
+// Location/hl7, whose example has latitude and longitude swapped, is
+// found where its numbers say, latitude first.
+func TestSearchNearExamples(t *testing.T) {
+	dir, err := fhirpkg.Dir()
+	if err != nil {
+		t.Skipf("FHIR examples package unavailable: %v", err)
+	}
+	forEachBackend(t, func(t *testing.T, st store.Store) {
+		srv := newTestServer(t, st)
+		type position struct{ Latitude, Longitude json.Number }
+		positions := map[string]position{}
+		for _, name := range []string{"Location-1.json", "Location-hl7.json", "Location-ph.json"} {
+			body, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var head struct {
+				ID       string
+				Position *position
+			}
+			if err := json.Unmarshal(body, &head); err != nil {
+				t.Fatal(err)
+			}
+			if r := do(t, srv, "PUT", "/fhir/Location/"+head.ID, string(body)); r.status != 201 {
+				t.Fatalf("PUT %s: %d %s", name, r.status, r.body)
+			}
+			if head.Position != nil {
+				positions[head.ID] = *head.Position
+			}
+		}
+		if len(positions) != 2 {
+			t.Fatalf("positions %v: the examples package has changed", positions)
+		}
+		for id, p := range positions {
+			s := getSearch(t, do(t, srv, "GET", "/fhir/Location?near="+p.Latitude.String()+"|"+p.Longitude.String()+"|1|km", ""))
+			if got := s.ids("match"); len(got) != 1 || got[0] != "Location/"+id {
+				t.Errorf("near Location/%s: %v", id, got)
+			}
+		}
+		if s := getSearch(t, do(t, srv, "GET", "/fhir/Location?near:missing=true", "")); len(s.ids("match")) != 1 || s.ids("match")[0] != "Location/ph" {
+			t.Errorf("near:missing=true: %v", s.ids("match"))
+		}
+		runSteps(t, srv, []step{
+			{name: "near, unknown unit", method: "GET", path: "/fhir/Location?near=42.25|-83.69|5|mi", status: 400, contains: []string{"near", "[mi_i]"}},
+			{name: "near, longitude out of range", method: "GET", path: "/fhir/Location?near=-83.69|242.25|5|km", status: 400, contains: []string{"longitude"}},
+			{name: "near documented", method: "GET", path: "/fhir/metadata", status: 200, contains: []string{"Without a distance, near means within 10 km"}},
 		})
 	})
 }
