@@ -38,9 +38,23 @@ func and(parts ...frag) frag {
 	return wrap("(", join(" AND ", parts...), ")")
 }
 
+// orGroup is the most terms or joins flat. SQLite refuses an expression
+// tree deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH), and "a OR b OR c ..."
+// parses as a chain as deep as it is long; a long list (the codes of a
+// value set for :in, the page's resources for _revinclude) is nested in
+// groups instead, as deep as the logarithm of its length.
+const orGroup = 32
+
 func or(parts ...frag) frag {
 	if len(parts) == 0 {
 		return f("1=0")
+	}
+	if len(parts) > orGroup {
+		var groups []frag
+		for i := 0; i < len(parts); i += orGroup {
+			groups = append(groups, or(parts[i:min(i+orGroup, len(parts))]...))
+		}
+		return or(groups...)
 	}
 	return wrap("(", join(" OR ", parts...), ")")
 }

@@ -223,7 +223,11 @@ func (p *planner) filter(v string, fl *searchparam.Filter, drive bool) (frag, er
 		return exists, nil
 	}
 	var ors []frag
-	for _, x := range fl.Values {
+	values := fl.Values
+	if d.Kind == searchparam.KindToken && (fl.Modifier == searchparam.ModNone || fl.Modifier == searchparam.ModNot) {
+		ors, values = codeLists(values, tableCols(t))
+	}
+	for _, x := range values {
 		if d.Kind == searchparam.KindComposite {
 			var parts []frag
 			for i, cv := range x.Components {

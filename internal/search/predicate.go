@@ -109,6 +109,46 @@ func valuePredicate(k searchparam.Kind, mod searchparam.Modifier, v searchparam.
 	return f("1=0")
 }
 
+// codeLists writes the plain token values that name a code (with a
+// system, or with any system) as one "code IN (...)" list per system,
+// which the token index serves in one pass, instead of one term per
+// code; a value set of hundreds of codes (:in, :below) becomes a few
+// terms. It returns those terms and the values it left for
+// tokenPredicate.
+func codeLists(values []searchparam.Value, c cols) ([]frag, []searchparam.Value) {
+	if len(values) < 2 {
+		return nil, values
+	}
+	type key struct {
+		any    bool
+		system string
+	}
+	var order []key
+	codes := map[key][]string{}
+	var rest []searchparam.Value
+	for _, v := range values {
+		t := v.Token
+		if t.Code == "" {
+			rest = append(rest, v)
+			continue
+		}
+		k := key{t.AnySystem, t.System}
+		if _, ok := codes[k]; !ok {
+			order = append(order, k)
+		}
+		codes[k] = append(codes[k], t.Code)
+	}
+	var out []frag
+	for _, k := range order {
+		list := in(c.code, codes[k])
+		if !k.any {
+			list = and(list, f(c.system+" = ?", k.system))
+		}
+		out = append(out, list)
+	}
+	return out, rest
+}
+
 func tokenPredicate(mod searchparam.Modifier, t searchparam.Token, c cols) frag {
 	switch mod {
 	case searchparam.ModText:
