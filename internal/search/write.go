@@ -15,9 +15,9 @@ type Execer interface {
 	ExecShared(ctx context.Context, query string, args ...any) error
 }
 
-// chunkRows is the size of a multi-row INSERT; with 24 columns (composite)
-// it stays well under SQLite's limit of 32766 bound variables.
-const chunkRows = 32
+// chunkRows is the size of the largest multi-row INSERT; with 24 columns
+// (composite) it stays well under SQLite's limit of 32766 bound variables.
+const chunkRows = 1 << (chunkSizes - 1)
 
 // spillRows is how many index rows a batch holds before it writes its
 // full chunks: a 10,000-entry transaction computes about 400,000 rows,
@@ -34,22 +34,25 @@ type inserter struct {
 	table string
 	cols  []string
 	vals  []any
-	stmts [2]string // the chunkRows-row and the one-row INSERT
+	stmts [chunkSizes]string // the INSERT of 1<<k rows
 }
+
+// chunkSizes is how many statement texts a table uses: INSERTs of 32, 16,
+// 8, 4, 2 and 1 rows. What is left after the 32-row chunks (a small
+// transaction's rows, or the end of a large one) goes in at most five
+// statements rather than one per row: with single-row INSERTs for the
+// remainder, half the statements of a 100-entry transaction wrote one row.
+const chunkSizes = 6
 
 func (in *inserter) add(vals ...any) { in.vals = append(in.vals, vals...) }
 
-// stmt returns the INSERT of chunkRows rows (big) or of one row.
-func (in *inserter) stmt(big bool) string {
-	k, n := 1, 1
-	if big {
-		k, n = 0, chunkRows
-	}
+// stmt returns the INSERT of 1<<k rows.
+func (in *inserter) stmt(k int) string {
 	if in.stmts[k] == "" {
 		var b strings.Builder
 		b.WriteString("INSERT INTO " + in.table + " (" + strings.Join(in.cols, ", ") + ") VALUES ")
 		ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(in.cols)), ", ") + ")"
-		for i := range n {
+		for i := range 1 << k {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -60,26 +63,25 @@ func (in *inserter) stmt(big bool) string {
 	return in.stmts[k]
 }
 
-// flush writes the rows in statements of chunkRows rows and then single
-// rows, so each table uses two statement texts that the backend can keep
-// prepared. With chunksOnly it writes only the full chunks and keeps the
-// rest (fewer than chunkRows rows) for a later flush.
+// flush writes the rows in statements of chunkRows rows and the rest in
+// statements of 16, 8, 4, 2 and 1 rows, so each table uses a fixed few
+// statement texts that the backend can keep prepared. With chunksOnly it
+// writes only the full chunks and keeps the rest (fewer than chunkRows
+// rows) for a later flush.
 func (in *inserter) flush(ctx context.Context, ex Execer, chunksOnly bool) error {
 	w := len(in.cols)
 	done := 0
-	for left := len(in.vals) - done; left > 0; left = len(in.vals) - done {
-		big := left >= chunkRows*w
-		if !big && chunksOnly {
+	for k := chunkSizes - 1; k >= 0; k-- {
+		if k < chunkSizes-1 && chunksOnly {
 			break
 		}
-		n := w
-		if big {
-			n = chunkRows * w
+		n := w << k
+		for len(in.vals)-done >= n {
+			if err := ex.ExecShared(ctx, in.stmt(k), in.vals[done:done+n]...); err != nil {
+				return err
+			}
+			done += n
 		}
-		if err := ex.ExecShared(ctx, in.stmt(big), in.vals[done:done+n]...); err != nil {
-			return err
-		}
-		done += n
 	}
 	// Keep what is left at the front and drop the references to what was
 	// written, so the buffer's strings can be collected.
