@@ -9,13 +9,6 @@ import (
 	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
-// queryer is what reads need from a pool or a transaction, so Tx.Current
-// and Store.Read share one code path.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // Read returns the current version of (typ, id), tombstone included.
 func (s *Store) Read(ctx context.Context, typ, id string) (store.Version, error) {
 	if s.closed.Load() {
@@ -49,15 +42,6 @@ func (s *Store) readOne(ctx context.Context, sel *storesql.Select) (store.Versio
 	}
 	defer release()
 	v, err := scanVersion(stmt.QueryRowContext(ctx, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Version{}, store.ErrNotFound
-	}
-	return v, err
-}
-
-func readOne(ctx context.Context, q queryer, sel *storesql.Select) (store.Version, error) {
-	query, args := sel.SQL(storesql.SQLite)
-	v, err := scanVersion(q.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Version{}, store.ErrNotFound
 	}

@@ -42,19 +42,29 @@ func (t *Tx) ExecShared(ctx context.Context, query string, args ...any) error {
 	if t.done {
 		return errTxDone
 	}
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+// prepared returns query prepared in the transaction, preparing it on
+// first use.
+func (t *Tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	st, ok := t.prep[query]
 	if !ok {
 		var err error
 		if st, err = t.tx.PrepareContext(ctx, query); err != nil {
-			return err
+			return nil, err
 		}
 		if t.prep == nil {
 			t.prep = map[string]*sql.Stmt{}
 		}
 		t.prep[query] = st
 	}
-	_, err := st.ExecContext(ctx, args...)
-	return err
+	return st, nil
 }
 
 // QueryShared runs a query in the SQL the backends share inside the write
