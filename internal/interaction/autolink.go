@@ -43,7 +43,7 @@ func (s *Service) autoLink(ctx context.Context, op *writeOp) error {
 		if id.System != nhsnumber.System || !nhsnumber.Valid(id.Value) || unresolvedTrace(id.Extension) {
 			continue
 		}
-		ms, err := s.matches(ctx, "Patient", "identifier="+nhsnumber.System+"|"+id.Value, op.req.BaseURL, 50)
+		ms, err := s.matches(ctx, nil, "Patient", "identifier="+nhsnumber.System+"|"+id.Value, op.req.BaseURL, 50)
 		if err != nil {
 			return err
 		}

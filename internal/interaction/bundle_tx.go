@@ -247,7 +247,7 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 				e.err = fhir.Errorf(400, fhir.IssueInvalid, "Conditional reference %q names no resource type", clip(ref))
 				return nil, entryError(e)
 			}
-			ms, err := s.matches(ctx, typ, ref, req.BaseURL, 1)
+			ms, err := s.matches(ctx, nil, typ, ref, req.BaseURL, 1)
 			if err != nil {
 				e.err = err
 				return nil, entryError(e)

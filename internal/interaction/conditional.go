@@ -18,6 +18,9 @@ import (
 // under s.condMu, and the lock is held until the write is durable, so two
 // concurrent conditional creates with the same criteria create one
 // resource, not two: the second one's search sees the first one's commit.
+// s.condMu covers one server process; servers sharing a PostgreSQL
+// database are covered by recheck, which repeats the search inside the
+// write's transaction under the search engine's per-type lock.
 
 // criteria parses the search criteria of a conditional interaction on
 // typ: "identifier=x|y", or "Patient?identifier=x|y" (If-None-Exist and
@@ -45,8 +48,16 @@ func (s *Service) criteria(typ, raw string, base string) (*searchparam.Query, er
 	return searchparam.Parse(s.opts.Search.Registry, typ, searchparam.ParamsFromValues(vals), searchparam.Options{Now: s.opts.Now(), Base: base})
 }
 
-// matches returns up to limit+1 current resources of typ matching raw.
-func (s *Service) matches(ctx context.Context, typ, raw, base string, limit int) ([]store.Version, error) {
+// condCheck is a conditional write's search and what it found.
+type condCheck struct {
+	typ, raw, base string
+	limit          int
+	found          []string // ids, in result order
+}
+
+// matches returns up to limit+1 current resources of typ matching raw,
+// and records the search on req (when not nil) for recheck.
+func (s *Service) matches(ctx context.Context, req *Request, typ, raw, base string, limit int) ([]store.Version, error) {
 	q, err := s.criteria(typ, raw, base)
 	if err != nil {
 		return nil, err
@@ -57,7 +68,58 @@ func (s *Service) matches(ctx context.Context, typ, raw, base string, limit int)
 	if err != nil {
 		return nil, err
 	}
+	if req != nil {
+		c := &condCheck{typ: typ, raw: raw, base: base, limit: limit}
+		for _, m := range res.Matches {
+			c.found = append(c.found, m.ID)
+		}
+		req.cond = c
+	}
 	return res.Matches, nil
+}
+
+// errCondChanged: between a conditional write's search and its
+// transaction, another server changed what the criteria match.
+var errCondChanged = fhir.Errorf(409, fhir.IssueConflict, "A concurrent write changed what the conditional criteria match; repeat the request")
+
+// recheck repeats req's conditional search inside tx, where the search
+// engine first takes a lock on the searched type that concurrent writers
+// on other servers also take (store/postgres; SQLite has one writer), and
+// fails with errCondChanged when the answer differs from the one the
+// write was prepared from. Then the decision and the write are atomic
+// across servers, not only within this one.
+func (s *Service) recheck(ctx context.Context, tx store.Tx, req *Request) error {
+	c := req.cond
+	if c == nil {
+		return nil
+	}
+	q, err := s.criteria(c.typ, c.raw, c.base)
+	if err != nil {
+		return err
+	}
+	q.Count = c.limit + 1
+	q.Total = searchparam.TotalNone
+	ts, ok := s.opts.Search.Engine.(interface {
+		SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt search.Options) (*search.Result, error)
+	})
+	if !ok {
+		// A search that cannot run inside a write transaction (a test's
+		// stand-in): s.condMu is all there is.
+		return nil
+	}
+	res, err := ts.SearchTx(ctx, tx, q, search.Options{})
+	if err != nil {
+		return err
+	}
+	if len(res.Matches) != len(c.found) {
+		return errCondChanged
+	}
+	for i, m := range res.Matches {
+		if m.ID != c.found[i] {
+			return errCondChanged
+		}
+	}
+	return nil
 }
 
 // maxConditionalDelete bounds a conditional delete of several resources.
@@ -78,7 +140,7 @@ func (s *Service) resolveConditional(ctx context.Context, req *Request) (existin
 		if req.IfNoneExist == "" {
 			return nil, nil, nil
 		}
-		ms, err := s.matches(ctx, req.Type, req.IfNoneExist, req.BaseURL, 1)
+		ms, err := s.matches(ctx, req, req.Type, req.IfNoneExist, req.BaseURL, 1)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -98,7 +160,7 @@ func (s *Service) resolveConditional(ctx context.Context, req *Request) (existin
 		if req.Kind == Delete {
 			limit = s.maxConditionalDelete()
 		}
-		ms, err := s.matches(ctx, req.Type, raw, req.BaseURL, limit)
+		ms, err := s.matches(ctx, req, req.Type, raw, req.BaseURL, limit)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -78,6 +78,9 @@ type Request struct {
 	// Set while resolving a conditional interaction.
 	assignID bool // the body has no id: give it req.ID
 	noMatch  bool // a conditional delete matched nothing
+	// cond is the search a conditional write was resolved by, checked
+	// again inside its transaction (see recheck).
+	cond *condCheck
 
 	// BaseURL is the service base, e.g. http://127.0.0.1:8080/fhir, used
 	// for fullUrl and paging links.

@@ -254,12 +254,25 @@ func (op *writeOp) create(ctx context.Context, tx store.Tx) error {
 }
 
 // writeOne carries out a single create, update or delete in its own
-// transaction.
+// transaction. A conditional one whose search another server's write
+// overtook (recheck) is resolved and tried again.
 func (s *Service) writeOne(ctx context.Context, req *Request) (*Response, error) {
-	if isConditional(req) {
-		s.condMu.Lock()
-		defer s.condMu.Unlock()
+	if !isConditional(req) {
+		return s.writeOnce(ctx, req)
 	}
+	s.condMu.Lock()
+	defer s.condMu.Unlock()
+	for attempt := 1; ; attempt++ {
+		r := *req
+		resp, err := s.writeOnce(ctx, &r)
+		if errors.Is(err, errCondChanged) && attempt < 4 {
+			continue
+		}
+		return resp, err
+	}
+}
+
+func (s *Service) writeOnce(ctx context.Context, req *Request) (*Response, error) {
 	existing, more, err := s.resolveConditional(ctx, req)
 	if err != nil {
 		return nil, err
@@ -294,6 +307,9 @@ func (s *Service) writeOne(ctx context.Context, req *Request) (*Response, error)
 		ops = append(ops, o)
 	}
 	err = s.write(ctx, req, func(tx store.Tx) error {
+		if err := s.recheck(ctx, tx, req); err != nil {
+			return err
+		}
 		for _, o := range ops {
 			if err := o.apply(ctx, tx); err != nil {
 				return err
