@@ -347,6 +347,14 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 	var failed *txEntry
 	err := s.store.Write(ctx, func(tx store.Tx) error {
 		failed = nil
+		// Conditional entries are checked again under the engine's lock,
+		// against writes by other servers on the same database (recheck).
+		for _, e := range entries {
+			if err := s.recheck(ctx, tx, e.req); err != nil {
+				failed = e
+				return err
+			}
+		}
 		for _, e := range writes {
 			for _, op := range append([]*writeOp{e.op}, e.extra...) {
 				if err := op.apply(ctx, tx); err != nil {
