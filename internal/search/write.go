@@ -23,13 +23,14 @@ const chunkRows = 1 << (chunkSizes - 1)
 // full chunks: a 10,000-entry transaction computes about 400,000 rows,
 // which held until the commit were 60 MiB of the server's heap. Writing
 // them as they accumulate, in the same multi-row INSERTs, bounds the
-// buffer whatever the size of the transaction. The bound is high enough
-// that an ordinary bundle (100 entries: about 4,000 rows) never spills:
-// concurrent ingest (`junction bench --scenarios ingest`, 16 clients,
-// group commit) measured 250-290 resources/s spilling every 1,024 rows
-// against 300-430 without spilling, on a shared machine; one writer
-// alone measured the same either way.
-const spillRows = 1 << 14
+// buffer (to about 10 MiB) whatever the size of the transaction. The
+// bound is high enough that ordinary bundles never spill: under 16
+// concurrent clients and SQLite's group commit, ingest (`junction bench
+// --scenarios ingest`, patient bundles of up to 36,000 rows) measured
+// 405 resources/s spilling at 16,384 rows against 580-600 without
+// spilling and 630-650 at this bound, in the same runs; one writer alone
+// measured the same either way.
+const spillRows = 1 << 16
 
 // inserter buffers the rows of one table, flat: row i is
 // vals[i*width : (i+1)*width], so a chunk's arguments are a slice of the
