@@ -411,7 +411,11 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 // square.
 func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur *Cursor) ([]store.Version, error) {
 	need := q.Count + 1
-	window := need
+	// The first window is wider than the page: other filters usually
+	// reject some candidates, and a driver with few candidates (one
+	// patient's observations) is then read in one window, the statement
+	// finding the window's end returning nothing.
+	window := max(need, 256)
 	after := cur.After
 	var out []store.Version
 	for {
@@ -448,7 +452,7 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 			return out, nil
 		}
 		after = upto
-		window = min(window*2, 10*searchparam.MaxCount)
+		window = min(window*4, 16*searchparam.MaxCount)
 	}
 }
 
