@@ -160,7 +160,26 @@ func testPagingWindows(t *testing.T, b Backend) {
 		put(t, b.Engine, fmt.Sprintf(`{"resourceType":"Observation","id":"w%02d","status":"amended","code":{"coding":[{"system":"http://loinc.org","code":"8867-4"}]},"subject":{"reference":"Patient/wp"},"valueQuantity":{"value":%d}}`, i, i))
 	}
 	del(t, b.Engine, "Observation", "w38")
+	// 700 candidates of one code, of which a few match: the first window
+	// (256 candidates) and later, wider ones pass over the rejected.
+	err := b.Engine.Write(context.Background(), func(tx store.Tx) error {
+		for i := range 700 {
+			id := fmt.Sprintf("wm%03d", i)
+			body := fmt.Sprintf(`{"resourceType":"Observation","id":"%s","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1234-5"}]},"valueQuantity":{"value":%d}}`, id, i)
+			if _, err := tx.Put(context.Background(), store.Version{Type: "Observation", ID: id, Version: 1, Body: []byte(body)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, qs := range []string{
+		"code=1234-5&value-quantity=gt690&_count=3",
+		"code=1234-5&value-quantity=lt2&_count=1",
+		"code=1234-5&value-quantity=ge250&value-quantity=le262&_count=4",
+		"code=1234-5&_count=300",
 		"code=8867-4&value-quantity=gt30&_count=2",
 		"code=8867-4&value-quantity=lt4&_count=1",
 		"code=8867-4&status=amended&_count=3",
