@@ -71,6 +71,29 @@ func OpenStore(ctx context.Context, cfg config.Config) (*search.Engine, error) {
 	return engine, nil
 }
 
+// EnsureIndex rebuilds the search index when its rows were computed by an
+// older version of the indexer (search.IndexVersion), reporting progress
+// to log, so that searches never run over rows that mean something else
+// now. A store without resources, or one already current, is left alone.
+func EnsureIndex(ctx context.Context, e *search.Engine, log *slog.Logger) error {
+	ok, err := e.IndexCurrent(ctx)
+	if err != nil || ok {
+		return err
+	}
+	log.Warn("the search index was built by an older version of Junction: rebuilding it before serving", "index_version", search.IndexVersion)
+	start := time.Now()
+	err = e.Reindex(ctx, 0, func(lastSeq int64, done int) {
+		if done%(50*search.ReindexBatch) == 0 {
+			log.Info("reindexing", "resources", done, "last_seq", lastSeq)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild the search index: %w", err)
+	}
+	log.Info("search index rebuilt", "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
 // WithSearch wraps a backend store in the search engine over the R4
 // search parameters. base is the public FHIR base, so that absolute
 // references to this server are indexed as relative ones.
@@ -232,6 +255,9 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		return err
 	}
 	defer st.Close()
+	if err := EnsureIndex(ctx, st, log); err != nil {
+		return err
+	}
 	ist := instrument(st, metrics)
 	svc, err := NewService(ctx, ist, cfg)
 	if err != nil {
@@ -322,6 +348,9 @@ func Import(ctx context.Context, cfg config.Config, paths []string, out io.Write
 		return ImportStats{}, err
 	}
 	defer st.Close()
+	if err := EnsureIndex(ctx, st, slog.New(slog.NewTextHandler(out, nil))); err != nil {
+		return ImportStats{}, err
+	}
 	svc, err := NewService(ctx, st, cfg)
 	if err != nil {
 		return ImportStats{}, err

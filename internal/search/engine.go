@@ -10,6 +10,7 @@ import (
 	"github.com/nhs-junction/junction/internal/index"
 	"github.com/nhs-junction/junction/internal/searchparam"
 	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
 // Engine is a store whose writes keep the search index, and the searches
@@ -94,6 +95,47 @@ func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, er
 	return v, nil
 }
 
+// IndexVersion identifies how index rows are computed. It goes up when a
+// change to the indexer makes rows written before it wrong or missing
+// (2: Location near rows; quantities in exact UCUM base units), so that a
+// store indexed by an older binary is reindexed rather than answering
+// searches from rows that no longer mean what the planner expects.
+const IndexVersion = 2
+
+// IndexCurrent reports whether the stored index rows were computed by
+// this IndexVersion. A store without resources is marked current at once.
+// Rows from a newer binary are an error: this one cannot read them.
+func (e *Engine) IndexCurrent(ctx context.Context) (bool, error) {
+	var v, newest int64
+	if err := e.db.QueryShared(ctx, "SELECT index_version FROM search_meta WHERE id = 1", nil, func(scan func(...any) error) error { return scan(&v) }); err != nil {
+		return false, fmt.Errorf("search: index version: %w", err)
+	}
+	switch {
+	case v == IndexVersion:
+		return true, nil
+	case v > IndexVersion:
+		return false, fmt.Errorf("search: the index was built by a newer version of Junction (index version %d, this binary %d)", v, IndexVersion)
+	}
+	if err := e.db.QueryShared(ctx, storesql.MaxSeq, nil, func(scan func(...any) error) error { return scan(&newest) }); err != nil {
+		return false, fmt.Errorf("search: index version: %w", err)
+	}
+	if newest > 0 {
+		return false, nil
+	}
+	return true, e.markIndexed(ctx)
+}
+
+// markIndexed records that the index rows are this IndexVersion's.
+func (e *Engine) markIndexed(ctx context.Context) error {
+	return e.Store.Write(ctx, func(tx store.Tx) error {
+		ex, ok := e.execOf(tx)
+		if !ok {
+			return errors.New("search: transaction cannot write the index version")
+		}
+		return ex.ExecShared(ctx, "UPDATE search_meta SET index_version = ? WHERE id = 1", IndexVersion)
+	})
+}
+
 // ReindexBatch is how many resources Reindex rewrites per transaction.
 const ReindexBatch = 500
 
@@ -111,7 +153,8 @@ func (e *Engine) Reindex(ctx context.Context, after int64, progress func(lastSeq
 			return fmt.Errorf("search: reindex: %w", err)
 		}
 		if len(batch) == 0 {
-			return nil
+			// Every current version has this binary's rows now.
+			return e.markIndexed(ctx)
 		}
 		err = e.Store.Write(ctx, func(tx store.Tx) error {
 			ex, ok := e.execOf(tx)

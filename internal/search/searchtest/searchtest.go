@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Paging", func(t *testing.T) { testPaging(t, open(t)) })
 	t.Run("PagingWindows", func(t *testing.T) { testPagingWindows(t, open(t)) })
 	t.Run("LongLists", func(t *testing.T) { testLongLists(t, open(t)) })
+	t.Run("IndexVersion", func(t *testing.T) { testIndexVersion(t, open(t)) })
 	t.Run("Include", func(t *testing.T) { testInclude(t, open(t)) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, open(t)) })
 	t.Run("Condition", func(t *testing.T) { testCondition(t, open(t)) })

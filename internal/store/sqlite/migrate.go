@@ -51,6 +51,8 @@ var migrations = [][]string{
 	storesql.SearchSchema(storesql.SQLite),
 	// 3: token rows of one code in seq order, for paging.
 	storesql.SearchSeqOrder(),
+	// 4: the indexer version of the stored index rows.
+	storesql.SearchMeta(),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE

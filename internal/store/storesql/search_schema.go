@@ -104,3 +104,16 @@ func SearchSeqOrder() []string {
 		"CREATE INDEX search_token_code ON search_token (type, param, code, seq, system)",
 	}
 }
+
+// SearchMeta returns migration 4 of both backends: the version of the
+// indexer that computed the stored index rows (search.IndexVersion), so a
+// binary whose indexer computes different rows knows to rebuild them. 0
+// is "not known"; a store without resources is brought up to date at
+// once, any other is reindexed.
+func SearchMeta() []string {
+	return []string{
+		"CREATE TABLE search_meta (id INTEGER PRIMARY KEY, index_version INTEGER NOT NULL)",
+		"INSERT INTO search_meta (id, index_version) VALUES (1, 0)",
+	}
+}
+
