@@ -49,7 +49,9 @@ func BenchmarkSearchHTTP(b *testing.B) {
 			Resource struct {
 				ID      string
 				Subject struct{ Reference string }
-				Code    struct{ Coding []struct{ System, Code string } }
+				Code    struct {
+					Coding []struct{ System, Code string }
+				}
 			}
 		}
 	}

@@ -116,4 +116,3 @@ func SearchMeta() []string {
 		"INSERT INTO search_meta (id, index_version) VALUES (1, 0)",
 	}
 }
-
