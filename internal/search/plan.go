@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nhs-junction/junction/internal/searchparam"
 )
@@ -20,6 +21,12 @@ type planner struct {
 	// (below the snapshot), so a page reads a window of candidates rather
 	// than every remaining match (see Search).
 	upto int64
+	// open are the transactions in progress when the snapshot was taken
+	// (PostgreSQL: their xids modulo 2^32, as the xmin column holds
+	// them). Their versions may carry a seq below the snapshot and
+	// commit after it; they are left out, so every page answers from
+	// the same data.
+	open []int64
 	// drv is the top-level driver's candidate rows, "FROM ... WHERE ...",
 	// whose seq column is drvSeq; set by where when a filter drives.
 	drv    *frag
@@ -56,8 +63,27 @@ func (p *planner) current(v string) frag {
 	// SQLite may walk every version in seq order instead of looking up
 	// the few the driving filter selects (seen as a linear slowdown of
 	// _revinclude with the size of the store).
-	return f("+"+v+".seq <= ? AND NOT "+v+".deleted AND NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = "+v+".type AND n.id = "+v+".id AND n.version = "+v+".version + 1 AND n.seq <= ?)",
-		p.snap, p.snap)
+	if len(p.open) == 0 {
+		return f("+"+v+".seq <= ? AND NOT "+v+".deleted AND NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = "+v+".type AND n.id = "+v+".id AND n.version = "+v+".version + 1 AND n.seq <= ?)",
+			p.snap, p.snap)
+	}
+	// Versions of transactions open at the snapshot are not there: not
+	// as candidates, and not as successors that would hide the version
+	// before them.
+	return join("",
+		f("+"+v+".seq <= ? AND NOT "+v+".deleted AND ", p.snap), p.notOpen(v),
+		f(" AND NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = "+v+".type AND n.id = "+v+".id AND n.version = "+v+".version + 1 AND n.seq <= ? AND ", p.snap),
+		p.notOpen("n"), f(")"))
+}
+
+// notOpen is the condition that version alias v was not written by a
+// transaction in p.open (PostgreSQL's xmin system column).
+func (p *planner) notOpen(v string) frag {
+	args := make([]any, len(p.open))
+	for i, x := range p.open {
+		args[i] = x
+	}
+	return frag{"CAST(CAST(" + v + ".xmin AS text) AS bigint) NOT IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")", args}
 }
 
 // where is the full condition for resources of types (alias v) matching

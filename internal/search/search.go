@@ -199,6 +199,9 @@ type Result struct {
 // which cannot change at a fixed snapshot.
 type Cursor struct {
 	Snapshot int64 `json:"s"`
+	// Open are the transactions in progress at the snapshot (see
+	// planner.open); empty on SQLite, which has one writer.
+	Open     []int64 `json:"x,omitempty"`
 	Total    int   `json:"t"`
 	Offset   int   `json:"o,omitempty"`
 	After    int64 `json:"a,omitempty"`
@@ -219,10 +222,26 @@ func DecodeCursor(s string) (*Cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.Snapshot < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 {
+	bad := err != nil || c.Snapshot < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 || len(c.Open) > maxOpen
+	for _, x := range c.Open {
+		bad = bad || x < 0 || x >= 1<<32
+	}
+	if bad {
 		return nil, fhir.Errorf(400, fhir.IssueInvalid, "search parameter \"_cursor\": not a cursor this server issued")
 	}
 	return &c, nil
+}
+
+// maxOpen bounds the open transactions a cursor may carry: more than any
+// connection limit a server runs with.
+const maxOpen = 10000
+
+// Snapshotter is a DB whose writers may commit out of seq order
+// (store/postgres): Snapshot returns the newest seq together with the
+// transactions in progress at that moment, whose versions a search
+// pinned to it leaves out.
+type Snapshotter interface {
+	Snapshot(ctx context.Context) (seq int64, open []int64, err error)
 }
 
 // MaxIncluded bounds the resources _include and _revinclude may add to
@@ -254,21 +273,25 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		}
 	}
 	if cur == nil {
-		var snap int64
-		err := db.QueryShared(ctx, storesql.MaxSeq, nil, func(scan func(...any) error) error { return scan(&snap) })
+		cur = &Cursor{Total: -1}
+		var err error
+		if sn, ok := db.(Snapshotter); ok {
+			cur.Snapshot, cur.Open, err = sn.Snapshot(ctx)
+		} else {
+			err = db.QueryShared(ctx, storesql.MaxSeq, nil, func(scan func(...any) error) error { return scan(&cur.Snapshot) })
+		}
 		if err != nil {
 			return nil, fmt.Errorf("search: snapshot: %w", err)
 		}
-		cur = &Cursor{Snapshot: snap, Total: -1}
 	}
 	res.Snapshot = cur.Snapshot
 	// The total is counted without the keyset bound, the page with it.
-	countP := &planner{snap: cur.Snapshot}
+	countP := &planner{snap: cur.Snapshot, open: cur.Open}
 	countAll, err := conditions(countP, q, opt)
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{snap: cur.Snapshot}
+	p := &planner{snap: cur.Snapshot, open: cur.Open}
 	if len(q.Sort) == 0 && cur.After > 0 {
 		p.after = cur.After
 	}
@@ -419,7 +442,7 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 	after := cur.After
 	var out []store.Version
 	for {
-		p := &planner{snap: cur.Snapshot, after: after}
+		p := &planner{snap: cur.Snapshot, open: cur.Open, after: after}
 		if _, err := conditions(p, q, opt); err != nil {
 			return nil, err
 		}
@@ -434,7 +457,7 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 		if last {
 			upto = cur.Snapshot
 		}
-		p = &planner{snap: cur.Snapshot, after: after, upto: upto}
+		p = &planner{snap: cur.Snapshot, open: cur.Open, after: after, upto: upto}
 		cond, err := conditions(p, q, opt)
 		if err != nil {
 			return nil, err

@@ -66,3 +66,24 @@ func (t *Tx) LockShared(ctx context.Context, key int64) error {
 	_, err := t.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", key)
 	return err
 }
+
+// Snapshot returns the newest seq and the transactions in progress at
+// that moment, read in one statement (so under one snapshot), as xids
+// modulo 2^32 (what the xmin column of their rows holds). Seq comes from
+// an identity column when a version is inserted, not when it commits: a
+// transaction still open may hold a seq below the newest and commit
+// later. A search pinned to the seq leaves those transactions' versions
+// out (search.Snapshotter), so its later pages do not gain them.
+func (s *Store) Snapshot(ctx context.Context) (int64, []int64, error) {
+	if s.closed.Load() {
+		return 0, nil, store.ErrClosed
+	}
+	var seq int64
+	var open []int64
+	err := s.pool.QueryRow(ctx, "SELECT coalesce((SELECT max(seq) FROM resource_version), 0), "+
+		"coalesce((SELECT array_agg(DISTINCT CAST(CAST(x AS text) AS bigint) % 4294967296) FROM pg_snapshot_xip(pg_current_snapshot()) x), '{}')").Scan(&seq, &open)
+	if err != nil {
+		return 0, nil, s.fail("snapshot", err)
+	}
+	return seq, open, nil
+}
