@@ -201,11 +201,11 @@ type Cursor struct {
 	Snapshot int64 `json:"s"`
 	// Open are the transactions in progress at the snapshot (see
 	// planner.open); empty on SQLite, which has one writer.
-	Open     []int64 `json:"x,omitempty"`
-	Total    int   `json:"t"`
-	Offset   int   `json:"o,omitempty"`
-	After    int64 `json:"a,omitempty"`
-	Before   int64 `json:"b,omitempty"`
+	Open   []int64 `json:"x,omitempty"`
+	Total  int     `json:"t"`
+	Offset int     `json:"o,omitempty"`
+	After  int64   `json:"a,omitempty"`
+	Before int64   `json:"b,omitempty"`
 }
 
 // Encode renders c for a page link (the _cursor parameter).
