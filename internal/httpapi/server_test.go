@@ -184,6 +184,8 @@ func TestInteractions(t *testing.T) {
 			{name: "system history", method: "GET", path: "/fhir/_history?_since=2000-01-01", status: 200, contains: []string{`"type":"history"`}},
 			{name: "history bad since", method: "GET", path: "/fhir/_history?_since=yesterday", status: 400, outcome: "value"},
 			{name: "history unknown param", method: "GET", path: "/fhir/_history?foo=bar", status: 400},
+			{name: "history altered open list", method: "GET", path: "/fhir/_history?_snapshot=5&_open=12,x", status: 400, outcome: "value"},
+			{name: "history open list", method: "GET", path: "/fhir/_history?_snapshot=5&_open=12,13", status: 200, contains: []string{`"type":"history"`}},
 			{name: "delete if-match stale", method: "DELETE", path: "/fhir/Patient/p1", headers: []string{"If-Match", `W/"1"`}, status: 412},
 			{name: "delete", method: "DELETE", path: "/fhir/Patient/p1", status: 204, wantHeader: map[string]string{"ETag": `W/"6"`}},
 			{name: "read deleted", method: "GET", path: "/fhir/Patient/p1", status: 410, outcome: "deleted", wantHeader: map[string]string{"ETag": `W/"6"`}},

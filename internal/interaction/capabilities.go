@@ -74,7 +74,7 @@ func (s *Service) buildCapabilities() []byte {
 		Documentation: "Every R4 resource type is stored as JSON with every version kept. " +
 			"XML is not supported (406). Transactions are atomic; batch entries are independent; conditional references resolve to exactly one match or fail. " +
 			"PATCH takes JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters). " +
-			"Search: _count defaults to 20 and is at most 1000; search paging links are pinned to the moment of the first page (history paging on PostgreSQL only to its newest seq: a write transaction still open at the first page can show in later history pages); " +
+			"Search: _count defaults to 20 and is at most 1000; search and history paging links are pinned to the moment of the first page; " +
 			"an unknown parameter, modifier or malformed value is a 400 unless Prefer: handling=lenient. " +
 			"Token :in, :not-in, :above and :below work with the code systems and value sets the server holds (the R4 core package and stored ones); " +
 			"SNOMED CT, LOINC and dm+d are not loaded: core value sets over them are answered from the expansion R4 published (hl7.fhir.r4.expansions) when it is complete; " +

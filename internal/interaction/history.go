@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nhs-junction/junction/internal/fhir"
@@ -16,6 +17,9 @@ import (
 const (
 	pageBeforeParam = "_page_before"
 	snapshotParam   = "_snapshot"
+	// openParam carries the write transactions open at the first page
+	// (store.HistoryPage.Open) in a paging link.
+	openParam = "_open"
 )
 
 // formatParams are handled by the HTTP layer and ignored here.
@@ -63,6 +67,12 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 			} else {
 				q.Snapshot = n
 			}
+		case openParam:
+			open, err := parseOpen(val)
+			if err != nil {
+				return nil, err
+			}
+			q.Open = open
 		case "_total":
 			if val != "none" && val != "estimate" && val != "accurate" {
 				return nil, fhir.Errorf(400, fhir.IssueValue, "_total must be none, estimate or accurate")
@@ -110,6 +120,9 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 		next := cloneValues(req.Query)
 		next.Set(pageBeforeParam, strconv.FormatInt(page.Versions[len(page.Versions)-1].Seq, 10))
 		next.Set(snapshotParam, strconv.FormatInt(page.Snapshot, 10))
+		if len(page.Open) > 0 {
+			next.Set(openParam, formatOpen(page.Open))
+		}
 		links = append(links, link{"next", pageURL(req.BaseURL, path, next)})
 	}
 	total := -1
@@ -210,4 +223,33 @@ type dateError struct{ s string }
 
 func (e *dateError) Error() string {
 	return "\"" + clip(e.s) + "\" is not a FHIR date, dateTime or instant (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff]+zz:zz)"
+}
+
+// maxOpen bounds the open transactions a history link may carry.
+const maxOpen = 10000
+
+// parseOpen reads the _open parameter of a history paging link: a
+// comma-separated list of transaction ids below 2^32.
+func parseOpen(val string) ([]int64, error) {
+	parts := strings.Split(val, ",")
+	if len(parts) > maxOpen {
+		return nil, fhir.Errorf(400, fhir.IssueValue, "%s is not from a paging link this server issued", openParam)
+	}
+	out := make([]int64, len(parts))
+	for i, p := range parts {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || n < 0 || n >= 1<<32 {
+			return nil, fhir.Errorf(400, fhir.IssueValue, "%s is not from a paging link this server issued", openParam)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+func formatOpen(open []int64) string {
+	parts := make([]string, len(open))
+	for i, x := range open {
+		parts[i] = strconv.FormatInt(x, 10)
+	}
+	return strings.Join(parts, ",")
 }

@@ -107,6 +107,9 @@ type HistoryQuery struct {
 	// Snapshot, when not zero, keeps versions with Seq <= Snapshot so that
 	// paging is pinned to the moment of the first page.
 	Snapshot int64
+	// Open, with Snapshot, are the write transactions that were open at
+	// the first page (HistoryPage.Open); their versions are left out.
+	Open []int64
 	// Count is the page size (at least 1).
 	Count int
 	// WithTotal asks for the number of matching versions (up to Snapshot).
@@ -121,6 +124,10 @@ type HistoryPage struct {
 	More bool
 	// Snapshot is the highest Seq the page could have seen; later pages pass it.
 	Snapshot int64
+	// Open are the write transactions open at Snapshot whose versions may
+	// carry a lower seq and commit later (PostgreSQL, where seq is taken
+	// at insert; empty on SQLite); later pages pass them with Snapshot.
+	Open []int64
 	// Total is the number of matching versions when WithTotal was set, else -1.
 	Total int
 }

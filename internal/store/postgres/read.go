@@ -58,19 +58,25 @@ func (s *Store) History(ctx context.Context, q store.HistoryQuery) (store.Histor
 	if err := storesql.CheckHistory(q); err != nil {
 		return store.HistoryPage{}, err
 	}
-	page := store.HistoryPage{Snapshot: q.Snapshot, Total: -1}
-	// One repeatable-read snapshot for the newest seq, the page and the
-	// total, so the three agree with each other.
+	page := store.HistoryPage{Snapshot: q.Snapshot, Open: q.Open, Total: -1}
+	if page.Snapshot == 0 {
+		// The newest seq and the transactions open then, whose versions
+		// may carry a lower seq and commit later: every page leaves them
+		// out, so later pages do not gain them.
+		seq, open, err := s.Snapshot(ctx)
+		if err != nil {
+			return page, err
+		}
+		page.Snapshot, page.Open = seq, open
+		q.Open = open
+	}
+	// One repeatable-read snapshot for the page and the total, so the
+	// two agree with each other.
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return page, s.fail("history", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if page.Snapshot == 0 {
-		if err := tx.QueryRow(ctx, storesql.MaxSeq).Scan(&page.Snapshot); err != nil {
-			return page, s.fail("history", err)
-		}
-	}
 	sel, total := storesql.History(q, page.Snapshot, false)
 	query, args := sel.SQL(storesql.Postgres)
 	rows, err := tx.Query(ctx, query, args...)

@@ -3,6 +3,8 @@ package storesql
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nhs-junction/junction/internal/store"
@@ -97,6 +99,11 @@ func History(q store.HistoryQuery, snapshot int64, seqFollowsTime bool) (page, t
 		seq = "+v.seq"
 	}
 	s.Where(seq+" <= ?", snapshot)
+	if len(q.Open) > 0 {
+		// PostgreSQL only: versions of transactions open at the first
+		// page, by the xmin system column.
+		s.Where(NotOpen("v", q.Open))
+	}
 	// The first seq written at or after a time; past the snapshot if none.
 	const firstSeqAt = "coalesce((SELECT f.seq FROM resource_version f WHERE f.last_updated >= ? ORDER BY f.last_updated, f.seq LIMIT 1), ?)"
 	if !q.Since.IsZero() {
@@ -110,7 +117,11 @@ func History(q store.HistoryQuery, snapshot int64, seqFollowsTime bool) (page, t
 		if seqFollowsTime {
 			s.Where(seq+" < "+firstSeqAt, Micros(q.AtHigh), snapshot+1)
 		}
-		s.Where("NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = v.type AND n.id = v.id AND n.version = v.version + 1 AND n.seq <= ? AND n.last_updated <= ?)",
+		notOpen := ""
+		if len(q.Open) > 0 {
+			notOpen = " AND " + NotOpen("n", q.Open)
+		}
+		s.Where("NOT EXISTS (SELECT 1 FROM resource_version n WHERE n.type = v.type AND n.id = v.id AND n.version = v.version + 1 AND n.seq <= ? AND n.last_updated <= ?"+notOpen+")",
 			snapshot, Micros(q.AtLow))
 	}
 	total = s.Clone()
@@ -158,4 +169,16 @@ func CheckPut(v store.Version, now time.Time) (store.Version, error) {
 func Conflict(v store.Version, current int64) error {
 	return fmt.Errorf("%w: %s/%s is at version %d, cannot write version %d",
 		store.ErrVersionConflict, v.Type, v.ID, current, v.Version)
+}
+
+// NotOpen is the PostgreSQL condition that version alias v was not
+// written by one of the open transactions (xids modulo 2^32, as the xmin
+// system column holds them). The xids are numbers this package was
+// handed as int64, so they are written into the SQL directly.
+func NotOpen(v string, open []int64) string {
+	parts := make([]string, len(open))
+	for i, x := range open {
+		parts[i] = strconv.FormatInt(x, 10)
+	}
+	return "CAST(CAST(" + v + ".xmin AS text) AS bigint) NOT IN (" + strings.Join(parts, ", ") + ")"
 }
