@@ -28,6 +28,7 @@ type txEntry struct {
 	existing *store.Version // an ifNoneExist match: nothing is written
 	more     []string       // further ids a conditional delete removes
 	extra    []*writeOp     // their deletes
+	refs     []*condCheck   // the searches its conditional references resolved by
 }
 
 // hasConditional reports whether any entry is conditional or has a
@@ -247,11 +248,13 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 				e.err = fhir.Errorf(400, fhir.IssueInvalid, "Conditional reference %q names no resource type", clip(ref))
 				return nil, entryError(e)
 			}
-			ms, err := s.matches(ctx, nil, typ, ref, req.BaseURL, 1)
+			probe := &Request{}
+			ms, err := s.matches(ctx, probe, typ, ref, req.BaseURL, 1)
 			if err != nil {
 				e.err = err
 				return nil, entryError(e)
 			}
+			e.refs = append(e.refs, probe.cond)
 			if len(ms) != 1 {
 				e.err = fhir.Errorf(412, fhir.IssueNotFound, "Conditional reference %q matches %d resources; it must match exactly one", clip(ref), len(ms))
 				if len(ms) > 1 {
@@ -353,6 +356,12 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			if err := s.recheck(ctx, tx, e.req); err != nil {
 				failed = e
 				return err
+			}
+			for _, c := range e.refs {
+				if err := s.recheckCond(ctx, tx, c); err != nil {
+					failed = e
+					return err
+				}
 			}
 		}
 		for _, e := range writes {

@@ -89,7 +89,15 @@ var errCondChanged = fhir.Errorf(409, fhir.IssueConflict, "A concurrent write ch
 // write was prepared from. Then the decision and the write are atomic
 // across servers, not only within this one.
 func (s *Service) recheck(ctx context.Context, tx store.Tx, req *Request) error {
-	c := req.cond
+	if req == nil {
+		return nil
+	}
+	return s.recheckCond(ctx, tx, req.cond)
+}
+
+// recheckCond repeats one recorded conditional search inside tx; see
+// recheck.
+func (s *Service) recheckCond(ctx context.Context, tx store.Tx, c *condCheck) error {
 	if c == nil {
 		return nil
 	}
