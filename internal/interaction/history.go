@@ -226,7 +226,7 @@ func (e *dateError) Error() string {
 }
 
 // maxOpen bounds the open transactions a history link may carry.
-const maxOpen = 10000
+const maxOpen = 2000
 
 // parseOpen reads the _open parameter of a history paging link: a
 // comma-separated list of transaction ids below 2^32.

@@ -2,10 +2,12 @@ package search_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 
+	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/searchparam"
 	"github.com/nhs-junction/junction/internal/store"
@@ -96,5 +98,29 @@ func TestPostgresOpenWriters(t *testing.T) {
 	res, err := e.Search(ctx, parse("code=7777-7"), search.Options{})
 	if err != nil || res.Total != 3 {
 		t.Errorf("fresh search: total %d, %v", res.Total, err)
+	}
+}
+
+// TestSQLiteCursorWithOpenWriters: SQLite never issues a cursor naming
+// open transactions, so one that does was altered: 400, not a database
+// error.
+func TestSQLiteCursorWithOpenWriters(t *testing.T) {
+	be := openSQLite(t)
+	params, err := searchparam.ParseQueryString("code=7777-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := searchparam.Parse(searchparam.R4(), "Observation", params, searchparam.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := search.DecodeCursor((&search.Cursor{Snapshot: 1, Total: -1, Open: []int64{42}, After: 1}).Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = be.Engine.Search(context.Background(), q, search.Options{Cursor: cur})
+	var fe *fhir.Error
+	if !errors.As(err, &fe) || fe.Status != 400 {
+		t.Fatalf("altered cursor: %v", err)
 	}
 }

@@ -234,7 +234,7 @@ func DecodeCursor(s string) (*Cursor, error) {
 
 // maxOpen bounds the open transactions a cursor may carry: more than any
 // connection limit a server runs with.
-const maxOpen = 10000
+const maxOpen = 2000
 
 // Snapshotter is a DB whose writers may commit out of seq order
 // (store/postgres): Snapshot returns the newest seq together with the
@@ -263,6 +263,12 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		cur = c
 	}
 	res := &Result{Total: -1}
+	if _, ok := db.(Snapshotter); cur != nil && len(cur.Open) > 0 && !ok {
+		// Only a Snapshotter issues open transactions, and only its SQL
+		// can name them (xmin): elsewhere a cursor carrying them was
+		// altered.
+		return nil, fhir.Errorf(400, fhir.IssueInvalid, "search parameter \"_cursor\": not a cursor this server issued")
+	}
 	if cur != nil {
 		var horizon int64
 		if err := db.QueryShared(ctx, "SELECT seq FROM search_horizon WHERE id = 1", nil, func(scan func(...any) error) error { return scan(&horizon) }); err != nil {
