@@ -48,6 +48,18 @@ func (s *Service) criteria(typ, raw string, base string) (*searchparam.Query, er
 	return searchparam.Parse(s.opts.Search.Registry, typ, searchparam.ParamsFromValues(vals), searchparam.Options{Now: s.opts.Now(), Base: base})
 }
 
+// limitedCriteria is the search of a conditional interaction, asking for
+// limit+1 matches (enough to tell "more than limit") and no total.
+func (s *Service) limitedCriteria(typ, raw, base string, limit int) (*searchparam.Query, error) {
+	q, err := s.criteria(typ, raw, base)
+	if err != nil {
+		return nil, err
+	}
+	q.Count = limit + 1
+	q.Total = searchparam.TotalNone
+	return q, nil
+}
+
 // condCheck is a conditional write's search and what it found.
 type condCheck struct {
 	typ, raw, base string
@@ -58,12 +70,10 @@ type condCheck struct {
 // matches returns up to limit+1 current resources of typ matching raw,
 // and records the search on req (when not nil) for recheck.
 func (s *Service) matches(ctx context.Context, req *Request, typ, raw, base string, limit int) ([]store.Version, error) {
-	q, err := s.criteria(typ, raw, base)
+	q, err := s.limitedCriteria(typ, raw, base, limit)
 	if err != nil {
 		return nil, err
 	}
-	q.Count = limit + 1
-	q.Total = searchparam.TotalNone
 	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{})
 	if err != nil {
 		return nil, err
@@ -101,12 +111,10 @@ func (s *Service) recheckCond(ctx context.Context, tx store.Tx, c *condCheck) er
 	if c == nil {
 		return nil
 	}
-	q, err := s.criteria(c.typ, c.raw, c.base)
+	q, err := s.limitedCriteria(c.typ, c.raw, c.base, c.limit)
 	if err != nil {
 		return err
 	}
-	q.Count = c.limit + 1
-	q.Total = searchparam.TotalNone
 	ts, ok := s.opts.Search.Engine.(interface {
 		SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt search.Options) (*search.Result, error)
 	})

@@ -225,14 +225,11 @@ func (e *dateError) Error() string {
 	return "\"" + clip(e.s) + "\" is not a FHIR date, dateTime or instant (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff]+zz:zz)"
 }
 
-// maxOpen bounds the open transactions a history link may carry.
-const maxOpen = 2000
-
 // parseOpen reads the _open parameter of a history paging link: a
 // comma-separated list of transaction ids below 2^32.
 func parseOpen(val string) ([]int64, error) {
 	parts := strings.Split(val, ",")
-	if len(parts) > maxOpen {
+	if len(parts) > store.MaxOpen {
 		return nil, fhir.Errorf(400, fhir.IssueValue, "%s is not from a paging link this server issued", openParam)
 	}
 	out := make([]int64, len(parts))

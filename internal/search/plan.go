@@ -2,9 +2,9 @@ package search
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/nhs-junction/junction/internal/searchparam"
+	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
 // planner turns a parsed query into SQL over the index tables. Every
@@ -77,14 +77,8 @@ func (p *planner) current(v string) frag {
 }
 
 // notOpen is the condition that version alias v was not written by a
-// transaction in p.open (PostgreSQL's xmin system column).
-func (p *planner) notOpen(v string) frag {
-	args := make([]any, len(p.open))
-	for i, x := range p.open {
-		args[i] = x
-	}
-	return frag{"CAST(CAST(" + v + ".xmin AS text) AS bigint) NOT IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")", args}
-}
+// transaction in p.open (see storesql.NotOpen).
+func (p *planner) notOpen(v string) frag { return f(storesql.NotOpen(v, p.open)) }
 
 // where is the full condition for resources of types (alias v) matching
 // every filter.

@@ -222,7 +222,7 @@ func DecodeCursor(s string) (*Cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	bad := err != nil || c.Snapshot < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 || len(c.Open) > maxOpen
+	bad := err != nil || c.Snapshot < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 || len(c.Open) > store.MaxOpen
 	for _, x := range c.Open {
 		bad = bad || x < 0 || x >= 1<<32
 	}
@@ -231,10 +231,6 @@ func DecodeCursor(s string) (*Cursor, error) {
 	}
 	return &c, nil
 }
-
-// maxOpen bounds the open transactions a cursor may carry: more than any
-// connection limit a server runs with.
-const maxOpen = 2000
 
 // Snapshotter is a DB whose writers may commit out of seq order
 // (store/postgres): Snapshot returns the newest seq together with the

@@ -116,6 +116,11 @@ type HistoryQuery struct {
 	WithTotal bool
 }
 
+// MaxOpen bounds the open transactions a paging link (search cursor or
+// history link) may carry: more than any connection limit a server runs
+// with. A link naming more was not issued by this server.
+const MaxOpen = 2000
+
 // HistoryPage is one page of history.
 type HistoryPage struct {
 	Versions []Version
