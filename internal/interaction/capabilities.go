@@ -79,6 +79,8 @@ func (s *Service) buildCapabilities() []byte {
 			"Token :in, :not-in, :above and :below work with the code systems and value sets the server holds (the R4 core package and stored ones); " +
 			"SNOMED CT, LOINC and dm+d are not loaded: core value sets over them are answered from the expansion R4 published (hl7.fhir.r4.expansions) when it is complete; " +
 			"other value sets and modifiers that need them answer 400/422. " +
+			"Code system definitions are served as the R4 package publishes them: a few codes there carry placeholder definitions " +
+			"(verificationresult-status, verificationresult-need, and SubstancePolymer and SubstanceReferenceInformation in resource-types), which $lookup returns unchanged. " +
 			"_contained, _filter and _query are not supported (400).",
 		Interaction: []code{{"transaction"}, {"batch"}, {"history-system"}},
 	}
