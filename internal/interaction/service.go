@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/searchparam"
@@ -85,6 +86,11 @@ type Request struct {
 	// BaseURL is the service base, e.g. http://127.0.0.1:8080/fhir, used
 	// for fullUrl and paging links.
 	BaseURL string
+
+	// Caller is who asks. Every request carries one; Do refuses a request
+	// without it. Bundle entries and the searches an operation makes run
+	// as the same Caller.
+	Caller *access.Caller
 }
 
 // Response is the result of one interaction.
