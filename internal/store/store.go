@@ -24,6 +24,24 @@ var ErrVersionConflict = errors.New("store: version conflict")
 // ErrClosed is returned by every method after Close.
 var ErrClosed = errors.New("store: closed")
 
+// ErrHidden reports that the version asked for exists but the Filter
+// passed with the read does not hold for it: the caller may not see it.
+// The Version returned with it carries Type, ID, Version, Deleted and Seq
+// but never the Body. Callers answer as the access rules say (404 to a
+// patient, 403 to staff without a care relationship).
+var ErrHidden = errors.New("store: hidden by the access filter")
+
+// Filter is a condition on a stored version, written in the SQL both
+// backends share (storesql: '?' placeholders, one per Arg) over the
+// resource_version row named v (v.seq, v.type, v.id, v.version,
+// v.last_updated, v.deleted, v.body). The access decision renders one
+// per request; a store ANDs it to the query that reads the versions, so a
+// version it does not hold for is never read, counted or paged over.
+type Filter struct {
+	SQL  string
+	Args []any
+}
+
 // Version is one immutable version of one resource.
 type Version struct {
 	Type        string
@@ -46,6 +64,13 @@ type Store interface {
 	Read(ctx context.Context, typ, id string) (Version, error)
 	// ReadVersion returns one version, tombstones included, or ErrNotFound.
 	ReadVersion(ctx context.Context, typ, id string, version int64) (Version, error)
+	// ReadWhere reads one version under the caller's access filter:
+	// the current version when version is 0, else that version. where
+	// nil reads as Read and ReadVersion do. A version that exists but for
+	// which where does not hold returns ErrHidden (with no Body); one that
+	// does not exist, ErrNotFound. The condition is evaluated in the same
+	// statement that reads the version.
+	ReadWhere(ctx context.Context, typ, id string, version int64, where *Filter) (Version, error)
 	// History lists versions newest first (by Seq), see HistoryQuery.
 	History(ctx context.Context, q HistoryQuery) (HistoryPage, error)
 	// Write runs fn in one database transaction. Writes are serialised:
@@ -114,6 +139,9 @@ type HistoryQuery struct {
 	Count int
 	// WithTotal asks for the number of matching versions (up to Snapshot).
 	WithTotal bool
+	// Where, when not nil, keeps only the versions it holds for: the
+	// caller's access filter. It applies to the page and the total alike.
+	Where *Filter
 }
 
 // MaxOpen bounds the open transactions a paging link (search cursor or

@@ -41,6 +41,22 @@ func (s *Store) ReadVersion(ctx context.Context, typ, id string, version int64) 
 	return v, err
 }
 
+// ReadWhere reads one version under an access filter; see store.Store.
+func (s *Store) ReadWhere(ctx context.Context, typ, id string, version int64, where *store.Filter) (store.Version, error) {
+	if s.closed.Load() {
+		return store.Version{}, store.ErrClosed
+	}
+	query, args := storesql.ReadWhere(typ, id, version, where).SQL(storesql.Postgres)
+	v, err := storesql.ScanVisible(s.pool.QueryRow(ctx, query, args...).Scan)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Version{}, store.ErrNotFound
+	}
+	if err != nil && !errors.Is(err, store.ErrHidden) {
+		return v, s.fail("read", err)
+	}
+	return v, err
+}
+
 func readOne(ctx context.Context, q queryer, sel *storesql.Select) (store.Version, error) {
 	query, args := sel.SQL(storesql.Postgres)
 	v, err := scanVersion(q.QueryRow(ctx, query, args...))

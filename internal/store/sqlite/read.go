@@ -33,6 +33,27 @@ func (s *Store) ReadVersion(ctx context.Context, typ, id string, version int64) 
 	return v, err
 }
 
+// ReadWhere reads one version under an access filter; see store.Store.
+func (s *Store) ReadWhere(ctx context.Context, typ, id string, version int64, where *store.Filter) (store.Version, error) {
+	if s.closed.Load() {
+		return store.Version{}, store.ErrClosed
+	}
+	query, args := storesql.ReadWhere(typ, id, version, where).SQL(storesql.SQLite)
+	stmt, release, err := s.stmts.get(ctx, s.read, query)
+	if err != nil {
+		return store.Version{}, s.fail("read", err)
+	}
+	defer release()
+	v, err := storesql.ScanVisible(stmt.QueryRowContext(ctx, args...).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Version{}, store.ErrNotFound
+	}
+	if err != nil && !errors.Is(err, store.ErrHidden) {
+		return v, s.fail("read", err)
+	}
+	return v, err
+}
+
 // readOne runs sel on the read pool as a prepared statement.
 func (s *Store) readOne(ctx context.Context, sel *storesql.Select) (store.Version, error) {
 	query, args := sel.SQL(storesql.SQLite)

@@ -18,6 +18,45 @@ func ReadCurrent(typ, id string) *Select {
 	return s
 }
 
+// ReadWhere selects one version (the current one when version is 0) with
+// a last column telling whether where holds for it (1) or not (0), so one
+// statement tells a hidden version from a missing one. The body column is
+// NULL when where does not hold, so a hidden body never leaves the
+// database.
+func ReadWhere(typ, id string, version int64, where *store.Filter) *Select {
+	var s *Select
+	if version == 0 {
+		s = ReadCurrent(typ, id)
+	} else {
+		s = ReadVersion(typ, id, version)
+	}
+	if where == nil {
+		s.Columns += ", 1"
+		return s
+	}
+	s.Columns = "v.seq, v.type, v.id, v.version, v.last_updated, v.deleted, CASE WHEN (" + where.SQL + ") THEN v.body END, CASE WHEN (" + where.SQL + ") THEN 1 ELSE 0 END"
+	s.ColumnArgs = append(append([]any(nil), where.Args...), where.Args...)
+	return s
+}
+
+// ScanVisible scans a row of ReadWhere: the version, and ErrHidden (with
+// the body left out) when the filter did not hold. A scan error, such as
+// the driver's no-rows error, is returned as it is.
+func ScanVisible(scan func(dest ...any) error) (store.Version, error) {
+	var v store.Version
+	var lastUpdated int64
+	var visible int
+	if err := scan(&v.Seq, &v.Type, &v.ID, &v.Version, &lastUpdated, &v.Deleted, &v.Body, &visible); err != nil {
+		return store.Version{}, err
+	}
+	v.LastUpdated = FromMicros(lastUpdated)
+	if visible == 0 {
+		v.Body = nil
+		return v, store.ErrHidden
+	}
+	return v, nil
+}
+
 // ReadSeq selects the version stored at seq.
 func ReadSeq(seq int64) *Select {
 	s := &Select{Columns: VersionColumns, From: "resource_version v"}
@@ -99,6 +138,9 @@ func History(q store.HistoryQuery, snapshot int64, seqFollowsTime bool) (page, t
 		seq = "+v.seq"
 	}
 	s.Where(seq+" <= ?", snapshot)
+	if q.Where != nil {
+		s.Where(q.Where.SQL, q.Where.Args...)
+	}
 	if len(q.Open) > 0 {
 		// PostgreSQL only: versions of transactions open at the first
 		// page, by the xmin system column.

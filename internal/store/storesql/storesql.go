@@ -35,6 +35,9 @@ const VersionColumns = "v.seq, v.type, v.id, v.version, v.last_updated, v.delete
 // appended by a later layer can never widen what a query returns.
 type Select struct {
 	Columns string // e.g. VersionColumns or "count(*)"
+	// ColumnArgs are the arguments of '?' placeholders in Columns; they
+	// come before those of the WHERE list.
+	ColumnArgs []any
 	From    string // e.g. "resource_version v"
 	OrderBy string // without the ORDER BY keywords; empty for none
 	Limit   int    // 0 for none
@@ -78,7 +81,11 @@ func (s *Select) SQL(d Dialect) (string, []any) {
 		b.WriteString(" LIMIT ")
 		b.WriteString(strconv.Itoa(s.Limit))
 	}
-	return Rebind(d, b.String()), s.args
+	args := s.args
+	if len(s.ColumnArgs) > 0 {
+		args = append(append([]any(nil), s.ColumnArgs...), s.args...)
+	}
+	return Rebind(d, b.String()), args
 }
 
 // Rebind rewrites '?' placeholders as $1, $2, ... for Postgres and returns

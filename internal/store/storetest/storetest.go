@@ -28,6 +28,7 @@ func Run(t *testing.T, open Open) {
 		fn   func(t *testing.T, open Open)
 	}{
 		{"ReadMissing", testReadMissing},
+		{"ReadWhere", testReadWhere},
 		{"PutThenRead", testPutThenRead},
 		{"Versions", testVersions},
 		{"VersionConflict", testVersionConflict},
@@ -514,6 +515,7 @@ func testPingClose(t *testing.T, open Open) {
 	}
 	_, checks["Read"] = s.Read(ctx, "Patient", "p1")
 	_, checks["ReadVersion"] = s.ReadVersion(ctx, "Patient", "p1", 1)
+	_, checks["ReadWhere"] = s.ReadWhere(ctx, "Patient", "p1", 0, nil)
 	_, checks["History"] = s.History(ctx, store.HistoryQuery{Count: 1})
 	for name, err := range checks {
 		if !errors.Is(err, store.ErrClosed) {
