@@ -38,9 +38,9 @@ type Select struct {
 	// ColumnArgs are the arguments of '?' placeholders in Columns; they
 	// come before those of the WHERE list.
 	ColumnArgs []any
-	From    string // e.g. "resource_version v"
-	OrderBy string // without the ORDER BY keywords; empty for none
-	Limit   int    // 0 for none
+	From       string // e.g. "resource_version v"
+	OrderBy    string // without the ORDER BY keywords; empty for none
+	Limit      int    // 0 for none
 
 	where []string
 	args  []any
