@@ -104,7 +104,7 @@ func WithSearch(st store.Store, base string) (*search.Engine, error) {
 // NewService builds the interaction service over st, with the code
 // systems and value sets already stored registered for the terminology
 // operations.
-func NewService(ctx context.Context, st store.Store, cfg config.Config) (*interaction.Service, error) {
+func NewService(ctx context.Context, st Backend, cfg config.Config) (*interaction.Service, error) {
 	terms, profiles := terminology.New(), validate.NewProfiles()
 	addConformance := func(v store.Version) {
 		// Code systems, value sets and profiles written to the server take
@@ -147,12 +147,10 @@ func NewService(ctx context.Context, st store.Store, cfg config.Config) (*intera
 	opts.RestrictSearch = restrictedPatientSearch
 	opts.AutoLink = true
 	opts.Terminology = searchTerms{terms}
-	if engine, ok := st.(interaction.Searcher); ok {
-		opts.Search = interaction.SearchOptions{Engine: engine, Registry: searchparam.R4(), IsSummary: func(typ, name string) bool {
-			el, _, ok := spec.Child(typ, name)
-			return ok && el.Summary
-		}}
-	}
+	opts.Search = interaction.SearchOptions{Engine: st, Registry: searchparam.R4(), IsSummary: func(typ, name string) bool {
+		el, _, ok := spec.Child(typ, name)
+		return ok && el.Summary
+	}}
 	svc := interaction.New(st, opts)
 	svc.RegisterValidate(func(raw []byte, profile string) []fhir.Issue {
 		if issues := validate.Structure(raw); len(fhir.ErrorsOf(issues)) > 0 {
@@ -244,12 +242,46 @@ func LoadConformance(ctx context.Context, st store.Store, add func(store.Version
 	return nil
 }
 
+// Backend is a store that searches, inside write transactions too: what
+// the interaction service is composed over. *search.Engine is one.
+type Backend interface {
+	store.Store
+	interaction.Searcher
+}
+
+// Node is what `junction serve` runs over one opened store: the HTTP
+// handler with everything behind it. Tests build their servers with
+// Build too, so that they exercise exactly what serve runs.
+type Node struct {
+	Handler http.Handler
+	Service *interaction.Service
+	Metrics *httpapi.Metrics
+}
+
+// Build composes the server over engine as cfg says: the metrics wrapper
+// around the store, the interaction service, and the HTTP handler.
+func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *slog.Logger) (*Node, error) {
+	metrics := httpapi.NewMetrics()
+	svc, err := NewService(ctx, instrument(engine, metrics), cfg)
+	if err != nil {
+		return nil, err
+	}
+	handler := httpapi.New(httpapi.Options{
+		Service:      svc,
+		Logger:       log,
+		Metrics:      metrics,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Ready:        engine.Ping,
+		BaseURL:      cfg.BaseURL,
+	})
+	return &Node{Handler: handler, Service: svc, Metrics: metrics}, nil
+}
+
 // Serve runs the server until ctx is cancelled, then shuts down
 // gracefully: it stops accepting connections and waits (up to
 // cfg.ShutdownTimeout) for in-flight requests to finish before closing
 // the store. ready, if not nil, receives the listening address.
 func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<- string) error {
-	metrics := httpapi.NewMetrics()
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -258,13 +290,12 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if err := EnsureIndex(ctx, st, log); err != nil {
 		return err
 	}
-	ist := instrument(st, metrics)
-	svc, err := NewService(ctx, ist, cfg)
+	node, err := Build(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}
 	if cfg.Demo {
-		n, err := LoadDemo(ctx, st, svc)
+		n, err := LoadDemo(ctx, st, node.Service)
 		if err != nil {
 			return fmt.Errorf("load demo data: %w", err)
 		}
@@ -272,14 +303,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 			log.Info("loaded demo population", "resources", n)
 		}
 	}
-	handler := httpapi.New(httpapi.Options{
-		Service:      svc,
-		Logger:       log,
-		Metrics:      metrics,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Ready:        st.Ping,
-		BaseURL:      cfg.BaseURL,
-	})
+	handler := node.Handler
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

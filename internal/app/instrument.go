@@ -17,14 +17,20 @@ type instrumented struct {
 	m      *httpapi.Metrics
 }
 
-// instrument wraps the search engine; the result still searches.
-func instrument(st *search.Engine, m *httpapi.Metrics) store.Store {
+// instrument wraps the search engine; the result still searches, inside
+// write transactions too (interaction.Searcher).
+func instrument(st *search.Engine, m *httpapi.Metrics) *instrumented {
 	return &instrumented{Store: st, engine: st, m: m}
 }
 
 func (s *instrumented) Search(ctx context.Context, q *searchparam.Query, opt search.Options) (*search.Result, error) {
 	defer s.observe("search", time.Now())
 	return s.engine.Search(ctx, q, opt)
+}
+
+func (s *instrumented) SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt search.Options) (*search.Result, error) {
+	defer s.observe("search_tx", time.Now())
+	return s.engine.SearchTx(ctx, tx, q, opt)
 }
 
 func (s *instrumented) observe(op string, start time.Time) { s.m.ObserveDB(op, time.Since(start)) }

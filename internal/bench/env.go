@@ -15,7 +15,6 @@ import (
 
 	"github.com/nhs-junction/junction/internal/app"
 	"github.com/nhs-junction/junction/internal/config"
-	"github.com/nhs-junction/junction/internal/httpapi"
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/sqlite"
 )
@@ -52,24 +51,19 @@ func openEnv(ctx context.Context, opts Options, work string) (_ *env, err error)
 	} else {
 		e.cfg.Data = filepath.Join(work, "junction")
 	}
-	if e.store, err = app.OpenStore(ctx, e.cfg); err != nil {
-		return nil, err
-	}
-	svc, err := app.NewService(ctx, e.store, e.cfg)
+	engine, err := app.OpenStore(ctx, e.cfg)
 	if err != nil {
 		return nil, err
 	}
+	e.store = engine
 	// The stack app.Serve builds, with the request log formatted at its
 	// default level and then discarded: formatting is part of the cost
 	// of a request, writing to a terminal is not.
-	h := httpapi.New(httpapi.Options{
-		Service:      svc,
-		Logger:       app.NewLogger(e.cfg, io.Discard),
-		Metrics:      httpapi.NewMetrics(),
-		MaxBodyBytes: e.cfg.MaxBodyBytes,
-		Ready:        e.store.Ping,
-	})
-	root, stop, err := serve(h)
+	node, err := app.Build(ctx, e.cfg, engine, app.NewLogger(e.cfg, io.Discard))
+	if err != nil {
+		return nil, err
+	}
+	root, stop, err := serve(node.Handler)
 	if err != nil {
 		return nil, err
 	}

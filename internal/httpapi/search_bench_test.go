@@ -10,7 +10,7 @@ import (
 
 	"github.com/nhs-junction/junction/internal/app"
 	"github.com/nhs-junction/junction/internal/config"
-	"github.com/nhs-junction/junction/internal/httpapi"
+	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/store/sqlite"
 )
 
@@ -26,15 +26,15 @@ func BenchmarkSearchHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	engine := withSearch(b, st)
-	svc, err := app.NewService(ctx, engine, config.Defaults())
+	engine := withSearch(b, st).(*search.Engine)
+	node, err := app.Build(ctx, config.Defaults(), engine, testLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := app.LoadDemo(ctx, engine, svc); err != nil {
+	if _, err := app.LoadDemo(ctx, engine, node.Service); err != nil {
 		b.Fatal(err)
 	}
-	h := httpapi.New(httpapi.Options{Service: svc, Logger: testLogger(), Metrics: httpapi.NewMetrics(), MaxBodyBytes: 1 << 20, Ready: st.Ping})
+	h := node.Handler
 	get := func(b *testing.B, path string) []byte {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

@@ -14,7 +14,7 @@ import (
 
 	"github.com/nhs-junction/junction/internal/app"
 	"github.com/nhs-junction/junction/internal/config"
-	"github.com/nhs-junction/junction/internal/httpapi"
+	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/store"
 )
 
@@ -34,12 +34,13 @@ func newTestServer(t testing.TB, st store.Store) *httptest.Server {
 // newServer starts the full HTTP stack over st, composed as app does.
 func newServer(t testing.TB, st store.Store, maxBody int64) *httptest.Server {
 	t.Helper()
-	svc, err := app.NewService(context.Background(), st, config.Defaults())
+	cfg := config.Defaults()
+	cfg.MaxBodyBytes = maxBody
+	node, err := app.Build(context.Background(), cfg, st.(*search.Engine), testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.New(httpapi.Options{Service: svc, Logger: testLogger(), Metrics: httpapi.NewMetrics(), MaxBodyBytes: maxBody, Ready: st.Ping})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(node.Handler)
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -22,7 +22,6 @@ import (
 
 	"github.com/nhs-junction/junction/internal/app"
 	"github.com/nhs-junction/junction/internal/config"
-	"github.com/nhs-junction/junction/internal/httpapi"
 	"github.com/nhs-junction/junction/internal/identity/nhsnumber"
 	"github.com/nhs-junction/junction/internal/store"
 	"github.com/nhs-junction/junction/internal/store/postgres"
@@ -89,11 +88,13 @@ func newHandler(tb testing.TB, st store.Store) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := app.NewService(context.Background(), engine, config.Defaults())
+	cfg := config.Defaults()
+	cfg.MaxBodyBytes = 64 << 20
+	node, err := app.Build(context.Background(), cfg, engine, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return httpapi.New(httpapi.Options{Service: svc, Logger: slog.New(slog.DiscardHandler), MaxBodyBytes: 64 << 20, Ready: engine.Ping})
+	return node.Handler
 }
 
 // post sends a Bundle to POST /fhir and returns the recorded response.

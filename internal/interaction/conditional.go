@@ -115,15 +115,7 @@ func (s *Service) recheckCond(ctx context.Context, tx store.Tx, c *condCheck) er
 	if err != nil {
 		return err
 	}
-	ts, ok := s.opts.Search.Engine.(interface {
-		SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt search.Options) (*search.Result, error)
-	})
-	if !ok {
-		// A search that cannot run inside a write transaction (a test's
-		// stand-in): s.condMu is all there is.
-		return nil
-	}
-	res, err := ts.SearchTx(ctx, tx, q, search.Options{})
+	res, err := s.opts.Search.Engine.SearchTx(ctx, tx, q, search.Options{})
 	if err != nil {
 		return err
 	}

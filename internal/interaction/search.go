@@ -10,11 +10,19 @@ import (
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/searchparam"
+	"github.com/nhs-junction/junction/internal/store"
 )
 
 // Searcher runs one page of a parsed search; *search.Engine is one.
+// Both methods are required: a conditional write repeats its search inside
+// its own transaction (SearchTx), which is what makes it atomic across
+// servers sharing one database, so a wrapper that drops SearchTx would
+// silently lose that guarantee.
 type Searcher interface {
 	Search(ctx context.Context, q *searchparam.Query, opt search.Options) (*search.Result, error)
+	// SearchTx runs the search inside the write transaction tx, after
+	// taking the lock conditional writers on the searched type share.
+	SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt search.Options) (*search.Result, error)
 }
 
 // SearchOptions plug search into a Service.
