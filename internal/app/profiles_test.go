@@ -23,7 +23,7 @@ func TestProfilesOnWrite(t *testing.T) {
 	dir := testenv.SharedData(t, "uk-core")
 	sd := filepath.Join(dir, "structuredefinitions", "UKCore-Patient.json")
 	if _, err := os.Stat(sd); err != nil {
-		t.Skip(err)
+		testenv.Unavailable(t, "%v", err)
 	}
 	ctx := context.Background()
 	cfg := config.Defaults()

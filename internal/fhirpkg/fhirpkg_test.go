@@ -3,6 +3,7 @@ package fhirpkg
 import (
 	"crypto/sha512"
 	"encoding/base64"
+	"github.com/nhs-junction/junction/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,7 +12,7 @@ import (
 func TestDir(t *testing.T) {
 	dir, err := Dir()
 	if err != nil {
-		t.Skipf("FHIR package unavailable: %v", err)
+		testenv.Unavailable(t, "FHIR package unavailable: %v", err)
 	}
 	ex, err := Examples(dir)
 	if err != nil {
@@ -46,7 +47,7 @@ func TestEnvOverride(t *testing.T) {
 func TestExpansionsDir(t *testing.T) {
 	dir, err := ExpansionsPackage.Dir()
 	if err != nil {
-		t.Skipf("FHIR expansions package unavailable: %v", err)
+		testenv.Unavailable(t, "FHIR expansions package unavailable: %v", err)
 	}
 	vs, err := filepath.Glob(filepath.Join(dir, "ValueSet-*.json"))
 	if err != nil {

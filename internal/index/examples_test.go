@@ -1,6 +1,7 @@
 package index
 
 import (
+	"github.com/nhs-junction/junction/internal/testenv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,7 @@ func TestOfficialExamples(t *testing.T) {
 	}
 	dir, err := fhirpkg.Dir()
 	if err != nil {
-		t.Skipf("examples package unavailable: %v", err)
+		testenv.Unavailable(t, "examples package unavailable: %v", err)
 	}
 	files, err := fhirpkg.Examples(dir)
 	if err != nil {

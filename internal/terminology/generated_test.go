@@ -2,6 +2,7 @@ package terminology
 
 import (
 	"bytes"
+	"github.com/nhs-junction/junction/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,10 +16,10 @@ func TestGenerated(t *testing.T) {
 		t.Skip("runs the generator")
 	}
 	if _, err := fhirpkg.Dir(); err != nil {
-		t.Skipf("FHIR package unavailable: %v", err)
+		testenv.Unavailable(t, "FHIR package unavailable: %v", err)
 	}
 	if _, err := fhirpkg.ExpansionsPackage.Dir(); err != nil {
-		t.Skipf("FHIR expansions package unavailable: %v", err)
+		testenv.Unavailable(t, "FHIR expansions package unavailable: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "zz.go")
 	if b, err := exec.Command("go", "run", "./gen", "-o", out).CombinedOutput(); err != nil {
@@ -42,7 +43,7 @@ func TestGenerated(t *testing.T) {
 func TestTablesCoverPackage(t *testing.T) {
 	dir, err := fhirpkg.Dir()
 	if err != nil {
-		t.Skipf("FHIR package unavailable: %v", err)
+		testenv.Unavailable(t, "FHIR package unavailable: %v", err)
 	}
 	cs, _ := filepath.Glob(filepath.Join(dir, "CodeSystem-*.json"))
 	vs, _ := filepath.Glob(filepath.Join(dir, "ValueSet-*.json"))
@@ -57,7 +58,7 @@ func TestTablesCoverPackage(t *testing.T) {
 func TestPublishedMatchPackage(t *testing.T) {
 	dir, err := fhirpkg.ExpansionsPackage.Dir()
 	if err != nil {
-		t.Skipf("FHIR expansions package unavailable: %v", err)
+		testenv.Unavailable(t, "FHIR expansions package unavailable: %v", err)
 	}
 	type vs struct {
 		URL       string `json:"url"`

@@ -19,11 +19,31 @@ import (
 // PostgresEnv names the variable holding the test database URL.
 const PostgresEnv = "JUNCTION_TEST_POSTGRES"
 
+// InCI reports whether the tests run in continuous integration (CI=true),
+// where everything the tests need must be present: a test that would skip
+// for want of it fails instead, so a green run never hides a backend or a
+// package that was not tested.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Unavailable skips tb because what it needs is missing, or fails it in CI
+// (see InCI).
+func Unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if InCI() {
+		tb.Fatalf("CI=true but "+format, args...)
+	}
+	tb.Skipf(format, args...)
+}
+
 // PostgresURL returns a URL whose connections use a new, empty schema
-// (dropped when tb ends), or "" when JUNCTION_TEST_POSTGRES is unset.
+// (dropped when tb ends), or "" when JUNCTION_TEST_POSTGRES is unset. In
+// CI the variable must be set: an unset one fails tb.
 func PostgresURL(tb testing.TB) string {
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
+		if InCI() {
+			tb.Fatalf("CI=true but %s is not set: the PostgreSQL backend would go untested", PostgresEnv)
+		}
 		return ""
 	}
 	ctx := context.Background()
@@ -67,7 +87,7 @@ func SharedData(tb testing.TB, sub string) string {
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data", sub)
 	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("%s not available: %v", dir, err)
+		Unavailable(tb, "%s not available: %v", dir, err)
 	}
 	return dir
 }
