@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -153,6 +154,41 @@ func TestImportSynth(t *testing.T) {
 			}
 			if stats.Rejected != 0 || stats.Loaded["Patient"] < 8 {
 				t.Fatalf("%d rejected, loaded %v:\n%s", stats.Rejected, stats.Loaded, out.String())
+			}
+		})
+	}
+}
+
+// TestImportLinksPatients checks that import stores what PUT would: a
+// Patient imported with the NHS number of one already stored is linked
+// to it (Patient.link seealso), as automatic linking does on PUT.
+func TestImportLinksPatients(t *testing.T) {
+	for name, cfg := range testConfigs(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			patient := `{"resourceType":"Patient","id":%q,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000018"}]}`
+			for i, id := range []string{"gp-copy", "trust-copy"} {
+				path := filepath.Join(dir, id+".json")
+				if err := os.WriteFile(path, fmt.Appendf(nil, patient, id), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				// One import per file: the second finds the first stored.
+				if stats, err := Import(ctx, cfg, []string{path}, io.Discard); err != nil || stats.Rejected != 0 {
+					t.Fatalf("import %d: %+v, %v", i, stats, err)
+				}
+			}
+			st, err := OpenStore(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			v, err := st.Read(ctx, "Patient", "trust-copy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(v.Body), `"reference":"Patient/gp-copy"`) || !strings.Contains(string(v.Body), `"seealso"`) {
+				t.Errorf("imported Patient/trust-copy is not linked to Patient/gp-copy: %s", v.Body)
 			}
 		})
 	}

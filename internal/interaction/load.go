@@ -9,14 +9,17 @@ import (
 )
 
 // Load stores many resources at their own ids (update-as-create) in one
-// store transaction, for bulk import. Each resource is validated first;
-// those that fail get their error in errs and are not stored, and the
-// rest are written together, so loading is one durable commit rather
-// than one per resource. Load returns the stored versions (nil where
-// refused) and an error only when the transaction itself failed.
+// store transaction, for bulk import and the demo population. Each is
+// checked exactly as a PUT is (the same prepare, validation, business
+// rules and automatic patient linking, then the same apply), so what
+// import stores is what PUT would have stored; those refused get their
+// error in errs and are not stored, and the rest are written together, so
+// loading is one durable commit rather than one per resource. Load
+// returns the stored versions (nil where refused) and an error only when
+// the transaction itself failed.
 func (s *Service) Load(ctx context.Context, reqs []*Request) ([]*store.Version, []error, error) {
 	errs := make([]error, len(reqs))
-	objs := make([]*fhir.Object, len(reqs))
+	ops := make([]*writeOp, len(reqs))
 	for i, req := range reqs {
 		if !s.opts.IsResourceType(req.Type) {
 			errs[i] = fhir.Errorf(404, fhir.IssueNotSupported, "Unknown resource type %q", clip(req.Type))
@@ -26,39 +29,30 @@ func (s *Service) Load(ctx context.Context, reqs []*Request) ([]*store.Version, 
 			errs[i] = fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q", clip(req.ID))
 			continue
 		}
-		obj, err := s.parseBody(req.Body, req.Type)
+		r := *req
+		r.Kind = Update
+		op, err := s.prepare(&r)
 		if err == nil {
-			if id, _ := obj.GetString("id"); id != "" && id != req.ID {
-				err = fhir.Errorf(400, fhir.IssueInvalid, "The id in the body (%q) differs from %q", clip(id), req.ID)
-			}
+			err = s.autoLink(ctx, op)
 		}
-		objs[i], errs[i] = obj, err
+		ops[i], errs[i] = op, err
 	}
 	out := make([]*store.Version, len(reqs))
 	err := s.store.Write(ctx, func(tx store.Tx) error {
-		now := tx.Now()
-		for i, req := range reqs {
+		for i, op := range ops {
 			out[i] = nil
 			if errs[i] != nil {
 				continue
 			}
-			cur, err := tx.Current(ctx, req.Type, req.ID)
-			next := int64(1)
-			if err == nil {
-				next = cur.Version + 1
-			} else if !errors.Is(err, store.ErrNotFound) {
+			if err := op.apply(ctx, tx); err != nil {
+				var fe *fhir.Error
+				if errors.As(err, &fe) {
+					errs[i] = err
+					continue
+				}
 				return err
 			}
-			body, err := fhir.Stamp(objs[i], req.ID, next, now)
-			if err != nil {
-				errs[i] = err
-				continue
-			}
-			v, err := tx.Put(ctx, store.Version{Type: req.Type, ID: req.ID, Version: next, LastUpdated: now, Body: body})
-			if err != nil {
-				return err
-			}
-			out[i] = &v
+			out[i] = op.out
 		}
 		return nil
 	})
