@@ -42,6 +42,69 @@ func hasConditional(entries []*txEntry) bool {
 	return false
 }
 
+// placeholderID stands in for the id a reference will get once its
+// target is resolved; see prevalidate.
+const placeholderID = "resolved-later"
+
+// prevalidate validates, before the conditional lock is taken, each
+// resource a transaction creates or updates, with every reference to
+// another entry or conditional reference replaced by a reference to the
+// same resource type. The type is all that validation learns from a
+// reference (its target type is checked; the id only for its form), so
+// the verdict is the one the final body will get, and prepare then skips
+// validation (Request.prevalidated). A failure fails the transaction
+// with the entry named.
+func (s *Service) prevalidate(entries []*txEntry) error {
+	if s.opts.Validate == nil && s.opts.Rules == nil {
+		return nil
+	}
+	types := map[string]string{} // fullUrl -> resource type
+	for _, e := range entries {
+		if e.fullURL != "" && e.req.Type != "" {
+			types[e.fullURL] = e.req.Type
+		}
+	}
+	for _, e := range entries {
+		r := e.req
+		if len(r.Body) == 0 || (r.Kind != Create && r.Kind != Update) {
+			continue
+		}
+		body, _, err := fhir.RewriteReferences(r.Body, func(ref string) (string, bool) {
+			base, frag, hasFrag := strings.Cut(ref, "#")
+			typ, ok := types[base]
+			if t, _, cond := strings.Cut(ref, "?"); !ok && cond && !strings.Contains(t, "/") && !strings.HasPrefix(ref, "urn:") && s.opts.IsResourceType(t) {
+				typ, ok = t, true
+			}
+			if !ok {
+				return "", false
+			}
+			to := typ + "/" + placeholderID
+			if hasFrag && !strings.Contains(ref, "?") {
+				to += "#" + frag
+			}
+			return to, true
+		})
+		if err != nil {
+			continue // prepare reports it
+		}
+		if _, err := parseResource(body, r.Type); err != nil {
+			continue // prepare reports it
+		}
+		if s.opts.Validate != nil {
+			if err := s.opts.Validate(body); err != nil {
+				e.err = err
+				return entryError(e)
+			}
+		}
+		if err := s.checkRules(body); err != nil {
+			e.err = err
+			return entryError(e)
+		}
+		r.prevalidated = true
+	}
+	return nil
+}
+
 // rawEntry is what a Bundle entry carries; splitBundle fills it with
 // Resource a slice of the request body.
 type rawEntry struct {
@@ -180,8 +243,13 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 		}
 	}
 	// Conditional entries and conditional references are resolved by
-	// search under the conditional lock, held until the commit.
+	// search under the conditional lock, held until the commit. What does
+	// not depend on those searches, validation above all, is done before
+	// the lock is taken, so one large bundle does not hold up the others.
 	if hasConditional(entries) {
+		if err := s.prevalidate(entries); err != nil {
+			return nil, err
+		}
 		s.condMu.Lock()
 		defer s.condMu.Unlock()
 	}

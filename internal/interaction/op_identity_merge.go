@@ -81,7 +81,7 @@ func (s *Service) patientMerge(ctx context.Context, req *Request) (*Response, er
 	}
 	var resultPatient *fhir.Object
 	if rs := p["result-patient"]; len(rs) > 0 {
-		if resultPatient, err = s.parseBody(rs[0], "Patient"); err != nil {
+		if resultPatient, err = s.parseBody(rs[0], "Patient", false); err != nil {
 			return nil, err
 		}
 		if id, _ := resultPatient.GetString("id"); id != tgtID {

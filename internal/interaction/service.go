@@ -78,6 +78,9 @@ type Request struct {
 
 	// Set while resolving a conditional interaction.
 	assignID bool // the body has no id: give it req.ID
+	// prevalidated: the body passed validation and the business rules
+	// before the conditional lock was taken (see prevalidate).
+	prevalidated bool
 	noMatch  bool // a conditional delete matched nothing
 	// cond is the search a conditional write was resolved by, checked
 	// again inside its transaction (see recheck).

@@ -13,11 +13,15 @@ import (
 )
 
 // parseBody checks that body is a JSON object of resource type typ that
-// passes validation, and returns it ready for stamping.
-func (s *Service) parseBody(body []byte, typ string) (*fhir.Object, error) {
+// passes validation, and returns it ready for stamping. prevalidated
+// skips the validation that prevalidate already did.
+func (s *Service) parseBody(body []byte, typ string, prevalidated bool) (*fhir.Object, error) {
 	obj, err := parseResource(body, typ)
 	if err != nil {
 		return nil, err
+	}
+	if prevalidated {
+		return obj, nil
 	}
 	if s.opts.Validate != nil {
 		if err := s.opts.Validate(body); err != nil {
@@ -116,7 +120,7 @@ func (s *Service) prepare(req *Request) (*writeOp, error) {
 	op := &writeOp{req: req, typ: req.Type, id: req.ID}
 	switch req.Kind {
 	case Create:
-		obj, err := s.parseBody(req.Body, req.Type)
+		obj, err := s.parseBody(req.Body, req.Type, req.prevalidated)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +131,7 @@ func (s *Service) prepare(req *Request) (*writeOp, error) {
 		if req.ID == "" {
 			return nil, fhir.Errorf(400, fhir.IssueRequired, "PUT needs an id in the URL, or search criteria for a conditional update")
 		}
-		obj, err := s.parseBody(req.Body, req.Type)
+		obj, err := s.parseBody(req.Body, req.Type, req.prevalidated)
 		if err != nil {
 			return nil, err
 		}
