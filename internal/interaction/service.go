@@ -81,7 +81,7 @@ type Request struct {
 	// prevalidated: the body passed validation and the business rules
 	// before the conditional lock was taken (see prevalidate).
 	prevalidated bool
-	noMatch  bool // a conditional delete matched nothing
+	noMatch      bool // a conditional delete matched nothing
 	// cond is the search a conditional write was resolved by, checked
 	// again inside its transaction (see recheck).
 	cond *condCheck
