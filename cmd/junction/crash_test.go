@@ -44,7 +44,7 @@ func freeAddr(t *testing.T) string {
 // startServer runs `junction serve` with args and waits until /readyz answers.
 func startServer(t *testing.T, bin, addr string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "warn"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "warn", "--auth", "off"}, args...)...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

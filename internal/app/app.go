@@ -15,6 +15,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
@@ -30,6 +31,11 @@ import (
 	"github.com/nhs-junction/junction/internal/terminology"
 	"github.com/nhs-junction/junction/internal/validate"
 )
+
+// Operator is the caller of the commands that work on the store directly
+// (import, profiles load, the demo population): the person running the
+// binary with access to the database, who could change it anyway.
+var Operator = &access.Caller{Kind: access.Admin, Subject: "operator", Name: "Junction operator (command line)"}
 
 // Version is the build's version, set with -ldflags "-X ...app.Version=v1".
 var Version = "dev"
@@ -266,15 +272,36 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 	if err != nil {
 		return nil, err
 	}
-	handler := httpapi.New(httpapi.Options{
+	node := &Node{Service: svc, Metrics: metrics}
+	opts := httpapi.Options{
 		Service:      svc,
 		Logger:       log,
 		Metrics:      metrics,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Ready:        engine.Ping,
 		BaseURL:      cfg.BaseURL,
-	})
-	return &Node{Handler: handler, Service: svc, Metrics: metrics}, nil
+	}
+	if cfg.Auth == "off" {
+		opts.Authenticate = func(*http.Request) (*access.Caller, error) {
+			return &access.Caller{Kind: access.Development, Subject: "development", Name: "Development (authorisation off)"}, nil
+		}
+	}
+	node.Handler = httpapi.New(opts)
+	return node, nil
+}
+
+// CheckAuthOff refuses --auth off on anything but a loopback address:
+// with authorisation off every caller may do everything, which is only
+// safe where nobody else can connect.
+func CheckAuthOff(cfg config.Config, addr net.Addr) error {
+	if cfg.Auth != "off" {
+		return nil
+	}
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return fmt.Errorf("--auth off is for local development and may listen only on a loopback address (127.0.0.1, ::1), not %s", addr)
+	}
+	return nil
 }
 
 // Serve runs the server until ctx is cancelled, then shuts down
@@ -307,6 +334,13 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if err := CheckAuthOff(cfg, ln.Addr()); err != nil {
+		ln.Close()
+		return err
+	}
+	if cfg.Auth == "off" {
+		log.Warn("AUTHORISATION IS OFF: every request is answered as a development caller allowed everything. Never run like this with real data.")
 	}
 	srv := &http.Server{
 		Handler:           handler,

@@ -41,7 +41,7 @@ func LoadDemo(ctx context.Context, st store.Store, svc *interaction.Service) (in
 			if err := json.Unmarshal(raw, &head); err != nil {
 				return n, err
 			}
-			reqs = append(reqs, &interaction.Request{Kind: interaction.Update, Type: head.ResourceType, ID: head.ID, Body: raw})
+			reqs = append(reqs, &interaction.Request{Kind: interaction.Update, Type: head.ResourceType, ID: head.ID, Body: raw, Caller: Operator})
 		}
 		_, errs, err := svc.Load(ctx, reqs)
 		if err != nil {

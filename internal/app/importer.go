@@ -156,7 +156,7 @@ func (im *Importer) resource(ctx context.Context, where string, b []byte) error 
 		obj.Set("id", idRaw, "resourceType")
 		b = obj.Bytes()
 	}
-	return im.queue(ctx, item{where, &interaction.Request{Kind: interaction.Update, Type: typ, ID: id, Body: b}})
+	return im.queue(ctx, item{where, &interaction.Request{Kind: interaction.Update, Type: typ, ID: id, Body: b, Caller: Operator}})
 }
 
 type bundleEntry struct {
@@ -237,7 +237,7 @@ func (im *Importer) bundle(ctx context.Context, where string, obj *fhir.Object) 
 			im.reject(fmt.Sprintf("%s entry[%d]", where, i), fhir.Errorf(400, fhir.IssueStructure, "malformed JSON"))
 			continue
 		}
-		if err := im.queue(ctx, item{fmt.Sprintf("%s entry[%d]", where, i), &interaction.Request{Kind: interaction.Update, Type: p.typ, ID: p.id, Body: body}}); err != nil {
+		if err := im.queue(ctx, item{fmt.Sprintf("%s entry[%d]", where, i), &interaction.Request{Kind: interaction.Update, Type: p.typ, ID: p.id, Body: body, Caller: Operator}}); err != nil {
 			return err
 		}
 	}

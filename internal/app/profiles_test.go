@@ -58,7 +58,7 @@ func TestProfilesOnWrite(t *testing.T) {
 			}
 			put := func(id, profile string) error {
 				body := fmt.Sprintf(claim, id, profile)
-				_, err := svc.Do(ctx, &interaction.Request{Kind: interaction.Update, Type: "Patient", ID: id, Body: []byte(body)})
+				_, err := svc.Do(ctx, &interaction.Request{Kind: interaction.Update, Type: "Patient", ID: id, Body: []byte(body), Caller: Operator})
 				return err
 			}
 			var fe *fhir.Error

@@ -41,6 +41,7 @@ func openEnv(ctx context.Context, opts Options, work string) (_ *env, err error)
 	}()
 	e.cfg.Validation = opts.Validation
 	e.cfg.LogLevel = "info"
+	e.cfg.Auth = "off"
 	if opts.Database != "" {
 		u, schema, drop, err := freshSchema(ctx, opts.Database, "junction_bench_")
 		if err != nil {

@@ -24,6 +24,8 @@ type Config struct {
 	LogLevel        string        // debug | info | warn | error
 	LogFormat       string        // text | json
 	ShutdownTimeout time.Duration // serve: grace period for in-flight requests
+	Auth            string        // serve: on (a token on every request) | off (development, loopback only)
+	AccessPolicy    string        // serve: role policy file; "" for the built-in baseline
 }
 
 // Defaults returns the settings used when neither a flag nor the
@@ -37,6 +39,7 @@ func Defaults() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
+		Auth:            "on",
 	}
 }
 
@@ -62,6 +65,8 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body accepted, in bytes (larger: 413)")
 	fs.StringVar(&c.Validation, "validation", c.Validation, "validation on write: off, base (refuse what breaks the R4 specification) or strict (also refuse claimed profiles the server does not hold)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
+	fs.StringVar(&c.Auth, "auth", c.Auth, "on: every FHIR request needs an access token; off: every caller may do everything (local development only: refused unless --addr is a loopback address)")
+	fs.StringVar(&c.AccessPolicy, "access-policy", c.AccessPolicy, "JSON file mapping national RBAC job roles to activities (default: the built-in baseline)")
 }
 
 // EnvName is the environment variable that sets a flag: JUNCTION_ and the
@@ -111,6 +116,11 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	switch c.Auth {
+	case "on", "off":
+	default:
+		return fmt.Errorf("--auth must be on or off, not %q", c.Auth)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("--max-body-bytes must be at least 1024")

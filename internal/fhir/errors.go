@@ -30,6 +30,7 @@ const (
 	IssueException     IssueType = "exception"
 	IssueInformational IssueType = "informational"
 	IssueSecurity      IssueType = "security"
+	IssueLogin         IssueType = "login"
 	IssueForbidden     IssueType = "forbidden"
 	IssueBusinessRule  IssueType = "business-rule"
 	IssueTransient     IssueType = "transient"

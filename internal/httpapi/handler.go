@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/interaction"
 )
@@ -39,6 +40,16 @@ type Options struct {
 	// https://junction.example.nhs.uk/fhir); otherwise it is derived from
 	// each request's Host.
 	BaseURL string
+	// Authenticate establishes who makes a FHIR request. It is called for
+	// every request under /fhir except GET /fhir/metadata without
+	// credentials (the CapabilityStatement, which SMART clients read
+	// before they have a token). A *fhir.Error it returns is sent as it
+	// is; any other error is a 401 with WWW-Authenticate (RFC 6750). Nil
+	// refuses every such request: the server fails closed.
+	Authenticate func(r *http.Request) (*access.Caller, error)
+	// Routes are further handlers by ServeMux pattern (the authorisation
+	// server, the audit log, the HL7 v2 message store ...).
+	Routes map[string]http.Handler
 }
 
 const basePath = "/fhir"
@@ -60,6 +71,9 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("/readyz", h.ready)
 	if opts.Metrics != nil {
 		mux.Handle("/metrics", opts.Metrics.Handler())
+	}
+	for pattern, handler := range opts.Routes {
+		mux.Handle(pattern, handler)
 	}
 	mux.HandleFunc(basePath, h.fhir)
 	mux.HandleFunc(basePath+"/", h.fhir)
@@ -100,12 +114,55 @@ func (h *handler) fhir(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setInteraction(r, string(req.Kind))
+	if req.Kind != interaction.Capabilities || r.Header.Get("Authorization") != "" {
+		if req.Caller, err = h.authenticate(r); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
 	resp, err := h.opts.Service.Do(r.Context(), req)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	h.writeResponse(w, r, resp, pretty)
+}
+
+// authenticate establishes the request's Caller; see Options.Authenticate.
+func (h *handler) authenticate(r *http.Request) (*access.Caller, error) {
+	if h.opts.Authenticate == nil {
+		return nil, unauthorized("invalid_request", "This server accepts no credentials: authorisation is not configured")
+	}
+	c, err := h.opts.Authenticate(r)
+	if err != nil {
+		var fe *fhir.Error
+		if errors.As(err, &fe) {
+			return nil, err
+		}
+		code := "invalid_token"
+		if r.Header.Get("Authorization") == "" {
+			code = ""
+		}
+		logger(r).Info("authentication failed", "err", err)
+		return nil, unauthorized(code, "The request needs a valid access token (Authorization: Bearer ...): the one sent is missing, malformed, expired, revoked or not issued for this server")
+	}
+	if c == nil {
+		return nil, unauthorized("", "The request needs an access token (Authorization: Bearer ...)")
+	}
+	c.Address = r.RemoteAddr
+	return c, nil
+}
+
+// unauthorized is a 401 with the WWW-Authenticate challenge of RFC 6750
+// section 3; code is its error attribute ("" when no credentials came).
+func unauthorized(code, msg string) *fhir.Error {
+	e := fhir.Errorf(401, fhir.IssueLogin, "%s", msg)
+	challenge := `Bearer realm="junction"`
+	if code != "" {
+		challenge += `, error="` + code + `"`
+	}
+	e.Header = http.Header{"Www-Authenticate": {challenge}}
+	return e
 }
 
 // request turns an HTTP request into an interaction request.

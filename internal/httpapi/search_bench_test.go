@@ -27,7 +27,9 @@ func BenchmarkSearchHTTP(b *testing.B) {
 	}
 	b.Cleanup(func() { st.Close() })
 	engine := withSearch(b, st).(*search.Engine)
-	node, err := app.Build(ctx, config.Defaults(), engine, testLogger())
+	cfg := config.Defaults()
+	cfg.Auth = "off"
+	node, err := app.Build(ctx, cfg, engine, testLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -36,6 +36,7 @@ func newServer(t testing.TB, st store.Store, maxBody int64) *httptest.Server {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.MaxBodyBytes = maxBody
+	cfg.Auth = "off" // these tests are of the FHIR API; authorisation has its own
 	node, err := app.Build(context.Background(), cfg, st.(*search.Engine), testLogger())
 	if err != nil {
 		t.Fatal(err)

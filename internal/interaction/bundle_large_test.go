@@ -90,6 +90,7 @@ func newHandler(tb testing.TB, st store.Store) http.Handler {
 	}
 	cfg := config.Defaults()
 	cfg.MaxBodyBytes = 64 << 20
+	cfg.Auth = "off" // the bundle machinery is under test here, not authorisation
 	node, err := app.Build(context.Background(), cfg, engine, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)

@@ -205,6 +205,7 @@ func (s *Service) entryRequest(i int, r rawEntry, outer *Request) *txEntry {
 	sub.Return = outer.Return
 	sub.Lenient = outer.Lenient
 	sub.BaseURL = outer.BaseURL
+	sub.Caller = outer.Caller
 	if (sub.Kind == Create || sub.Kind == Update || sub.Kind == Patch) && len(r.Resource) == 0 {
 		e.err = fhir.Errorf(400, fhir.IssueRequired, "Entry %d: %s needs a resource", i, method).At(at + ".resource")
 		return e

@@ -21,6 +21,10 @@ func (s *Service) Load(ctx context.Context, reqs []*Request) ([]*store.Version, 
 	errs := make([]error, len(reqs))
 	ops := make([]*writeOp, len(reqs))
 	for i, req := range reqs {
+		if req.Caller == nil {
+			errs[i] = fhir.Errorf(401, fhir.IssueLogin, "The request has no authenticated caller")
+			continue
+		}
 		if !s.opts.IsResourceType(req.Type) {
 			errs[i] = fhir.Errorf(404, fhir.IssueNotSupported, "Unknown resource type %q", clip(req.Type))
 			continue

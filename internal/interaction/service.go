@@ -185,6 +185,11 @@ func New(st store.Store, opts Options) *Service {
 // Do carries out one interaction. Failures the client should see are
 // *fhir.Error; any other error is internal.
 func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
+	if req.Caller == nil && req.Kind != Capabilities {
+		// Fail closed: a request that reached here without a caller is a
+		// bug in the layer above, never a licence to answer.
+		return nil, fhir.Errorf(401, fhir.IssueLogin, "The request has no authenticated caller")
+	}
 	if req.Type != "" && !s.opts.IsResourceType(req.Type) {
 		return nil, fhir.Errorf(404, fhir.IssueNotSupported, "Unknown resource type %q", req.Type)
 	}
