@@ -49,7 +49,7 @@ func runProfiles(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			"that is not a usable profile is rejected with the reason; exits 1 if anything was rejected.", app.LoadProfiles)
 }
 
-type importFunc func(ctx context.Context, cfg config.Config, paths []string, out io.Writer) (app.ImportStats, error)
+type importFunc func(ctx context.Context, cfg config.Config, paths []string, out, progress io.Writer) (app.ImportStats, error)
 
 func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer, name, synopsis, description string, load importFunc) error {
 	cfg := config.Defaults()
@@ -64,7 +64,7 @@ func importCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 		return exitError(2)
 	}
 	start := time.Now()
-	stats, err := load(ctx, cfg, fs.Args(), stdout)
+	stats, err := load(ctx, cfg, fs.Args(), stdout, stderr)
 	total := 0
 	var types []string
 	for t, n := range stats.Loaded {
@@ -112,8 +112,28 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%v\n", stats)
+	fmt.Fprintf(stdout, "wrote %d patients, %d resources (%s) in %d files, %.1f MB, in %s\n",
+		stats.Patients, stats.Resources, byType(stats.ByType), stats.Files, float64(stats.Bytes)/1e6, stats.Elapsed.Round(time.Millisecond))
 	return nil
+}
+
+// byType lists counts by resource type, largest first.
+func byType(m map[string]int64) string {
+	types := make([]string, 0, len(m))
+	for t := range m {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if m[types[i]] != m[types[j]] {
+			return m[types[i]] > m[types[j]]
+		}
+		return types[i] < types[j]
+	})
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%s %d", t, m[t])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) error {

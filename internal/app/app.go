@@ -375,7 +375,8 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 // LoadProfiles stores the profiles (StructureDefinitions that constrain
 // a type) found in paths, so that resources claiming them are validated
 // against them. Anything else in the files is rejected with the reason.
-func LoadProfiles(ctx context.Context, cfg config.Config, paths []string, out io.Writer) (ImportStats, error) {
+// progress, when not nil, gets a progress line every few seconds.
+func LoadProfiles(ctx context.Context, cfg config.Config, paths []string, out, progress io.Writer) (ImportStats, error) {
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return ImportStats{}, err
@@ -386,6 +387,7 @@ func LoadProfiles(ctx context.Context, cfg config.Config, paths []string, out io
 		return ImportStats{}, err
 	}
 	im := NewImporter(svc, out)
+	im.Progress = progress
 	check := validate.NewProfiles()
 	im.Accept = func(typ string, body []byte) error {
 		if typ != "StructureDefinition" {
@@ -399,8 +401,9 @@ func LoadProfiles(ctx context.Context, cfg config.Config, paths []string, out io
 	return im.ImportPaths(ctx, paths)
 }
 
-// Import loads FHIR files into the configured store and reports to out.
-func Import(ctx context.Context, cfg config.Config, paths []string, out io.Writer) (ImportStats, error) {
+// Import loads FHIR files into the configured store and reports to out;
+// progress, when not nil, gets a progress line every few seconds.
+func Import(ctx context.Context, cfg config.Config, paths []string, out, progress io.Writer) (ImportStats, error) {
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return ImportStats{}, err
@@ -413,5 +416,7 @@ func Import(ctx context.Context, cfg config.Config, paths []string, out io.Write
 	if err != nil {
 		return ImportStats{}, err
 	}
-	return NewImporter(svc, out).ImportPaths(ctx, paths)
+	im := NewImporter(svc, out)
+	im.Progress = progress
+	return im.ImportPaths(ctx, paths)
 }

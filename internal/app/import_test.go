@@ -48,7 +48,7 @@ func TestImportSynthea(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			var out bytes.Buffer
-			stats, err := Import(ctx, cfg, []string{dir}, &out)
+			stats, err := Import(ctx, cfg, []string{dir}, &out, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,7 +100,7 @@ func TestImportSynthea(t *testing.T) {
 			}
 			// A second import updates in place: same ids, version 2, nothing new.
 			first := filepath.Join(dir, firstJSON(t, dir))
-			if _, err := Import(ctx, cfg, []string{first}, &out); err != nil {
+			if _, err := Import(ctx, cfg, []string{first}, &out, nil); err != nil {
 				t.Fatal(err)
 			}
 			var bundle struct {
@@ -148,7 +148,7 @@ func TestImportSynth(t *testing.T) {
 			cfg := config.Defaults()
 			cfg.Data = t.TempDir()
 			var out bytes.Buffer
-			stats, err := Import(ctx, cfg, []string{dir}, &out)
+			stats, err := Import(ctx, cfg, []string{dir}, &out, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +174,7 @@ func TestImportLinksPatients(t *testing.T) {
 					t.Fatal(err)
 				}
 				// One import per file: the second finds the first stored.
-				if stats, err := Import(ctx, cfg, []string{path}, io.Discard); err != nil || stats.Rejected != 0 {
+				if stats, err := Import(ctx, cfg, []string{path}, io.Discard, nil); err != nil || stats.Rejected != 0 {
 					t.Fatalf("import %d: %+v, %v", i, stats, err)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/interaction"
@@ -38,11 +39,16 @@ type item struct {
 type Importer struct {
 	// Accept, when set, is asked about every resource before it is
 	// queued; an error rejects the resource with that reason.
-	Accept  func(typ string, body []byte) error
-	svc     *interaction.Service
-	out     io.Writer
-	pending []item
-	stats   ImportStats
+	Accept func(typ string, body []byte) error
+	// Progress, when set, receives a line every few seconds: resources
+	// loaded, the rate, and how many were rejected so far.
+	Progress io.Writer
+	started  time.Time
+	reported time.Time
+	svc      *interaction.Service
+	out      io.Writer
+	pending  []item
+	stats    ImportStats
 }
 
 // NewImporter returns an Importer that reports rejections to out.
@@ -280,5 +286,35 @@ func (im *Importer) flush(ctx context.Context) error {
 		}
 	}
 	im.pending = im.pending[:0]
+	im.progress(false)
 	return nil
+}
+
+// progressEvery is how often Progress gets a line.
+const progressEvery = 5 * time.Second
+
+// progress reports to Progress when progressEvery has passed since the
+// last report (or at once when final).
+func (im *Importer) progress(final bool) {
+	if im.Progress == nil {
+		return
+	}
+	now := time.Now()
+	if im.started.IsZero() {
+		im.started, im.reported = now, now
+	}
+	if !final && now.Sub(im.reported) < progressEvery {
+		return
+	}
+	im.reported = now
+	total := 0
+	for _, n := range im.stats.Loaded {
+		total += n
+	}
+	elapsed := now.Sub(im.started)
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(total) / elapsed.Seconds()
+	}
+	fmt.Fprintf(im.Progress, "imported %d resources in %s (%.0f/s), rejected %d so far\n", total, elapsed.Round(time.Second), rate, im.stats.Rejected)
 }

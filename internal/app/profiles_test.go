@@ -29,14 +29,14 @@ func TestProfilesOnWrite(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Data = t.TempDir()
 	var out bytes.Buffer
-	stats, err := LoadProfiles(ctx, cfg, []string{sd}, &out)
+	stats, err := LoadProfiles(ctx, cfg, []string{sd}, &out, nil)
 	if err != nil || stats.Rejected != 0 || stats.Loaded["StructureDefinition"] != 1 {
 		t.Fatalf("load: %v %+v %s", err, stats, out.String())
 	}
 	// A non-profile is refused by `profiles load`.
 	bad := filepath.Join(t.TempDir(), "p.json")
 	os.WriteFile(bad, []byte(`{"resourceType":"Patient","id":"x"}`), 0o600)
-	if stats, _ := LoadProfiles(ctx, cfg, []string{bad}, &out); stats.Rejected != 1 {
+	if stats, _ := LoadProfiles(ctx, cfg, []string{bad}, &out, nil); stats.Rejected != 1 {
 		t.Fatalf("a Patient was accepted as a profile")
 	}
 
