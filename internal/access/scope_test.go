@@ -105,7 +105,7 @@ func TestGranting(t *testing.T) {
 		{access.Practitioner, access.PermCreate, "Observation", false}, // write does not come with read, nor read with write
 		{access.Practitioner, access.PermRead, "Condition", false},
 		{access.Practitioner, access.PermRead, "Patient", true}, // patient context: compartment-limited by the filter
-		{access.System, access.PermRead, "Observation", false}, // user scopes are not for systems
+		{access.System, access.PermRead, "Observation", false},  // user scopes are not for systems
 		{access.System, access.PermCreate, "Encounter", true},
 		{access.Practitioner, access.PermCreate, "Encounter", false}, // system scopes are not for users
 		{access.System, access.PermRead, "Encounter", false},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nhs-junction/junction/internal/store"
 )
@@ -107,24 +108,20 @@ func writeRows(ctx context.Context, ex Execer, v store.Version, compartments []s
 	return nil
 }
 
-// insert writes n rows of width values each in one statement.
+// insertChunk is the most rows one INSERT carries: at 10 columns it stays
+// far below SQLite's limit of 32,766 bound variables, however many actors
+// a Consent names.
+const insertChunk = 500
+
+// insert writes n rows of width values each, insertChunk rows a statement.
 func insert(ctx context.Context, ex Execer, into string, width, n int, vals []any) error {
-	if n == 0 {
-		return nil
-	}
-	q := "INSERT INTO " + into + " VALUES "
-	for i := range n {
-		if i > 0 {
-			q += ", "
+	for done := 0; done < n; done += insertChunk {
+		k := min(insertChunk, n-done)
+		row := "(?" + strings.Repeat(", ?", width-1) + ")"
+		q := "INSERT INTO " + into + " VALUES " + row + strings.Repeat(", "+row, k-1)
+		if err := ex.ExecShared(ctx, q, vals[done*width:(done+k)*width]...); err != nil {
+			return err
 		}
-		q += "("
-		for j := range width {
-			if j > 0 {
-				q += ", "
-			}
-			q += "?"
-		}
-		q += ")"
 	}
-	return ex.ExecShared(ctx, q, vals...)
+	return nil
 }
