@@ -53,6 +53,8 @@ var migrations = [][]string{
 	storesql.SearchSeqOrder(),
 	// 4: the indexer version of the stored index rows.
 	storesql.SearchMeta(),
+	// 5: what the access decision reads (internal/access).
+	storesql.AccessSchema(storesql.SQLite),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE
