@@ -242,6 +242,14 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 		if e.err != nil {
 			return nil, entryError(e)
 		}
+		// Writes are decided here, entry by entry (SMART App Launch 2.x:
+		// each entry needs its own scope); reads go through Do.
+		switch e.req.Kind {
+		case Create, Update, Patch, Delete:
+			if e.err = s.decide(e.req); e.err != nil {
+				return nil, entryError(e)
+			}
+		}
 	}
 	// Conditional entries and conditional references are resolved by
 	// search under the conditional lock, held until the commit. What does
@@ -369,8 +377,12 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 		case Create, Update, Delete, Patch:
 			if e.existing != nil {
 				// As for a conditional create on its own: the match is
-				// returned as this caller may see it.
-				body, err := s.present(e.existing.Body)
+				// returned as this caller may see it, if they may.
+				if _, err := s.readVisible(ctx, e.req, e.existing.Type, e.existing.ID, e.existing.Version); err != nil {
+					e.err = err
+					return nil, entryError(e)
+				}
+				body, err := s.present(e.req, e.existing.Body)
 				if err != nil {
 					return nil, err
 				}

@@ -87,12 +87,13 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 	}
 	if req.Kind == HistoryInstance {
 		q.WithTotal = true
-		if _, err := s.store.Read(ctx, req.Type, req.ID); err == store.ErrNotFound {
+		if _, err := s.readVisible(ctx, req, req.Type, req.ID, 0); err == store.ErrNotFound {
 			return nil, notFound(req.Type, req.ID)
 		} else if err != nil {
 			return nil, err
 		}
 	}
+	q.Where = s.where(req, req.Type)
 	count := q.Count
 	if q.Count == 0 {
 		q.Count, q.WithTotal = 1, true
@@ -133,7 +134,7 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 	b.start(NewID(), "history", fhir.FormatInstant(s.opts.Now()), total, links)
 	for _, v := range page.Versions {
 		e := historyEntry(req.BaseURL, v)
-		if e.Resource, err = s.present(e.Resource); err != nil {
+		if e.Resource, err = s.present(req, e.Resource); err != nil {
 			return nil, err
 		}
 		b.add(e)

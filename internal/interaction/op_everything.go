@@ -37,7 +37,7 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 		return nil, fhir.Errorf(405, fhir.IssueNotSupported, "$everything needs search, which is not enabled")
 	}
 	if req.ID != "" {
-		v, err := s.store.Read(ctx, "Patient", req.ID)
+		v, err := s.readVisible(ctx, req, "Patient", req.ID, 0)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, notFound("Patient", req.ID)
 		} else if err != nil {
@@ -105,7 +105,7 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 	for _, t := range includeTypes {
 		q.Include = append(q.Include, searchparam.Include{Source: "*", Target: t})
 	}
-	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Compartment: comp})
+	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Compartment: comp, Where: s.searchWhere(req)})
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 		vs   []store.Version
 	}{{"match", res.Matches}, {"include", res.Included}} {
 		for _, v := range set.vs {
-			body, err := s.present(v.Body)
+			body, err := s.present(req, v.Body)
 			if err != nil {
 				return nil, err
 			}

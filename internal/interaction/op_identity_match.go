@@ -93,7 +93,7 @@ func (s *Service) patientMatch(ctx context.Context, req *Request) (*Response, er
 		}
 		count = min(count, matchMaxCount)
 	}
-	found, err := s.MatchCandidates(ctx, query, req.BaseURL)
+	found, err := s.MatchCandidates(ctx, req, query, req.BaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (s *Service) patientMatch(ctx context.Context, req *Request) (*Response, er
 	var b bundleWriter
 	b.start(NewID(), "searchset", fhir.FormatInstant(s.opts.Now()), len(results), nil)
 	for _, x := range results {
-		body, err := s.present(x.v.Body)
+		body, err := s.present(req, x.v.Body)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +160,7 @@ type scored struct {
 // MatchCandidates returns the current Patients found by the blocks of
 // query (match.Blocks), each once, leaving out patients merged into
 // another (a replaced-by link): their data now lives in the survivor.
-func (s *Service) MatchCandidates(ctx context.Context, query *match.Patient, base string) ([]store.Version, error) {
+func (s *Service) MatchCandidates(ctx context.Context, req *Request, query *match.Patient, base string) ([]store.Version, error) {
 	seen := map[string]bool{}
 	var out []store.Version
 	for _, b := range match.Blocks(query) {
@@ -178,7 +178,7 @@ func (s *Service) MatchCandidates(ctx context.Context, query *match.Patient, bas
 					searchparam.Param{Name: "birthdate", Value: fmt.Sprintf("le%04d-12-31", b.BirthYearTo)})
 			}
 		}
-		vs, err := s.searchPatients(ctx, params, base, matchBlockLimit)
+		vs, err := s.searchPatients(ctx, req, params, base, matchBlockLimit)
 		if err != nil {
 			return nil, err
 		}
@@ -194,14 +194,14 @@ func (s *Service) MatchCandidates(ctx context.Context, query *match.Patient, bas
 }
 
 // searchPatients runs one Patient search of at most limit matches.
-func (s *Service) searchPatients(ctx context.Context, params []searchparam.Param, base string, limit int) ([]store.Version, error) {
+func (s *Service) searchPatients(ctx context.Context, req *Request, params []searchparam.Param, base string, limit int) ([]store.Version, error) {
 	params = append(params, searchparam.Param{Name: "_count", Value: strconv.Itoa(limit)})
 	q, err := searchparam.Parse(s.opts.Search.Registry, "Patient", params, searchparam.Options{Now: s.opts.Now(), Base: base})
 	if err != nil {
 		return nil, err
 	}
 	q.Total = searchparam.TotalNone
-	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{})
+	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Where: s.searchWhere(req)})
 	if err != nil {
 		return nil, err
 	}

@@ -68,11 +68,11 @@ func (s *Service) patientMerge(ctx context.Context, req *Request) (*Response, er
 	if err != nil {
 		return nil, err
 	}
-	srcID, err := s.mergeParty(ctx, p, "source-patient", req.BaseURL)
+	srcID, err := s.mergeParty(ctx, req, p, "source-patient", req.BaseURL)
 	if err != nil {
 		return nil, err
 	}
-	tgtID, err := s.mergeParty(ctx, p, "target-patient", req.BaseURL)
+	tgtID, err := s.mergeParty(ctx, req, p, "target-patient", req.BaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func (s *Service) patientMerge(ctx context.Context, req *Request) (*Response, er
 
 // mergeParty resolves the source or target of a merge from its reference
 // parameter (prefix) or its identifier parameters (prefix-identifier).
-func (s *Service) mergeParty(ctx context.Context, p Params, prefix, base string) (string, error) {
+func (s *Service) mergeParty(ctx context.Context, req *Request, p Params, prefix, base string) (string, error) {
 	refs, ids := p[prefix], p[prefix+"-identifier"]
 	switch {
 	case len(refs) > 1:
@@ -219,7 +219,7 @@ func (s *Service) mergeParty(ctx context.Context, p Params, prefix, base string)
 		if !ok || id.System == "" || id.Value == "" {
 			return "", fhir.Errorf(400, fhir.IssueValue, "%s-identifier must have a system and a value", prefix)
 		}
-		vs, err := s.searchPatients(ctx, []searchparam.Param{{Name: "identifier", Value: tokenEscape(id.System) + "|" + tokenEscape(id.Value)}}, base, 2)
+		vs, err := s.searchPatients(ctx, req, []searchparam.Param{{Name: "identifier", Value: tokenEscape(id.System) + "|" + tokenEscape(id.Value)}}, base, 2)
 		if err != nil {
 			return "", err
 		}

@@ -60,7 +60,7 @@ func (s *Service) patientPIX(ctx context.Context, req *Request) (*Response, erro
 		targets = append(targets, t)
 	}
 	known := func(system string) (bool, error) {
-		vs, err := s.searchPatients(ctx, []searchparam.Param{{Name: "identifier", Value: tokenEscape(system) + "|"}}, req.BaseURL, 1)
+		vs, err := s.searchPatients(ctx, req, []searchparam.Param{{Name: "identifier", Value: tokenEscape(system) + "|"}}, req.BaseURL, 1)
 		return len(vs) > 0, err
 	}
 	if ok, err := known(src.System); err != nil {
@@ -75,14 +75,14 @@ func (s *Service) patientPIX(ctx context.Context, req *Request) (*Response, erro
 			return nil, fhir.Errorf(403, fhir.IssueCodeInvalid, "targetSystem not found: no patient has an identifier in %s", clip(t))
 		}
 	}
-	start, err := s.searchPatients(ctx, []searchparam.Param{{Name: "identifier", Value: tokenEscape(src.System) + "|" + tokenEscape(src.Value)}}, req.BaseURL, pixMaxLinked)
+	start, err := s.searchPatients(ctx, req, []searchparam.Param{{Name: "identifier", Value: tokenEscape(src.System) + "|" + tokenEscape(src.Value)}}, req.BaseURL, pixMaxLinked)
 	if err != nil {
 		return nil, err
 	}
 	if len(start) == 0 {
 		return nil, fhir.Errorf(404, fhir.IssueNotFound, "sourceIdentifier Patient Identifier not found")
 	}
-	people, err := s.LinkedPatients(ctx, start, req.BaseURL)
+	people, err := s.LinkedPatients(ctx, req, start, req.BaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (s *Service) patientPIX(ctx context.Context, req *Request) (*Response, erro
 // the start set, by Patient.link in either direction and by shared
 // NHS numbers not marked unresolved, sorted by id after the start set.
 // It stops at pixMaxLinked patients.
-func (s *Service) LinkedPatients(ctx context.Context, start []store.Version, base string) ([]store.Version, error) {
+func (s *Service) LinkedPatients(ctx context.Context, req *Request, start []store.Version, base string) ([]store.Version, error) {
 	var out []store.Version
 	seen := map[string]bool{}
 	queue := append([]store.Version(nil), start...)
@@ -150,14 +150,14 @@ func (s *Service) LinkedPatients(ctx context.Context, start []store.Version, bas
 			}
 			add(w)
 		}
-		back, err := s.searchPatients(ctx, []searchparam.Param{{Name: "link", Value: "Patient/" + v.ID}}, base, pixMaxLinked)
+		back, err := s.searchPatients(ctx, req, []searchparam.Param{{Name: "link", Value: "Patient/" + v.ID}}, base, pixMaxLinked)
 		if err != nil {
 			return nil, err
 		}
 		add(back...)
 		if pat, err := match.Parse(v.Body); err == nil && !pat.NHSInDoubt() {
 			for _, n := range pat.NHS {
-				same, err := s.searchPatients(ctx, []searchparam.Param{{Name: "identifier", Value: nhsnumber.System + "|" + n}}, base, pixMaxLinked)
+				same, err := s.searchPatients(ctx, req, []searchparam.Param{{Name: "identifier", Value: nhsnumber.System + "|" + n}}, base, pixMaxLinked)
 				if err != nil {
 					return nil, err
 				}

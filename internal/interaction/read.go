@@ -13,7 +13,7 @@ import (
 )
 
 func (s *Service) read(ctx context.Context, req *Request) (*Response, error) {
-	v, err := s.store.Read(ctx, req.Type, req.ID)
+	v, err := s.readVisible(ctx, req, req.Type, req.ID, 0)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound(req.Type, req.ID)
 	}
@@ -26,7 +26,7 @@ func (s *Service) read(ctx context.Context, req *Request) (*Response, error) {
 	if notModified(req, v) {
 		return &Response{Status: http.StatusNotModified, Version: &v}, nil
 	}
-	body, err := s.present(v.Body)
+	body, err := s.present(req, v.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -38,10 +38,12 @@ func (s *Service) vread(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil || n < 1 {
 		return nil, fhir.Errorf(404, fhir.IssueNotFound, "%s/%s has no version %q", req.Type, req.ID, clip(req.VersionID))
 	}
-	v, err := s.store.ReadVersion(ctx, req.Type, req.ID, n)
+	v, err := s.readVisible(ctx, req, req.Type, req.ID, n)
 	if errors.Is(err, store.ErrNotFound) {
-		if _, err := s.store.Read(ctx, req.Type, req.ID); errors.Is(err, store.ErrNotFound) {
+		if _, err := s.readVisible(ctx, req, req.Type, req.ID, 0); errors.Is(err, store.ErrNotFound) {
 			return nil, notFound(req.Type, req.ID)
+		} else if err != nil {
+			return nil, err
 		}
 		return nil, fhir.Errorf(404, fhir.IssueNotFound, "%s/%s has no version %d", req.Type, req.ID, n)
 	}
@@ -54,7 +56,7 @@ func (s *Service) vread(ctx context.Context, req *Request) (*Response, error) {
 	if notModified(req, v) {
 		return &Response{Status: http.StatusNotModified, Version: &v}, nil
 	}
-	body, err := s.present(v.Body)
+	body, err := s.present(req, v.Body)
 	if err != nil {
 		return nil, err
 	}

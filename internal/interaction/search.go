@@ -77,8 +77,9 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.opts.RestrictSearch != nil {
-		opt.Where = s.opts.RestrictSearch(q)
+	opt.Where = s.searchWhere(req)
+	if s.opts.RestrictSearch != nil && redacts(req) {
+		opt.Where = search.And(opt.Where, s.opts.RestrictSearch(q))
 	}
 	res, err := s.opts.Search.Engine.Search(ctx, q, opt)
 	if err != nil {
@@ -103,7 +104,7 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	var b bundleWriter
 	b.start(NewID(), "searchset", fhir.FormatInstant(s.opts.Now()), res.Total, links)
 	add := func(mode string, body []byte, typ, id string) error {
-		body, err := s.present(body)
+		body, err := s.present(req, body)
 		if err != nil {
 			return err
 		}

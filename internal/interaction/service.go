@@ -81,7 +81,10 @@ type Request struct {
 	// prevalidated: the body passed validation and the business rules
 	// before the conditional lock was taken (see prevalidate).
 	prevalidated bool
-	noMatch      bool // a conditional delete matched nothing
+	// dec is the access decision for this request (nil before decide,
+	// and for the CapabilityStatement).
+	dec     *access.Decision
+	noMatch bool // a conditional delete matched nothing
 	// cond is the search a conditional write was resolved by, checked
 	// again inside its transaction (see recheck).
 	cond *condCheck
@@ -151,6 +154,9 @@ type Options struct {
 	Search SearchOptions
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
+	// Access decides every interaction; nil means the built-in baseline
+	// policy (access.DefaultPolicy).
+	Access *access.Decider
 }
 
 // Service carries out interactions against a store.
@@ -177,6 +183,9 @@ func New(st store.Store, opts Options) *Service {
 	if opts.IsResourceType == nil {
 		opts.IsResourceType = func(string) bool { return true }
 	}
+	if opts.Access == nil {
+		opts.Access = access.NewDecider(nil)
+	}
 	s := &Service{store: st, opts: opts}
 	s.capabilities = s.buildCapabilities()
 	return s
@@ -195,6 +204,9 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	if req.ID != "" && !fhir.ValidID(req.ID) {
 		return nil, fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q: it is not a valid id (1-64 characters from A-Z a-z 0-9 - .)", clip(req.ID))
+	}
+	if err := s.decide(req); err != nil {
+		return nil, err
 	}
 	switch req.Kind {
 	case Read:
@@ -226,9 +238,10 @@ func clip(s string) string {
 	return s
 }
 
-// present applies Options.Present to a stored body.
-func (s *Service) present(body []byte) ([]byte, error) {
-	if s.opts.Present == nil || body == nil {
+// present applies Options.Present to a stored body, when req's access
+// decision says restricted demographics are withheld from its caller.
+func (s *Service) present(req *Request, body []byte) ([]byte, error) {
+	if s.opts.Present == nil || body == nil || !redacts(req) {
 		return body, nil
 	}
 	return s.opts.Present(body)

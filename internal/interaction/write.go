@@ -101,6 +101,7 @@ func NewID() string {
 // the database transaction (parsing, validation, id assignment) and is
 // applied inside one. Transactions apply many in one store.Write.
 type writeOp struct {
+	s   *Service
 	req *Request
 	typ string
 	id  string
@@ -117,7 +118,7 @@ type writeOp struct {
 
 // prepare checks a create, update or delete request.
 func (s *Service) prepare(req *Request) (*writeOp, error) {
-	op := &writeOp{req: req, typ: req.Type, id: req.ID}
+	op := &writeOp{s: s, req: req, typ: req.Type, id: req.ID}
 	switch req.Kind {
 	case Create:
 		obj, err := s.parseBody(req.Body, req.Type, req.prevalidated)
@@ -183,6 +184,12 @@ func (op *writeOp) apply(ctx context.Context, tx store.Tx) error {
 		// unlikely, and reported rather than overwritten.
 		return fhir.Errorf(409, fhir.IssueDuplicate, "%s/%s already exists", op.typ, op.id)
 	}
+	if exists {
+		// What the caller may not see, they may not change either.
+		if err := op.s.checkVisible(ctx, tx, op.req, cur, true); err != nil {
+			return err
+		}
+	}
 	if err := checkIfMatch(op.req, cur, exists); err != nil {
 		return err
 	}
@@ -230,6 +237,9 @@ func (op *writeOp) apply(ctx context.Context, tx store.Tx) error {
 	if err != nil {
 		return err
 	}
+	if err := op.s.checkVisible(ctx, tx, op.req, v, false); err != nil {
+		return err
+	}
 	op.out = &v
 	return nil
 }
@@ -251,6 +261,9 @@ func (op *writeOp) create(ctx context.Context, tx store.Tx) error {
 		return fhir.Errorf(409, fhir.IssueDuplicate, "%s/%s already exists", op.typ, op.id)
 	}
 	if err != nil {
+		return err
+	}
+	if err := op.s.checkVisible(ctx, tx, op.req, v, false); err != nil {
 		return err
 	}
 	op.out, op.status = &v, http.StatusCreated
@@ -283,7 +296,11 @@ func (s *Service) writeOnce(ctx context.Context, req *Request) (*Response, error
 	}
 	if existing != nil {
 		// If-None-Exist matched: nothing is created (R4 http.html#ccreate).
-		body, err := s.present(existing.Body)
+		// The match is returned only to a caller who may see it.
+		if _, err := s.readVisible(ctx, req, existing.Type, existing.ID, existing.Version); err != nil {
+			return nil, err
+		}
+		body, err := s.present(req, existing.Body)
 		if err != nil {
 			return nil, err
 		}

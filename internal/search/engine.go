@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nhs-junction/junction/internal/access"
 	"hash/fnv"
 	"slices"
 
@@ -75,6 +76,15 @@ type indexedTx struct {
 	rows *batch
 }
 
+// Visible flushes the buffered index rows, which an access filter may
+// read (scope restrictions by category or code), then asks the store.
+func (t *indexedTx) Visible(ctx context.Context, seq int64, where *store.Filter) (bool, error) {
+	if err := t.rows.flush(ctx, t.ex); err != nil {
+		return false, fmt.Errorf("search: write index: %w", err)
+	}
+	return t.Tx.Visible(ctx, seq, where)
+}
+
 // Put stores v and its index rows. A resource whose index cannot be
 // computed is refused: stored unindexed, searches would silently miss it.
 func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, error) {
@@ -86,8 +96,22 @@ func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, er
 		}
 	}
 	v, err := t.Tx.Put(ctx, v)
-	if err != nil || rows == nil {
+	if err != nil {
 		return v, err
+	}
+	// The access rules read what each version contributes (its patient
+	// compartments, labels, care relationships, consents) from rows
+	// written in the same transaction, so no version is ever stored
+	// without them.
+	var compartments []string
+	if rows != nil {
+		compartments = rows.Compartments
+	}
+	if err := access.WriteRows(ctx, t.ex, v, compartments); err != nil {
+		return store.Version{}, err
+	}
+	if rows == nil {
+		return v, nil
 	}
 	if err := t.rows.put(ctx, t.ex, v.Seq, rows); err != nil {
 		return store.Version{}, fmt.Errorf("search: write index: %w", err)
@@ -97,10 +121,11 @@ func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, er
 
 // IndexVersion identifies how index rows are computed. It goes up when a
 // change to the indexer makes rows written before it wrong or missing
-// (2: Location near rows; quantities in exact UCUM base units), so that a
-// store indexed by an older binary is reindexed rather than answering
-// searches from rows that no longer mean what the planner expects.
-const IndexVersion = 2
+// (2: Location near rows; quantities in exact UCUM base units; 3: the
+// access rows of internal/access), so that a store indexed by an older
+// binary is reindexed rather than answering searches from rows that no
+// longer mean what the planner expects.
+const IndexVersion = 3
 
 // IndexCurrent reports whether the stored index rows were computed by
 // this IndexVersion. A store without resources is marked current at once.
@@ -170,6 +195,9 @@ func (e *Engine) Reindex(ctx context.Context, after int64, progress func(lastSeq
 					return err
 				}
 				if err := WriteRows(ctx, ex, v.Seq, rows); err != nil {
+					return err
+				}
+				if err := access.WriteRows(ctx, ex, v, rows.Compartments); err != nil {
 					return err
 				}
 			}

@@ -40,6 +40,22 @@ type Condition struct {
 	Args []any
 }
 
+// And joins conditions; nil ones are left out, and And of none is nil.
+func And(conds ...*Condition) *Condition {
+	var out *Condition
+	for _, c := range conds {
+		switch {
+		case c == nil:
+		case out == nil:
+			cp := *c
+			out = &cp
+		default:
+			out = &Condition{SQL: "(" + out.SQL + ") AND (" + c.SQL + ")", Args: append(append([]any(nil), out.Args...), c.Args...)}
+		}
+	}
+	return out
+}
+
 // Compartment restricts a search to one compartment (R4
 // compartmentdefinition.html): resources whose Params (reference
 // parameters of the searched type) refer to Type/ID.

@@ -110,6 +110,10 @@ type Tx interface {
 	// non-empty one. A Put refused for its version number leaves the
 	// transaction usable, so the caller may go on with something else.
 	Put(ctx context.Context, v Version) (Version, error)
+	// Visible reports whether where holds for the version stored at seq,
+	// as seen inside the transaction (its own writes included): the
+	// access check of a write, before and after it stores a version.
+	Visible(ctx context.Context, seq int64, where *Filter) (bool, error)
 	// Now is the transaction's clock: every version written in one
 	// transaction shares it, and it never goes backwards between
 	// transactions of one store.

@@ -87,3 +87,9 @@ func (s *Store) Snapshot(ctx context.Context) (int64, []int64, error) {
 	}
 	return seq, open, nil
 }
+
+// Visible reports whether where holds for the version at seq, inside the
+// transaction; see store.Tx.
+func (t *Tx) Visible(ctx context.Context, seq int64, where *store.Filter) (bool, error) {
+	return storesql.Visible(ctx, t.QueryShared, seq, where)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/nhs-junction/junction/internal/store"
+	"github.com/nhs-junction/junction/internal/store/storesql"
 )
 
 // QueryShared runs a read-only query written in the SQL the backends
@@ -83,4 +84,10 @@ func (t *Tx) QueryShared(ctx context.Context, query string, args []any, row func
 		}
 	}
 	return rows.Err()
+}
+
+// Visible reports whether where holds for the version at seq, inside the
+// transaction; see store.Tx.
+func (t *Tx) Visible(ctx context.Context, seq int64, where *store.Filter) (bool, error) {
+	return storesql.Visible(ctx, t.QueryShared, seq, where)
 }

@@ -1,6 +1,7 @@
 package storesql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -55,6 +56,21 @@ func ScanVisible(scan func(dest ...any) error) (store.Version, error) {
 		return v, store.ErrHidden
 	}
 	return v, nil
+}
+
+// Visible reports whether where holds for the version at seq, through a
+// QueryShared of the transaction that asks.
+func Visible(ctx context.Context, query func(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error, seq int64, where *store.Filter) (bool, error) {
+	if where == nil {
+		return true, nil
+	}
+	found := false
+	err := query(ctx, "SELECT 1 FROM resource_version v WHERE v.seq = ? AND ("+where.SQL+")", append([]any{seq}, where.Args...), func(scan func(dest ...any) error) error {
+		found = true
+		var one int
+		return scan(&one)
+	})
+	return found, err
 }
 
 // ReadSeq selects the version stored at seq.

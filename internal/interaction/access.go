@@ -1,0 +1,142 @@
+package interaction
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nhs-junction/junction/internal/access"
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/search"
+	"github.com/nhs-junction/junction/internal/store"
+)
+
+// The access decision is made once per request (and once per entry of a
+// batch or transaction) in decide, and what it allows reaches the data
+// only as a condition inside the store's statements: reads and vreads
+// (store.ReadWhere), history (HistoryQuery.Where), every search statement
+// (search.Options.Where), and each write, whose current version must be
+// visible before it is changed and whose new version must be visible
+// after (Tx.Visible), in the same transaction. A hidden resource is
+// indistinguishable from a missing one, except that staff without a care
+// relationship are told so (403), as the decision says.
+
+// actionOf maps an interaction request to the action the decision is
+// asked about; ok is false for the kinds decided otherwise (the
+// CapabilityStatement; batch and transaction bundles, decided entry by
+// entry).
+func actionOf(req *Request) (a access.Action, ok bool) {
+	a = access.Action{Type: req.Type, ID: req.ID}
+	switch req.Kind {
+	case Read:
+		a.Interaction = access.Read
+	case VRead:
+		a.Interaction = access.VRead
+	case Create:
+		a.Interaction = access.Create
+	case Update:
+		a.Interaction = access.Update
+	case Patch:
+		a.Interaction = access.Patch
+	case Delete:
+		a.Interaction = access.Delete
+	case HistoryInstance:
+		a.Interaction = access.HistoryInstance
+	case HistoryType:
+		a.Interaction = access.HistoryType
+	case HistorySystem:
+		a.Interaction = access.HistorySystem
+	case SearchType, SearchSystem:
+		a.Interaction = access.Search
+	case SearchCompartment:
+		a = access.Action{Interaction: access.Search, Type: req.Compartment}
+		if req.Type == "Patient" {
+			a.Patient = req.ID
+		}
+	case Operation:
+		a.Interaction, a.Operation = access.Operation, req.Operation
+	default:
+		return a, false
+	}
+	if req.Type == "Patient" && req.ID != "" {
+		a.Patient = req.ID
+	}
+	return a, true
+}
+
+// decide asks the access decision about req and keeps the answer on it.
+func (s *Service) decide(req *Request) error {
+	a, ok := actionOf(req)
+	if !ok {
+		return nil
+	}
+	dec, err := s.opts.Access.Decide(req.Caller, a)
+	if err != nil {
+		return err
+	}
+	req.dec = &dec
+	return nil
+}
+
+// where renders req's access filter for the store, over versions of typ
+// ("" for any type); nil when the caller is unrestricted.
+func (s *Service) where(req *Request, typ string) *store.Filter {
+	if req == nil || req.dec == nil || req.dec.Filter == nil {
+		return nil
+	}
+	sql, args := req.dec.Filter.SQL("v", typ)
+	return &store.Filter{SQL: sql, Args: args}
+}
+
+// searchWhere is where as a search condition.
+func (s *Service) searchWhere(req *Request) *search.Condition {
+	f := s.where(req, "")
+	if f == nil {
+		return nil
+	}
+	return &search.Condition{SQL: f.SQL, Args: f.Args}
+}
+
+// hidden is the answer for a resource that exists but that req's caller
+// may not see: 403 naming the missing care relationship where the rule
+// binds the caller, otherwise the same 404 as for a missing resource.
+func hidden(req *Request, typ, id string) error {
+	if req.dec != nil && req.dec.NoRelationship != nil {
+		return req.dec.NoRelationship
+	}
+	return notFound(typ, id)
+}
+
+// redacts reports whether restricted patients' withheld demographics
+// must be taken out of what req returns.
+func redacts(req *Request) bool {
+	return req == nil || req.dec == nil || req.dec.RedactRestricted
+}
+
+// checkVisible fails a write whose version seq the caller may not see.
+// before tells the current version (the write would change what the
+// caller may not see: 403 or 404 as for a read) from the new one (the
+// caller would store what they could not read back: 403).
+func (s *Service) checkVisible(ctx context.Context, tx store.Tx, req *Request, v store.Version, before bool) error {
+	f := s.where(req, v.Type)
+	if f == nil {
+		return nil
+	}
+	ok, err := tx.Visible(ctx, v.Seq, f)
+	if err != nil || ok {
+		return err
+	}
+	if before {
+		return hidden(req, v.Type, v.ID)
+	}
+	return fhir.Errorf(403, fhir.IssueForbidden, "You may not store this %s: your access would not let you read it back (care relationship, consent or confidentiality)", v.Type)
+}
+
+// readVisible reads one version under req's access filter (version 0:
+// the current one).
+func (s *Service) readVisible(ctx context.Context, req *Request, typ, id string, version int64) (store.Version, error) {
+	v, err := s.store.ReadWhere(ctx, typ, id, version, s.where(req, typ))
+	if errors.Is(err, store.ErrHidden) {
+		return v, hidden(req, typ, id)
+	}
+	return v, err
+}
