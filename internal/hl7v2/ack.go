@@ -129,15 +129,51 @@ type ackHeader struct {
 // from now. The result has CR segment terminators and no MLLP framing.
 func Ack(orig *Message, code string, errs []AckError, controlID string, now time.Time) []byte {
 	msh := orig.Segments[0]
-	raw := func(n int) string { return string(msh.Field(n).Raw()) }
+	raw := func(n int) string { return sanitize(msh.Field(n).Raw(), maxEcho) }
 	h := ackHeader{
 		d:       orig.Delims,
 		sendApp: raw(3), sendFac: raw(4), recvApp: raw(5), recvFac: raw(6),
-		trigger:    string(msh.Field(9).Rep(1).Component(2).Raw()),
-		controlID:  string(msh.Field(10).Rep(1).Component(1).Raw()),
+		trigger:    sanitize(msh.Field(9).Rep(1).Component(2).Raw(), maxEcho),
+		controlID:  sanitize(msh.Field(10).Rep(1).Component(1).Raw(), maxEcho),
 		processing: raw(11), version: raw(12), country: raw(17), charset: raw(18), lang: raw(19),
 	}
-	return buildAck(h, orig.Version(), code, errs, controlID, now)
+	out := buildAck(h, orig.Version(), code, errs, controlID, now)
+	// The reply declares orig's MSH-18, so it must be written in that character set; the
+	// parsed values are UTF-8.
+	switch strings.ToUpper(strings.TrimSpace(orig.Charset)) {
+	case "8859/1":
+		out = fromUTF8SingleByte(out, nil)
+	case "8859/15":
+		out = fromUTF8SingleByte(out, latin9Diff)
+	}
+	return out
+}
+
+// maxEcho bounds each header value an acknowledgement copies from the message it answers.
+const maxEcho = 1000
+
+// fromUTF8SingleByte encodes UTF-8 text in ISO 8859-1, or 8859-15 when diff is latin9Diff;
+// characters the set lacks become '?'.
+func fromUTF8SingleByte(b []byte, diff map[byte]rune) []byte {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x80 }) {
+		return b
+	}
+	rev := map[rune]byte{}
+	for k, v := range diff {
+		rev[v] = k
+	}
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		switch c, ok := rev[r]; {
+		case ok:
+			out = append(out, c)
+		case r < 0x80 || r <= 0xFF && diff[byte(r)] == 0:
+			out = append(out, byte(r))
+		default:
+			out = append(out, '?')
+		}
+	}
+	return out
 }
 
 // AckForUnparsable builds a reject for input Parse refused, recovering what it can of the MSH
@@ -208,12 +244,12 @@ func recoverHeader(raw []byte) ackHeader {
 		}
 		var s Segment
 		splitSegment(&s, seg, d, 0)
-		get := func(n int) string { return sanitize(s.Field(n).Raw(), 200) }
+		get := func(n int) string { return sanitize(s.Field(n).Raw(), maxEcho) }
 		h = ackHeader{
 			d:       d,
 			sendApp: get(3), sendFac: get(4), recvApp: get(5), recvFac: get(6),
 			trigger:    sanitize(s.Field(9).Rep(1).Component(2).Raw(), 20),
-			controlID:  sanitize(s.Field(10).Rep(1).Component(1).Raw(), 200),
+			controlID:  sanitize(s.Field(10).Rep(1).Component(1).Raw(), maxEcho),
 			processing: get(11), version: get(12), country: get(17), charset: get(18), lang: get(19),
 		}
 		return h
