@@ -15,3 +15,8 @@ func Unwrap(tx store.Tx) store.Tx {
 	}
 	return tx
 }
+
+// DB returns the read access to the underlying store that searches use
+// (QueryShared on its read connections), for a layer that reads tables
+// of its own beside the resources.
+func (e *Engine) DB() DB { return e.db }
