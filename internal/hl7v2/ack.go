@@ -186,6 +186,10 @@ func fromUTF8SingleByte(b []byte, diff map[byte]rune) []byte {
 // mode); the rules of Ack apply.
 func AckForUnparsable(raw []byte, code string, err error, controlID string, now time.Time) []byte {
 	h := recoverHeader(raw)
+	if _, err := converterFor(firstComponent(h.charset, h.d), nil); err != nil {
+		// Declaring a character set the reply is not written in would mislead the sender.
+		h.charset = ""
+	}
 	v := strings.TrimSpace(firstComponent(h.version, h.d))
 	if !plausibleVersion(v) {
 		v = "2.4"
@@ -331,7 +335,7 @@ func buildAck(h ackHeader, version, code string, errs []AckError, controlID stri
 	if h.trigger == "" {
 		msh9 = "ACK"
 	}
-	for _, v := range []string{
+	fields := []string{
 		h.recvApp, h.recvFac, h.sendApp, h.sendFac, // MSH-3..6 swapped
 		now.Format("20060102150405-0700"), // MSH-7
 		"",                                // MSH-8
@@ -339,11 +343,14 @@ func buildAck(h ackHeader, version, code string, errs []AckError, controlID stri
 		esc(controlID),                    // MSH-10
 		h.processing,                      // MSH-11
 		h.version,                         // MSH-12
-	} {
-		b.WriteString(fs + v)
+		"", "", "", "",                    // MSH-13..16
+		h.country, h.charset, h.lang, // MSH-17..19
 	}
-	if h.country != "" || h.charset != "" || h.lang != "" {
-		b.WriteString(fs + fs + fs + fs + fs + h.country + fs + h.charset + fs + h.lang)
+	for len(fields) > 10 && fields[len(fields)-1] == "" {
+		fields = fields[:len(fields)-1]
+	}
+	for _, v := range fields {
+		b.WriteString(fs + v)
 	}
 	b.WriteByte('\r')
 
