@@ -272,6 +272,17 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 			log.Info("loaded demo population", "resources", n)
 		}
 	}
+	hl7, err := NewFeed(cfg, st, svc, log)
+	if err != nil {
+		return err
+	}
+	if cfg.MLLP != "" {
+		_, stopMLLP, err := startMLLP(cfg, hl7, log)
+		if err != nil {
+			return err
+		}
+		defer stopMLLP(context.Background())
+	}
 	handler := httpapi.New(httpapi.Options{
 		Service:      svc,
 		Logger:       log,
@@ -285,7 +296,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           withHL7(handler, hl7),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

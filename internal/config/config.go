@@ -24,6 +24,10 @@ type Config struct {
 	LogLevel        string        // debug | info | warn | error
 	LogFormat       string        // text | json
 	ShutdownTimeout time.Duration // serve: grace period for in-flight requests
+	MLLP            string        // serve: HL7 v2 MLLP listen address; empty: no listener
+	MLLPTLSCert     string        // serve: PEM certificate for MLLP over TLS
+	MLLPTLSKey      string        // serve: PEM private key for MLLP over TLS
+	HL7Mapping      string        // serve, hl7 replay: HL7 v2 mapping file (JSON)
 }
 
 // Defaults returns the settings used when neither a flag nor the
@@ -62,6 +66,10 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest request body accepted, in bytes (larger: 413)")
 	fs.StringVar(&c.Validation, "validation", c.Validation, "validation on write: off, base (refuse what breaks the R4 specification) or strict (also refuse claimed profiles the server does not hold)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
+	fs.StringVar(&c.MLLP, "mllp", c.MLLP, "HOST:PORT to receive HL7 v2 messages on over MLLP (default: no listener)")
+	fs.StringVar(&c.MLLPTLSCert, "mllp-tls-cert", c.MLLPTLSCert, "PEM certificate file: the MLLP listener speaks TLS (with --mllp-tls-key)")
+	fs.StringVar(&c.MLLPTLSKey, "mllp-tls-key", c.MLLPTLSKey, "PEM private key file of --mllp-tls-cert")
+	fs.StringVar(&c.HL7Mapping, "hl7-mapping", c.HL7Mapping, "HL7 v2 mapping file (JSON): per sending facility, local identifier systems, code systems, ODS code")
 }
 
 // EnvName is the environment variable that sets a flag: JUNCTION_ and the
@@ -117,6 +125,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return fmt.Errorf("--database must be a postgres:// URL")
+	}
+	if (c.MLLPTLSCert == "") != (c.MLLPTLSKey == "") {
+		return fmt.Errorf("--mllp-tls-cert and --mllp-tls-key go together")
+	}
+	if c.MLLPTLSCert != "" && c.MLLP == "" {
+		return fmt.Errorf("--mllp-tls-cert needs --mllp")
 	}
 	if c.Database == "" && c.Data == "" {
 		return fmt.Errorf("--data must name a directory")

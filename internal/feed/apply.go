@@ -64,30 +64,27 @@ func isAmbiguous(fe *fhir.Error) bool {
 
 // ackFor builds the acknowledgement to send for an application outcome
 // (AA, AE or AR) in the sender's mode (HL7 v2.5.1 2.9). Original mode:
-// that outcome. Enhanced mode: the commit acknowledgement (CA once the
-// message is stored, applied or errored; CR when it could not be) when
-// MSH-15 asks for one, else the application acknowledgement when MSH-16
-// asks for it, else nothing. Only one acknowledgement goes back on the
-// connection; an application acknowledgement that would follow a commit
-// acknowledgement is kept in the message store (there is no return
-// channel to send it on).
+// that outcome. Enhanced mode: the application acknowledgement when
+// MSH-16 asks for one for this outcome, else the commit acknowledgement
+// (CA once the message is stored, applied or errored; CR when it could
+// not be) when MSH-15 asks for one, else nothing. Junction answers only
+// after the commit, so one acknowledgement goes back on the connection:
+// an application acknowledgement also says the message is stored, and a
+// sender asking for both gets that one (a second, separate message would
+// need a return channel the sender does not name).
 func (f *Feed) ackFor(m *hl7v2.Message, code string, errs []hl7v2.AckError, enhanced bool, accept, appAck string, stored bool) []byte {
 	now := f.opts.Now()
 	if !enhanced {
 		return hl7v2.Ack(m, code, errs, f.ackID(now), now)
 	}
-	commit := hl7v2.CA
-	if !stored {
-		commit = hl7v2.CR
+	if hl7v2.AckWanted(appAck, code == hl7v2.AA) {
+		return hl7v2.Ack(m, code, errs, f.ackID(now), now)
 	}
 	if hl7v2.AckWanted(accept, stored) {
 		if stored {
-			errs = nil
+			return hl7v2.Ack(m, hl7v2.CA, nil, f.ackID(now), now)
 		}
-		return hl7v2.Ack(m, commit, errs, f.ackID(now), now)
-	}
-	if hl7v2.AckWanted(appAck, code == hl7v2.AA) {
-		return hl7v2.Ack(m, code, errs, f.ackID(now), now)
+		return hl7v2.Ack(m, hl7v2.CR, errs, f.ackID(now), now)
 	}
 	return nil
 }

@@ -191,6 +191,12 @@ func patientResource(m *hl7v2.Message, pid *hl7v2.Segment, occ int, ids patientI
 			sys, _ := o["system"].(string)
 			if !fresh[sys] {
 				idents = append(idents, x)
+				continue
+			}
+			// A verification status the message does not repeat is kept
+			// while the number is the same.
+			if sys == NHSNumberSystem && o["value"] == ids.nhs && ids.nhsStatus == "" && o["extension"] != nil {
+				idents[0].(map[string]any)["extension"] = o["extension"]
 			}
 		}
 	}
@@ -198,6 +204,9 @@ func patientResource(m *hl7v2.Message, pid *hl7v2.Segment, occ int, ids patientI
 		p["identifier"] = idents
 	}
 	set := func(field int, key string, v any) {
+		if l, ok := v.([]any); ok && len(l) == 0 {
+			v = nil // a nil slice in an interface is not a nil interface
+		}
 		fl := pid.Field(field)
 		switch {
 		case fl.IsNull():
