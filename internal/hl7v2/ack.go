@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Acknowledgement codes for MSA-1 (HL7 table 0008).
@@ -261,16 +262,21 @@ func recoverHeader(raw []byte) ackHeader {
 	return h
 }
 
-// sanitize copies b without control characters, cut to at most max bytes.
+// sanitize copies b without control characters, cut to at most max bytes at a character
+// boundary.
 func sanitize(b []byte, max int) string {
 	out := make([]byte, 0, min(len(b), max))
 	for _, c := range b {
-		if len(out) == max {
-			break
-		}
 		if c >= 0x20 && c != 0x7f {
 			out = append(out, c)
 		}
+	}
+	if len(out) > max {
+		n := max
+		for n > 0 && !utf8.RuneStart(out[n]) {
+			n--
+		}
+		out = out[:n]
 	}
 	return string(out)
 }
