@@ -75,7 +75,6 @@ func (e *env) searchIDs(t *testing.T, typ, query string) []byte {
 	return resp.Body
 }
 
-
 func mustQuery(q string) url.Values {
 	v, err := url.ParseQuery(q)
 	if err != nil {

@@ -77,7 +77,14 @@ func snapshot(t *testing.T, st store.Store) []json.RawMessage {
 		}
 		current[key] = v
 	}
-	sort.Strings(order)
+	norm := func(key string) string {
+		typ, id, _ := strings.Cut(key, "/")
+		if n, ok := ids[id]; ok {
+			return typ + "/" + n
+		}
+		return key
+	}
+	sort.Slice(order, func(i, j int) bool { return norm(order[i]) < norm(order[j]) })
 	var out []json.RawMessage
 	for _, key := range order {
 		v := current[key]
@@ -125,7 +132,10 @@ func checkGolden(t *testing.T, name string, got golden) {
 		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
 	}
 	if !bytes.Equal(want, b) {
-		t.Errorf("%s differs from the golden file; got:\n%s", path, b)
+		got := filepath.Join(t.TempDir(), name+".got.json")
+		_ = os.WriteFile(got, b, 0o644)
+		_ = os.WriteFile(filepath.Join(os.TempDir(), name+".got.json"), b, 0o644)
+		t.Errorf("%s differs from the golden file (got written to %s)", path, filepath.Join(os.TempDir(), name+".got.json"))
 	}
 }
 
