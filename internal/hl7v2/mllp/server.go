@@ -323,11 +323,12 @@ func (s *Server) serveConn(c *conn) {
 			return
 		}
 		if ack != nil {
-			if err := c.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err == nil {
-				err = WriteFrame(c.c, ack)
+			werr := c.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if werr == nil {
+				werr = WriteFrame(c.c, ack)
 			}
-			if err != nil {
-				log.Warn("mllp: acknowledgement not sent", "err", err)
+			if werr != nil {
+				log.Warn("mllp: acknowledgement not sent", "err", werr)
 				return
 			}
 		}
