@@ -68,6 +68,9 @@ func readPatientIDs(pid *hl7v2.Segment, occ int, f Facility, facility string) (p
 			if v == "" {
 				continue
 			}
+			if len(v) > maxIDLength {
+				return out, errAt("PID", occ, field, i+1, 1, CodeDataType, "identifier of %d bytes; at most %d are accepted", len(v), maxIDLength)
+			}
 			if nhsRule(auth, typ) || (field == 2 && strings.EqualFold(check, "NHS")) {
 				if err := setNHS(v, field, i+1); err != nil {
 					return out, err
@@ -89,6 +92,10 @@ func readPatientIDs(pid *hl7v2.Segment, occ int, f Facility, facility string) (p
 	out.local = dedupe(out.local)
 	return out, nil
 }
+
+// maxIDLength bounds an identifier value (HL7 v2.5.1 gives CX.1 at most
+// 15 characters, later versions 199).
+const maxIDLength = 250
 
 // nsts reads an NHS Number Status Indicator as NHS feeds send it in
 // PID-32 or CX.2: NSTS01..NSTS08 (or the bare 01..08).
