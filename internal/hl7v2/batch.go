@@ -23,7 +23,10 @@ func ParseBatch(raw []byte) ([]*Message, error) {
 	if bytes.HasPrefix(buf, utf8BOM) {
 		buf, base = buf[3:], 3
 	}
-	lines := splitLines(buf)
+	lines, over := splitLines(buf, MaxSegments*10)
+	if over >= 0 {
+		return nil, tooManySegments(MaxSegments*10, base+over)
+	}
 	if len(lines) == 0 {
 		return nil, &ParseError{Position: base, Msg: ErrNoMSH.Error(), Err: ErrNoMSH}
 	}
@@ -44,6 +47,10 @@ func ParseBatch(raw []byte) ([]*Message, error) {
 			return nil
 		}
 		msgLines := lines[msgStart:end]
+		if len(msgLines) > MaxSegments {
+			return &ParseError{SegmentIndex: msgStart + MaxSegments + 1, Position: base + lines[msgStart+MaxSegments].start,
+				Msg: fmt.Sprintf("more than %d segments in one message", MaxSegments), Err: ErrSegment}
+		}
 		m, err := parseLines(buf, msgLines, base)
 		if err != nil {
 			if pe, ok := err.(*ParseError); ok && pe.SegmentIndex > 0 {

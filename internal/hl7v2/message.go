@@ -122,22 +122,61 @@ type Segment struct {
 	// Name is the three-character segment id, for example "PID".
 	Name string
 
-	d      Delimiters
-	raw    []byte   // the segment without its terminator
-	fields [][]byte // fields[0] is the name; fields[n] is field n in HL7 numbering
-	pos    int      // byte position of the segment in the input
+	d       Delimiters
+	raw     []byte // the segment without its terminator
+	nfields int    // number of the last field present
+	header  bool   // MSH, FHS or BHS: fields 1 and 2 are the delimiters themselves
+	pos     int    // byte position of the segment in the input
 }
 
 // Fields returns the number of the last field present in the segment (0 when it has none).
-func (s *Segment) Fields() int { return len(s.fields) - 1 }
+func (s *Segment) Fields() int { return s.nfields }
 
 // Field returns field n in HL7 numbering (for MSH, Field(1) is the field separator and
 // Field(2) the encoding characters, both returned literally). An absent field is empty.
 func (s *Segment) Field(n int) Field {
-	if n < 1 || n >= len(s.fields) {
+	start, end, ok := s.fieldSpan(n)
+	if !ok {
 		return Field{d: &s.d}
 	}
-	return Field{raw: s.fields[n], d: &s.d, literal: s.isHeader() && n <= 2}
+	return Field{raw: s.raw[start:end:end], d: &s.d, literal: s.header && n <= 2}
+}
+
+// fieldSpan locates field n in s.raw. Fields are found by scanning on each access rather
+// than indexed at parse time, so that parsing allocates nothing per field: a message made of
+// separators cannot make the parser allocate many times its size.
+func (s *Segment) fieldSpan(n int) (start, end int, ok bool) {
+	if n < 1 || n > s.nfields {
+		return 0, 0, false
+	}
+	raw, sep := s.raw, s.d.Field
+	start = 4
+	if s.header {
+		switch n {
+		case 1:
+			return 3, 4, true
+		case 2:
+			end = len(raw)
+			if k := bytes.IndexByte(raw[4:], sep); k >= 0 {
+				end = 4 + k
+			}
+			return 4, end, true
+		}
+		start = 4 + bytes.IndexByte(raw[4:], sep) + 1 // field 3 starts after MSH-2
+		n -= 2
+	}
+	for ; n > 1; n-- {
+		k := bytes.IndexByte(raw[start:], sep)
+		if k < 0 {
+			return 0, 0, false
+		}
+		start += k + 1
+	}
+	end = len(raw)
+	if k := bytes.IndexByte(raw[start:], sep); k >= 0 {
+		end = start + k
+	}
+	return start, end, true
 }
 
 // Raw returns the segment's text as received (after character set conversion), without its
@@ -146,9 +185,7 @@ func (s *Segment) Raw() []byte { return s.raw }
 
 // isHeader reports whether the segment is MSH, FHS or BHS, whose first two fields are the
 // delimiters themselves.
-func (s *Segment) isHeader() bool {
-	return s.Name == "MSH" || s.Name == "FHS" || s.Name == "BHS"
-}
+func (s *Segment) isHeader() bool { return s.header }
 
 // Get returns the unescaped value at a path relative to the segment, such as "3(2).1" or
 // "5-1-2", with the same rules as Message.Get.

@@ -94,27 +94,45 @@ func Parse(raw []byte) (*Message, error) {
 	if bytes.HasPrefix(buf, utf8BOM) {
 		buf, base = buf[3:], 3
 	}
-	lines := splitLines(buf)
+	lines, over := splitLines(buf, MaxSegments)
+	if over >= 0 {
+		return nil, tooManySegments(MaxSegments, base+over)
+	}
 	return parseLines(buf, lines, base)
 }
 
 // line is one segment's span in a buffer.
 type line struct{ start, end int }
 
-// splitLines cuts buf at CR and LF, dropping empty and blank (spaces and tabs only) lines.
-func splitLines(buf []byte) []line {
-	out := make([]line, 0, bytes.Count(buf, []byte{'\r'})+bytes.Count(buf, []byte{'\n'})/2+1)
+// MaxSegments bounds the segments of one message, and MaxSegments*10 the segments of a batch
+// file. Each segment costs about a hundred bytes once parsed, so without a bound a message of
+// short lines would make the parser hold many times its own size.
+const MaxSegments = 100_000
+
+// splitLines cuts buf at CR and LF, dropping empty and blank (spaces and tabs only) lines. It
+// stops after max lines and then reports the position of the first line over the limit.
+func splitLines(buf []byte, max int) (out []line, over int) {
+	out = make([]line, 0, 16)
 	start := 0
 	for i := 0; i <= len(buf); i++ {
 		if i < len(buf) && buf[i] != '\r' && buf[i] != '\n' {
 			continue
 		}
 		if len(bytes.Trim(buf[start:i], " \t")) > 0 {
+			if len(out) == max {
+				return out, start
+			}
 			out = append(out, line{start, i})
 		}
 		start = i + 1
 	}
-	return out
+	return out, -1
+}
+
+// tooManySegments is the error for input over a segment bound.
+func tooManySegments(max, pos int) error {
+	return &ParseError{SegmentIndex: max + 1, Position: pos,
+		Msg: fmt.Sprintf("more than %d segments", max), Err: ErrSegment}
 }
 
 // parseLines parses the message made of lines of buf; base is buf's offset in the caller's
@@ -236,54 +254,26 @@ func delimiterChar(c byte) bool {
 func splitSegment(s *Segment, seg []byte, d Delimiters, pos int) {
 	s.Name = string(seg[:3])
 	s.d = d
-	s.raw = seg
+	s.raw = seg[:len(seg):len(seg)]
 	s.pos = pos
-	if len(seg) <= 3 {
-		s.fields = [][]byte{seg[:3]}
-		return
+	s.header = s.Name == "MSH" || s.Name == "FHS" || s.Name == "BHS"
+	switch {
+	case len(seg) <= 3:
+		s.nfields = 0
+	case s.header:
+		s.nfields = bytes.Count(seg, []byte{d.Field}) + 1
+	default:
+		s.nfields = bytes.Count(seg, []byte{d.Field})
 	}
-	header := s.Name == "MSH" || s.Name == "FHS" || s.Name == "BHS"
-	n := bytes.Count(seg, []byte{d.Field}) + 1
-	if header {
-		n++
-	}
-	fields := make([][]byte, 0, n)
-	fields = append(fields, seg[:3])
-	rest := seg[4:]
-	if header {
-		fields = append(fields, seg[3:4])
-		enc := rest
-		k := bytes.IndexByte(rest, d.Field)
-		if k >= 0 {
-			enc = rest[:k]
-		}
-		fields = append(fields, enc)
-		if k < 0 {
-			s.fields = fields
-			return
-		}
-		rest = rest[k+1:]
-	}
-	for {
-		k := bytes.IndexByte(rest, d.Field)
-		if k < 0 {
-			fields = append(fields, rest)
-			break
-		}
-		fields = append(fields, rest[:k])
-		rest = rest[k+1:]
-	}
-	s.fields = fields
 }
 
 // fieldPos returns the byte position of field n of s in the input.
 func fieldPos(s *Segment, n int) int {
-	if n >= len(s.fields) {
+	start, _, ok := s.fieldSpan(n)
+	if !ok {
 		return s.pos + len(s.raw)
 	}
-	// Fields are subslices of s.raw with their capacity intact, so the capacity difference
-	// is the offset.
-	return s.pos + cap(s.raw) - cap(s.fields[n])
+	return s.pos + start
 }
 
 // checkHeader validates the MSH fields every receiver needs: MSH-9 (type), MSH-10 (control

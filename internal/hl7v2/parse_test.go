@@ -361,3 +361,39 @@ func TestEmptyFieldsAndSegments(t *testing.T) {
 		t.Error("zero Field must read as empty")
 	}
 }
+
+func TestSegmentBound(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(mshADT)
+	for range MaxSegments {
+		b.WriteString("\rNTE")
+	}
+	_, err := Parse([]byte(b.String()))
+	var pe *ParseError
+	if !errors.As(err, &pe) || !errors.Is(err, ErrSegment) || pe.SegmentIndex != MaxSegments+1 {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := ParseBatch([]byte(b.String())); !errors.Is(err, ErrSegment) {
+		t.Errorf("ParseBatch: %v", err)
+	}
+	// One segment fewer is accepted.
+	m, err := Parse([]byte(strings.TrimSuffix(b.String(), "\rNTE")))
+	if err != nil || len(m.Segments) != MaxSegments {
+		t.Fatalf("at the bound: %v", err)
+	}
+}
+
+// TestParseMemoryBounded checks that a message made only of separators costs Parse little
+// more than its own size.
+func TestParseMemoryBounded(t *testing.T) {
+	raw := []byte(mshADT + "\rPID" + strings.Repeat("|", 1<<20))
+	allocs := testing.AllocsPerRun(3, func() {
+		m, err := Parse(raw)
+		if err != nil || m.Segment("PID").Fields() != 1<<20 {
+			t.Fatalf("%v", err)
+		}
+	})
+	if allocs > 20 {
+		t.Errorf("%v allocations", allocs)
+	}
+}
