@@ -57,6 +57,9 @@ const (
 	DefaultIdleTimeout = 5 * time.Minute
 	// writeTimeout bounds the write of one acknowledgement.
 	writeTimeout = 30 * time.Second
+	// DefaultMaxConnections is the default bound on concurrent connections: far more than the
+	// interface engines of one trust open, far fewer than would exhaust memory.
+	DefaultMaxConnections = 256
 	// handshakeTimeout bounds a TLS handshake.
 	handshakeTimeout = 30 * time.Second
 )
@@ -75,6 +78,11 @@ type Server struct {
 	// TLSConfig, when set, makes Serve and ListenAndServe speak TLS. It must hold a
 	// certificate; set ClientAuth to require client certificates.
 	TLSConfig *tls.Config
+	// MaxConnections bounds the connections served at once; a connection over the bound is
+	// closed as soon as it is accepted (its sender retries later). Each connection may hold up
+	// to MaxMessageBytes, so this bounds memory too. Zero means DefaultMaxConnections;
+	// negative means no bound.
+	MaxConnections int
 	// Logger receives connection and error events; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -192,6 +200,12 @@ func (s *Server) Serve(l net.Listener) error {
 			nc.Close()
 			return ErrServerClosed
 		}
+		if limit := s.maxConnections(); limit > 0 && len(s.conns) >= limit {
+			s.mu.Unlock()
+			s.logger().Warn("mllp: connection refused: too many connections", "remote", nc.RemoteAddr().String(), "limit", limit)
+			nc.Close()
+			continue
+		}
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
 		go s.serveConn(c)
@@ -255,6 +269,13 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+func (s *Server) maxConnections() int {
+	if s.MaxConnections == 0 {
+		return DefaultMaxConnections
+	}
+	return s.MaxConnections
 }
 
 func (s *Server) idleTimeout() time.Duration {

@@ -539,3 +539,29 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestServerMaxConnections(t *testing.T) {
+	addr, logs, _ := start(t, &Server{Handler: ackHandler(), MaxConnections: 2})
+	a, b := dial(t, addr), dial(t, addr)
+	send(t, a, testMsg("A"))
+	send(t, b, testMsg("B"))
+	third := dial(t, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := third.Send(ctx, testMsg("C")); err == nil {
+		t.Error("connection over the bound was served")
+	}
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "too many connections") })
+	a.Close()
+	waitFor(t, func() bool {
+		c, err := Dial(context.Background(), addr, nil)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err = c.Send(ctx, testMsg("D"))
+		return err == nil
+	})
+}
