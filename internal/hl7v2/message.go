@@ -183,10 +183,6 @@ func (s *Segment) fieldSpan(n int) (start, end int, ok bool) {
 // terminator. The caller must not modify it.
 func (s *Segment) Raw() []byte { return s.raw }
 
-// isHeader reports whether the segment is MSH, FHS or BHS, whose first two fields are the
-// delimiters themselves.
-func (s *Segment) isHeader() bool { return s.header }
-
 // Get returns the unescaped value at a path relative to the segment, such as "3(2).1" or
 // "5-1-2", with the same rules as Message.Get.
 func (s *Segment) Get(path string) string {

@@ -109,7 +109,8 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 			if len(frame) < keep {
 				frame = append(frame, body[:min(len(body), keep-len(frame))]...)
 			}
-			frame = frame[:min(len(frame), keep)]
+			// Copy the prefix so the buffer that held up to the limit can be released now.
+			frame = append(make([]byte, 0, keep), frame[:min(len(frame), keep)]...)
 		default:
 			frame = append(frame, body...)
 		}

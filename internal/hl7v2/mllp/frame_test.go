@@ -117,7 +117,7 @@ func TestReadFrameTooLargeBoundedMemory(t *testing.T) {
 	if len(b) != PrefixBytes || !bytes.HasPrefix(b, []byte("MSH|^~\\&|A|B|C|D|2020||ADT^A01|BIG1")) {
 		t.Fatalf("prefix of %d bytes: %.60q", len(b), b)
 	}
-	if cap(b) > 2<<20 {
+	if cap(b) > PrefixBytes {
 		t.Errorf("held %d bytes for a 1 MiB limit", cap(b))
 	}
 	if _, err := r.ReadFrame(); err != io.EOF {
