@@ -73,7 +73,7 @@ func FuzzMap(f *testing.F) {
 			return
 		}
 		for _, ex := range []Existing{{}, {Patient: &Found{ID: "p1", Version: 1, Body: []byte(`{"resourceType":"Patient","id":"p1"}`)},
-			Encounter: &Found{ID: "e1", Version: 2, Body: []byte(`{"resourceType":"Encounter","id":"e1","status":"in-progress","location":[{"status":"active"}]}`)},
+			Encounter:   &Found{ID: "e1", Version: 2, Body: []byte(`{"resourceType":"Encounter","id":"e1","status":"in-progress","location":[{"status":"active"}]}`)},
 			MergeSource: &Found{ID: "p2", Version: 1, Body: []byte(`{"resourceType":"Patient","id":"p2"}`)}}} {
 			res, err := p.Build(ex)
 			if err != nil {
