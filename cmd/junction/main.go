@@ -46,6 +46,7 @@ Commands:
   synth     generate a synthetic UK population (NDJSON or transaction bundles)
   profiles  load profiles (StructureDefinitions) to validate resources that claim them
   reindex   rebuild the search index (resumable)
+  hl7       send HL7 v2 files over MLLP (hl7 send), re-apply errored messages (hl7 replay)
   bench     run the benchmark suite against a fresh store and print ratios to same-run baselines
   version   print the version
 
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReindex(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "hl7":
+		return runHL7(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -332,7 +332,23 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 			log.Info("loaded demo population", "resources", n)
 		}
 	}
+	hl7, err := NewFeed(cfg, st, node.Service, log)
+	if err != nil {
+		return err
+	}
+	if cfg.MLLP != "" {
+		_, stopMLLP, err := startMLLP(cfg, hl7, log)
+		if err != nil {
+			return err
+		}
+		defer stopMLLP(context.Background())
+	}
 	handler := node.Handler
+	if cfg.Auth == "off" {
+		// The message store holds patient data and has no access rules of
+		// its own yet: it is served only where authorisation is off.
+		handler = withHL7(handler, hl7)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ import (
 )
 
 // Scenarios lists the scenarios in the order Run performs them.
-var Scenarios = []string{"ingest", "read", "search", "everything", "transaction"}
+var Scenarios = []string{"ingest", "read", "search", "everything", "transaction", "hl7"}
 
 // Options configure a run.
 type Options struct {
@@ -165,6 +165,8 @@ func (b *bench) run(ctx context.Context) error {
 		{"everything", b.want["everything"], b.everything},
 		// Last: it adds resources the other scenarios should not see.
 		{"transaction", b.want["transaction"], b.transaction},
+		// HL7 v2 over MLLP into a store of its own.
+		{"hl7", b.want["hl7"], b.hl7},
 	}
 	for _, s := range steps {
 		if !s.need {

@@ -26,6 +26,10 @@ type Config struct {
 	ShutdownTimeout time.Duration // serve: grace period for in-flight requests
 	Auth            string        // serve: on (a token on every request) | off (development, loopback only)
 	AccessPolicy    string        // serve: role policy file; "" for the built-in baseline
+	MLLP            string        // serve: HL7 v2 MLLP listen address; empty: no listener
+	MLLPTLSCert     string        // serve: PEM certificate for MLLP over TLS
+	MLLPTLSKey      string        // serve: PEM private key for MLLP over TLS
+	HL7Mapping      string        // serve, hl7 replay: HL7 v2 mapping file (JSON)
 }
 
 // Defaults returns the settings used when neither a flag nor the
@@ -67,6 +71,10 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown waits for in-flight requests")
 	fs.StringVar(&c.Auth, "auth", c.Auth, "on: every FHIR request needs an access token; off: every caller may do everything (local development only: refused unless --addr is a loopback address)")
 	fs.StringVar(&c.AccessPolicy, "access-policy", c.AccessPolicy, "JSON file mapping national RBAC job roles to activities (default: the built-in baseline)")
+	fs.StringVar(&c.MLLP, "mllp", c.MLLP, "HOST:PORT to receive HL7 v2 messages on over MLLP (default: no listener)")
+	fs.StringVar(&c.MLLPTLSCert, "mllp-tls-cert", c.MLLPTLSCert, "PEM certificate file: the MLLP listener speaks TLS (with --mllp-tls-key)")
+	fs.StringVar(&c.MLLPTLSKey, "mllp-tls-key", c.MLLPTLSKey, "PEM private key file of --mllp-tls-cert")
+	fs.StringVar(&c.HL7Mapping, "hl7-mapping", c.HL7Mapping, "HL7 v2 mapping file (JSON): per sending facility, local identifier systems, code systems, ODS code")
 }
 
 // EnvName is the environment variable that sets a flag: JUNCTION_ and the
@@ -127,6 +135,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return fmt.Errorf("--database must be a postgres:// URL")
+	}
+	if (c.MLLPTLSCert == "") != (c.MLLPTLSKey == "") {
+		return fmt.Errorf("--mllp-tls-cert and --mllp-tls-key go together")
+	}
+	if c.MLLPTLSCert != "" && c.MLLP == "" {
+		return fmt.Errorf("--mllp-tls-cert needs --mllp")
 	}
 	if c.Database == "" && c.Data == "" {
 		return fmt.Errorf("--data must name a directory")

@@ -456,7 +456,15 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 				op.obj = nil
 			}
 		}
-		return nil
+		var written []string
+		for _, e := range writes {
+			for _, op := range append([]*writeOp{e.op}, e.extra...) {
+				if op.out != nil {
+					written = append(written, op.out.Type+"/"+op.out.ID)
+				}
+			}
+		}
+		return runCommitHook(ctx, tx, written)
 	})
 	if err != nil {
 		var fe *fhir.Error

@@ -171,8 +171,10 @@ func (s *Service) patientMerge(ctx context.Context, req *Request) (*Response, er
 		if tgtBody, err = mergedTarget(tgtBody, srcID, sp, resultPatient == nil); err != nil {
 			return err
 		}
-		result, err = put(tgt, tgtBody)
-		return err
+		if result, err = put(tgt, tgtBody); err != nil || preview {
+			return err
+		}
+		return runCommitHook(ctx, tx, changed)
 	})
 	if err != nil {
 		return nil, writeError(err, req)

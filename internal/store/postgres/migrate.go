@@ -60,6 +60,8 @@ var migrations = [][]string{
 	storesql.SearchMeta(),
 	// 5: what the access decision reads (internal/access).
 	storesql.AccessSchema(storesql.Postgres),
+	// 6: the HL7 v2 message store (internal/feed).
+	storesql.HL7Schema(storesql.Postgres),
 }
 
 // migrate applies the pending migrations, each in its own transaction

@@ -55,6 +55,8 @@ var migrations = [][]string{
 	storesql.SearchMeta(),
 	// 5: what the access decision reads (internal/access).
 	storesql.AccessSchema(storesql.SQLite),
+	// 6: the HL7 v2 message store (internal/feed).
+	storesql.HL7Schema(storesql.SQLite),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE
