@@ -58,6 +58,9 @@ var migrations = [][]string{
 	storesql.SearchSeqOrder(),
 	// 4: the indexer version of the stored index rows.
 	storesql.SearchMeta(),
+	// 5: users, clients, keys and grants of the built-in OAuth 2.0
+	// authorisation server (package authn).
+	storesql.AuthSchema(storesql.Postgres),
 }
 
 // migrate applies the pending migrations, each in its own transaction
