@@ -262,7 +262,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c Client, fc flow
 // offer is what the consent page offers user u: the scopes the client
 // asked for and may have, and whether a patient must be picked.
 type offer struct {
-	scopes     []string
+	scopes      []string
 	pickPatient bool // standalone launch needing a patient context
 }
 

@@ -78,7 +78,9 @@ func (k *keyring) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("authn: load keys: %w", err)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].created < keys[j].created || keys[i].created == keys[j].created && keys[i].kid < keys[j].kid })
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].created < keys[j].created || keys[i].created == keys[j].created && keys[i].kid < keys[j].kid
+	})
 	k.mu.Lock()
 	k.keys, k.lastLoad = keys, k.now()
 	k.mu.Unlock()

@@ -41,10 +41,10 @@ func (s *Server) SMARTConfiguration() map[string]any {
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"private_key_jwt", "none"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS384", "ES384"},
-		"scopes_supported":                      scopesSupported,
-		"response_types_supported":              []string{"code"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"capabilities":                          capabilities,
+		"scopes_supported":                 scopesSupported,
+		"response_types_supported":         []string{"code"},
+		"code_challenge_methods_supported": []string{"S256"},
+		"capabilities":                     capabilities,
 	}
 }
 
@@ -61,19 +61,19 @@ func (s *Server) serveOpenIDConfig(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "max-age=300")
 	json.NewEncoder(w).Encode(map[string]any{
-		"issuer":                                s.issuer,
-		"authorization_endpoint":                s.authorizeURL(),
-		"token_endpoint":                        s.tokenURL(),
-		"introspection_endpoint":                s.introspectURL(),
-		"jwks_uri":                              s.jwksURL(),
-		"response_types_supported":              []string{"code"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{string(serverAlg)},
-		"scopes_supported":                      scopesSupported,
-		"token_endpoint_auth_methods_supported": []string{"private_key_jwt", "none"},
+		"issuer":                                           s.issuer,
+		"authorization_endpoint":                           s.authorizeURL(),
+		"token_endpoint":                                   s.tokenURL(),
+		"introspection_endpoint":                           s.introspectURL(),
+		"jwks_uri":                                         s.jwksURL(),
+		"response_types_supported":                         []string{"code"},
+		"subject_types_supported":                          []string{"public"},
+		"id_token_signing_alg_values_supported":            []string{string(serverAlg)},
+		"scopes_supported":                                 scopesSupported,
+		"token_endpoint_auth_methods_supported":            []string{"private_key_jwt", "none"},
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS384", "ES384"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser", "name"},
+		"code_challenge_methods_supported":                 []string{"S256"},
+		"claims_supported":                                 []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser", "name"},
 	})
 }
 
