@@ -185,8 +185,22 @@ func (s *Server) grantRefresh(r *http.Request) (map[string]any, error) {
 		found, err = queryOne(ctx, tx, "UPDATE auth_refresh SET used = 1 WHERE token_hash = ? AND used = 0 AND expires >= ? "+
 			"RETURNING grant_id, client_id, user_id, scopes, patient, encounter, auth_time, offline, expires",
 			[]any{hashSecret(rt), now}, &g.ID, &g.ClientID, &g.UserID, &scopes, &g.Patient, &g.Encounter, &g.AuthTime, &offline, &expires)
-		if err != nil || found {
+		if err != nil {
 			return err
+		}
+		if found {
+			g.Scopes = splitList(scopes)
+			if req := f.Get("scope"); req != "" {
+				// RFC 6749 section 6: the new scope must not include
+				// anything the grant did not. Refusing rolls back, so the
+				// token stays usable.
+				// The new refresh token keeps the grant's scope (section 6);
+				// only the access token is narrowed.
+				if g.Narrowed = grantScopes(req, g.Scopes, "patient", "user"); len(g.Narrowed) == 0 {
+					return errScope("the requested scope exceeds the original grant")
+				}
+			}
+			return nil
 		}
 		var gid string
 		if reused, err = queryOne(ctx, tx, "SELECT grant_id FROM auth_refresh WHERE token_hash = ? AND used = 1", []any{hashSecret(rt)}, &gid); err != nil || !reused {
@@ -206,16 +220,6 @@ func (s *Server) grantRefresh(r *http.Request) (map[string]any, error) {
 	if g.ClientID != c.ID {
 		return nil, errGrant("the refresh token was issued to another client")
 	}
-	g.Scopes = splitList(scopes)
-	if req := f.Get("scope"); req != "" {
-		narrowed := grantScopes(req, g.Scopes, "patient", "user")
-		if len(narrowed) == 0 {
-			return nil, errScope("the requested scope exceeds the original grant")
-		}
-		// RFC 6749 section 6: the new scope must not include anything the
-		// grant did not; grantScopes intersected with the grant already.
-		g.Scopes = narrowed
-	}
 	return s.userTokens(ctx, c, g, false)
 }
 
@@ -233,6 +237,10 @@ func (s *Server) userTokens(ctx context.Context, c Client, g userGrant, first bo
 	}
 	if c.Disabled {
 		return nil, errClient("client is disabled")
+	}
+	full := g.Scopes
+	if g.Narrowed != nil {
+		g.Scopes = g.Narrowed
 	}
 	tok, life, err := s.userAccessToken(ctx, c, u, g)
 	if err != nil {
@@ -253,8 +261,8 @@ func (s *Server) userTokens(ctx context.Context, c Client, g userGrant, first bo
 		}
 		resp["id_token"] = id
 	}
-	offline := hasScope(g.Scopes, "offline_access")
-	if offline || hasScope(g.Scopes, "online_access") {
+	offline := hasScope(full, "offline_access")
+	if offline || hasScope(full, "online_access") {
 		expires := s.now().Add(offlineRefreshLifetime).Unix()
 		if !offline {
 			expires = g.AuthTime + int64(onlineRefreshLifetime.Seconds())
@@ -263,7 +271,7 @@ func (s *Server) userTokens(ctx context.Context, c Client, g userGrant, first bo
 			rt := randomToken(32)
 			err := write(ctx, s.db, func(tx sqlTx) error {
 				return tx.ExecShared(ctx, "INSERT INTO auth_refresh (token_hash, grant_id, client_id, user_id, scopes, patient, encounter, auth_time, offline, expires, used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-					hashSecret(rt), g.ID, c.ID, u.ID, joinList(g.Scopes), g.Patient, g.Encounter, g.AuthTime, boolInt(offline), expires)
+					hashSecret(rt), g.ID, c.ID, u.ID, joinList(full), g.Patient, g.Encounter, g.AuthTime, boolInt(offline), expires)
 			})
 			if err != nil {
 				return nil, err

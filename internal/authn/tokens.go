@@ -100,6 +100,7 @@ type userGrant struct {
 	ClientID  string
 	UserID    string
 	Scopes    []string
+	Narrowed  []string // a refresh's narrower scope for the access token, or nil
 	Patient   string
 	Encounter string
 	Nonce     string
