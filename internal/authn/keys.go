@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -32,6 +33,10 @@ const (
 	// keyReloadEvery bounds how often an unknown kid makes a server read
 	// the key table again (another instance may have rotated).
 	keyReloadEvery = 5 * time.Second
+	// keyRefreshEvery is how often the signing key is read again, so that
+	// every process signs with a key another one rotated in within this
+	// time (well inside keyRetention).
+	keyRefreshEvery = time.Minute
 	// DefaultKeyRotation is how old a signing key may grow before a new
 	// one replaces it automatically.
 	DefaultKeyRotation = 30 * 24 * time.Hour
@@ -102,6 +107,16 @@ func (k *keyring) active() (serverKey, bool) {
 // signing returns the key to sign with, creating the first key, or a
 // replacement for one older than rotateEvery.
 func (k *keyring) signing(ctx context.Context) (serverKey, error) {
+	k.mu.RLock()
+	old := k.now().Sub(k.lastLoad) >= keyRefreshEvery
+	k.mu.RUnlock()
+	if old {
+		// Another process may have rotated: sign with its key soon. A
+		// failed read keeps the keys already loaded.
+		if err := k.load(ctx); err != nil {
+			slog.Default().Warn("authn: reload signing keys", "err", err)
+		}
+	}
 	sk, ok := k.active()
 	stale := ok && k.rotateEvery > 0 && k.now().Unix()-sk.created >= int64(k.rotateEvery/time.Second)
 	if ok && !stale {
