@@ -93,7 +93,9 @@ func TestKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set struct{ Keys []struct{ Kid, Alg, Kty string } }
+	var set struct {
+		Keys []struct{ Kid, Alg, Kty string }
+	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	json.Unmarshal(b, &set)
@@ -142,19 +144,19 @@ func TestAuthenticateRefusals(t *testing.T) {
 	}
 	foreign := newRSAKey(t)
 	tests := map[string]string{
-		"wrong audience":  sign(typAccess, func(c *tokenClaims) { c.Audience = jwt.Audience{"https://other.example/fhir"} }),
-		"wrong issuer":    sign(typAccess, func(c *tokenClaims) { c.Issuer = "https://other.example" }),
-		"expired":         sign(typAccess, func(c *tokenClaims) { c.Expiry = jwt.NewNumericDate(now.Add(-time.Hour)) }),
-		"not yet valid":   sign(typAccess, func(c *tokenClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Hour)) }),
-		"no expiry":       sign(typAccess, func(c *tokenClaims) { c.Expiry = nil }),
-		"an id_token":     sign(typID, nil),
-		"a flow token":    sign(typFlow, nil),
-		"development":     sign(typAccess, func(c *tokenClaims) { c.Kind = "development" }),
-		"foreign key":     assertion(t, foreign, "RS256", good, map[jose.HeaderKey]any{"typ": "at+jwt"}),
-		"tampered":        sign(typAccess, nil) + "x",
-		"HS256":           "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
-		"alg none":        "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJ4In0.",
-		"not a JWT":       "abc",
+		"wrong audience": sign(typAccess, func(c *tokenClaims) { c.Audience = jwt.Audience{"https://other.example/fhir"} }),
+		"wrong issuer":   sign(typAccess, func(c *tokenClaims) { c.Issuer = "https://other.example" }),
+		"expired":        sign(typAccess, func(c *tokenClaims) { c.Expiry = jwt.NewNumericDate(now.Add(-time.Hour)) }),
+		"not yet valid":  sign(typAccess, func(c *tokenClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Hour)) }),
+		"no expiry":      sign(typAccess, func(c *tokenClaims) { c.Expiry = nil }),
+		"an id_token":    sign(typID, nil),
+		"a flow token":   sign(typFlow, nil),
+		"development":    sign(typAccess, func(c *tokenClaims) { c.Kind = "development" }),
+		"foreign key":    assertion(t, foreign, "RS256", good, map[jose.HeaderKey]any{"typ": "at+jwt"}),
+		"tampered":       sign(typAccess, nil) + "x",
+		"HS256":          "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+		"alg none":       "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJ4In0.",
+		"not a JWT":      "abc",
 	}
 	for name, tok := range tests {
 		t.Run(name, func(t *testing.T) {
