@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,20 +89,22 @@ func (c *clock) Add(d time.Duration) {
 
 // fixture is a running authorisation server with a few users and clients.
 type fixture struct {
-	t      *testing.T
-	db     DB
-	srv    *Server
-	http   *httptest.Server
-	clock  *clock
-	base   string // FHIR base
-	app    Client // public client
-	conf   Client // confidential client with an inline ES384 key, for authorization_code
-	sys    Client // backend services client, inline ES384 key
-	sysRSA Client // backend services client, inline RS384 key
-	ecKey  jose.JSONWebKey
-	rsaKey jose.JSONWebKey
-	gp     User
-	pat    User
+	t     testing.TB
+	db    DB
+	srv   *Server
+	http  *httptest.Server
+	clock *clock
+	// handler serves http; tests may replace it.
+	handler atomic.Value
+	base    string // FHIR base
+	app     Client // public client
+	conf    Client // confidential client with an inline ES384 key, for authorization_code
+	sys     Client // backend services client, inline ES384 key
+	sysRSA  Client // backend services client, inline RS384 key
+	ecKey   jose.JSONWebKey
+	rsaKey  jose.JSONWebKey
+	gp      User
+	pat     User
 }
 
 const (
@@ -109,13 +112,14 @@ const (
 	redirectURI  = "http://127.0.0.1:9/callback"
 )
 
-func newFixture(t *testing.T, db DB) *fixture {
+func newFixture(t testing.TB, db DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, db: db, clock: &clock{t: time.Now().Truncate(time.Second)}}
 	// The server's URLs must be known before it starts: listen first.
-	var h http.Handler
-	f.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	f.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.handler.Load().(http.Handler).ServeHTTP(w, r)
+	}))
 	t.Cleanup(f.http.Close)
 	f.base = f.http.URL + "/fhir"
 	srv, err := New(ctx, db, Options{FHIRBase: f.base, Now: f.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -128,7 +132,8 @@ func newFixture(t *testing.T, db DB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv, h = srv, srv.Handler()
+	f.srv = srv
+	f.handler.Store(srv.Handler())
 	f.ecKey, f.rsaKey = newECKey(t), newRSAKey(t)
 	f.app = f.addClient(NewClient{Name: "App", Public: true, RedirectURIs: []string{redirectURI},
 		Scopes: strings.Fields("launch launch/patient launch/encounter openid fhirUser offline_access online_access patient/*.cruds user/*.rs")})
