@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/nhs-junction/junction/internal/access"
 )
@@ -146,4 +149,40 @@ func ExampleServer_Authenticate() {
 		// ... the FHIR handler
 	})
 	// Output:
+}
+
+// TestDemo: the demo accounts sign in, and the demo backend client's key
+// file obtains a system token.
+func TestDemo(t *testing.T) {
+	f := newFixture(t, openSQLite(t))
+	keyFile := t.TempDir() + "/demo.jwk"
+	info, err := f.srv.Demo(context.Background(), DemoOptions{Patient: "p1", Practitioner: "prac1", KeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Users) != 4 || info.AppClientID == "" || info.BackendClientID == "" ||
+		!strings.Contains(info.Instructions, "junction auth assertion --client-id "+info.BackendClientID) ||
+		!strings.Contains(info.Instructions, "code_challenge_method=S256") {
+		t.Fatalf("%+v", info)
+	}
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key jose.JSONWebKey
+	if err := json.Unmarshal(b, &key); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := f.systemToken(Client{ID: info.BackendClientID}, key, "system/Patient.rs"); code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	// A second run keeps the clients and changes the passwords.
+	again, err := f.srv.Demo(context.Background(), DemoOptions{Patient: "p1", KeyFile: keyFile})
+	if err != nil || again.AppClientID != info.AppClientID || again.BackendClientID != info.BackendClientID || again.Users[0].Password == info.Users[0].Password {
+		t.Fatalf("second run: %v %+v", err, again)
+	}
+	u, hash, err := lookupUser(context.Background(), f.db, "username", "demo-clinician")
+	if ok, _ := verifyPassword(hash, again.Users[0].Password); err != nil || !ok || u.Practitioner != "prac1" {
+		t.Fatalf("demo-clinician password does not verify: %v", err)
+	}
 }
