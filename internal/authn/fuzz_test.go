@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +104,25 @@ func lightFixture(tb testing.TB) *fixture {
 	}
 	f.srv = srv
 	return f
+}
+
+// BenchmarkAuthenticate measures validating a system token, the cost
+// every FHIR request pays.
+func BenchmarkAuthenticate(b *testing.B) {
+	fx := lightFixture(b)
+	c := fx.addClient(NewClient{Name: "Backend", JWKS: publicJWKS(b, newECKey(b)), Scopes: []string{"system/*.rs"}})
+	tok, err := fx.srv.sign(context.Background(), typAccess, tokenClaims{Claims: jwt.Claims{Issuer: fx.srv.issuer, Subject: c.ID,
+		Audience: jwt.Audience{fx.base}, Expiry: jwt.NewNumericDate(time.Now().Add(time.Hour))}, ClientID: c.ID, Kind: "system", Scope: "system/*.rs"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, fx.base+"/Patient", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	fx.srv.Authenticate(r) // warm the status cache
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := fx.srv.Authenticate(r); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
