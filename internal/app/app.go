@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/nhs-junction/junction/internal/access"
+	"github.com/nhs-junction/junction/internal/authn"
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
@@ -133,7 +135,12 @@ func NewService(ctx context.Context, st Backend, cfg config.Config) (*interactio
 	if err := LoadConformance(ctx, st, addConformance); err != nil {
 		return nil, fmt.Errorf("load stored terminology and profiles: %w", err)
 	}
+	dec, err := decider(cfg)
+	if err != nil {
+		return nil, err
+	}
 	opts := interaction.Options{
+		Access:          dec,
 		Committed:       addConformance,
 		IsResourceType:  spec.IsResourceType,
 		Rules:           identity.CheckNHSNumbers,
@@ -264,6 +271,8 @@ type Node struct {
 	Handler http.Handler
 	Service *interaction.Service
 	Metrics *httpapi.Metrics
+	// Auth is the authorisation server (nil with authorisation off).
+	Auth *authn.Server
 }
 
 // Build composes the server over engine as cfg says: the metrics wrapper
@@ -287,6 +296,12 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 		opts.Authenticate = func(*http.Request) (*access.Caller, error) {
 			return &access.Caller{Kind: access.Development, Subject: "development", Name: "Development (authorisation off)"}, nil
 		}
+	} else {
+		if node.Auth, err = newAuth(ctx, cfg, engine); err != nil {
+			return nil, err
+		}
+		opts.Authenticate = authenticate(node.Auth)
+		opts.Routes = authRoutes(node.Auth)
 	}
 	node.Handler = httpapi.New(opts)
 	return node, nil
@@ -330,6 +345,13 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		}
 		if n > 0 {
 			log.Info("loaded demo population", "resources", n)
+		}
+		if node.Auth != nil {
+			how, err := demoAuth(ctx, cfg, node.Auth)
+			if err != nil {
+				return fmt.Errorf("demo users and clients: %w", err)
+			}
+			fmt.Fprintln(os.Stderr, how)
 		}
 	}
 	hl7, err := NewFeed(cfg, st, node.Service, log)

@@ -2,14 +2,23 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/nhs-junction/junction/internal/authn"
 	"github.com/nhs-junction/junction/internal/config"
 )
 
@@ -93,5 +102,80 @@ func TestAuthOnRefusesAnonymous(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("metadata without a token: %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestAuthEndToEnd drives the composed server with authorisation on: a
+// SMART Backend Services client gets a token with a signed assertion and
+// may then do what its scopes grant and nothing else.
+func TestAuthEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewUnstartedServer(nil)
+	cfg := config.Defaults()
+	cfg.Data = t.TempDir()
+	cfg.BaseURL = "http://" + srv.Listener.Addr().String() + "/fhir"
+	engine, err := OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	node, err := Build(ctx, cfg, engine, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = node.Handler
+	srv.Start()
+	defer srv.Close()
+
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := jose.JSONWebKey{Key: key, KeyID: "k1", Algorithm: "ES384", Use: "sig"}
+	pub, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{priv.Public()}})
+	client, err := authn.AddClient(ctx, engine.Store.(authn.DB), authn.NewClient{Name: "reader", JWKS: pub, Scopes: []string{"system/Patient.rs"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertion, err := authn.SignAssertion(priv, client.ID, node.Auth.TokenURL(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"system/Patient.rs"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
+	resp, err := http.PostForm(node.Auth.TokenURL(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token: %d", resp.StatusCode)
+	}
+	call := func(method, path, body string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/fhir+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := call("GET", "/fhir/Patient", ""); got != 200 {
+		t.Errorf("search Patient with system/Patient.rs: %d, want 200", got)
+	}
+	if got := call("GET", "/fhir/Observation", ""); got != 403 {
+		t.Errorf("search Observation with system/Patient.rs: %d, want 403", got)
+	}
+	if got := call("POST", "/fhir/Patient", `{"resourceType":"Patient"}`); got != 403 {
+		t.Errorf("create Patient with system/Patient.rs: %d, want 403", got)
+	}
+	if got := call("GET", "/fhir/Patient/nobody", ""); got != 404 {
+		t.Errorf("read a missing Patient: %d, want 404", got)
 	}
 }

@@ -62,6 +62,9 @@ var migrations = [][]string{
 	storesql.AccessSchema(storesql.Postgres),
 	// 6: the HL7 v2 message store (internal/feed).
 	storesql.HL7Schema(storesql.Postgres),
+	// 7: users, clients, keys and grants of the built-in OAuth 2.0
+	// authorisation server (package authn).
+	storesql.AuthSchema(storesql.Postgres),
 }
 
 // migrate applies the pending migrations, each in its own transaction

@@ -57,6 +57,9 @@ var migrations = [][]string{
 	storesql.AccessSchema(storesql.SQLite),
 	// 6: the HL7 v2 message store (internal/feed).
 	storesql.HL7Schema(storesql.SQLite),
+	// 7: users, clients, keys and grants of the built-in OAuth 2.0
+	// authorisation server (package authn).
+	storesql.AuthSchema(storesql.SQLite),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE
