@@ -58,6 +58,8 @@ var migrations = [][]string{
 	storesql.SearchSeqOrder(),
 	// 4: the indexer version of the stored index rows.
 	storesql.SearchMeta(),
+	// 5: the transparency log of AuditEvents (internal/audit).
+	storesql.AuditSchema(storesql.Postgres),
 }
 
 // migrate applies the pending migrations, each in its own transaction
