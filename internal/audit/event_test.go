@@ -92,7 +92,9 @@ func TestEventBALPShapes(t *testing.T) {
 		}, typ: sysEventType + "|rest", subtype: sysInteraction + "|read", action: "R",
 			client: agentWant{sysDCM, "110152"}, server: agentWant{sysDCM, "110153"},
 			profile: balpProfile + "Read", data: 1},
-		{name: "login refused", edit: func(e *Entry) { e.Interaction, e.Outcome, e.OutcomeDesc = Login, MinorFailure, "invalid client assertion" },
+		{name: "login refused", edit: func(e *Entry) {
+			e.Interaction, e.Outcome, e.OutcomeDesc = Login, MinorFailure, "invalid client assertion"
+		},
 			typ: sysDCM + "|110114", subtype: sysDCM + "|110122", action: "E",
 			client: agentWant{sysDCM, "110150"}, server: agentWant{sysDCM, "110152"}, user: "humanuser"},
 		{name: "break-glass start", edit: func(e *Entry) {
