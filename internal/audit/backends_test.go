@@ -17,6 +17,7 @@ import (
 // database again (a restart).
 type backend struct {
 	name   string
+	dir    string // SQLite: the data directory
 	open   func(t testing.TB) store.Store
 	reopen func(t testing.TB) store.Store
 }
@@ -49,7 +50,7 @@ func sqliteBackend(t testing.TB) backend {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	return backend{name: "sqlite", open: open, reopen: open}
+	return backend{name: "sqlite", dir: dir, open: open, reopen: open}
 }
 
 // forBackends runs f once per backend as a subtest.

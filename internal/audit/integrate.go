@@ -58,15 +58,15 @@ func queue(ctx context.Context, ex Execer, v store.Version) error {
 		return fmt.Errorf("audit: only AuditEvents are logged, not %s", v.Type)
 	case v.Deleted || len(v.Body) == 0:
 		return errors.New("audit: an AuditEvent tombstone cannot be logged (AuditEvents are never deleted)")
-	case v.ID == "" || v.Version < 1:
-		return errors.New("audit: the AuditEvent version has no id or version number")
+	case v.ID == "" || v.Version < 1 || v.Seq < 1:
+		return errors.New("audit: the AuditEvent version has no id, version or seq (pass the Version that Put returned)")
 	}
 	salt := make([]byte, saltSize)
 	if _, err := rand.Read(salt); err != nil {
 		return err
 	}
-	err := ex.ExecShared(ctx, "INSERT INTO audit_leaf (ae_id, ae_version, queued, idx, salt, entry) VALUES (?, ?, ?, NULL, ?, ?)",
-		v.ID, v.Version, v.Seq, salt, EntryFor(salt, v.Body))
+	err := ex.ExecShared(ctx, "INSERT INTO audit_leaf (queued, ae_id, ae_version, idx, salt, entry) VALUES (?, ?, ?, NULL, ?, ?)",
+		v.Seq, v.ID, v.Version, salt, EntryFor(salt, v.Body))
 	if err != nil {
 		return fmt.Errorf("audit: queue AuditEvent/%s/_history/%d: %w", v.ID, v.Version, err)
 	}
@@ -129,6 +129,7 @@ type take struct {
 }
 
 type queued struct {
+	seq     int64
 	id      string
 	version int64
 	entry   []byte
@@ -161,16 +162,16 @@ func (l *Log) integrateTx(ctx context.Context, ex Execer, t *take, sign bool) (i
 	if t != nil {
 		scan := func(scan func(...any) error) error {
 			var q queued
-			if err := scan(&q.id, &q.version, &q.entry); err != nil {
+			if err := scan(&q.seq, &q.id, &q.version, &q.entry); err != nil {
 				return err
 			}
 			todo = append(todo, q)
 			return nil
 		}
 		if t.id != "" {
-			err = ex.QueryShared(ctx, "SELECT ae_id, ae_version, entry FROM audit_leaf WHERE ae_id = ? AND ae_version = ? AND idx IS NULL", []any{t.id, t.version}, scan)
+			err = ex.QueryShared(ctx, "SELECT queued, ae_id, ae_version, entry FROM audit_leaf WHERE ae_id = ? AND ae_version = ? AND idx IS NULL", []any{t.id, t.version}, scan)
 		} else if t.limit > 0 {
-			err = ex.QueryShared(ctx, "SELECT ae_id, ae_version, entry FROM audit_leaf WHERE idx IS NULL ORDER BY queued, ae_id, ae_version LIMIT ?", []any{t.limit}, scan)
+			err = ex.QueryShared(ctx, "SELECT queued, ae_id, ae_version, entry FROM audit_leaf WHERE idx IS NULL ORDER BY queued LIMIT ?", []any{t.limit}, scan)
 		}
 		if err != nil {
 			return 0, 0, fmt.Errorf("audit: read the queue: %w", err)
@@ -190,7 +191,7 @@ func (l *Log) integrateTx(ctx context.Context, ex Execer, t *take, sign bool) (i
 		if len(q.entry) != hashSize {
 			return 0, 0, fmt.Errorf("audit: queued entry of AuditEvent/%s is %d bytes, not %d", q.id, len(q.entry), hashSize)
 		}
-		if err := ex.ExecShared(ctx, "UPDATE audit_leaf SET idx = ? WHERE ae_id = ? AND ae_version = ?", int64(rng.End()), q.id, q.version); err != nil {
+		if err := ex.ExecShared(ctx, "UPDATE audit_leaf SET idx = ? WHERE queued = ?", int64(rng.End()), q.seq); err != nil {
 			return 0, 0, fmt.Errorf("audit: index a leaf: %w", err)
 		}
 		if err := rng.Append(hasher.HashLeaf(q.entry), visit); err != nil {

@@ -10,8 +10,8 @@ package storesql
 //     written in the same transaction as the AuditEvent version (idx NULL:
 //     queued), and the integrator later gives it its leaf index. entry is
 //     the leaf data, SHA-256(salt || body); the salt keeps the published
-//     entry from confirming a guessed AuditEvent body. queued orders the
-//     rows waiting for an index.
+//     entry from confirming a guessed AuditEvent body. queued, the
+//     version's seq, orders the rows waiting for an index.
 //   - audit_tile: the hashes of the Merkle tree in the tiles of
 //     c2sp.org/tlog-tiles (level, index), each row up to 256 hashes; the
 //     right-most tile of a level grows as leaves are integrated.
@@ -27,8 +27,12 @@ func AuditSchema(d Dialect) []string {
 		text, big, blob, strict, without, empty = `text COLLATE "C" NOT NULL`, "bigint", "bytea NOT NULL", "", "", "decode('', 'hex')"
 	}
 	return []string{
-		"CREATE TABLE audit_leaf (ae_id " + text + ", ae_version " + big + " NOT NULL, queued " + big + " NOT NULL, idx " + big +
-			", salt " + blob + ", entry " + blob + ", PRIMARY KEY (ae_id, ae_version))" + without,
+		// queued is the seq of the AuditEvent version: the table is kept
+		// in store order, so that verifying reads it beside resource_version
+		// in one sequential pass instead of a lookup per version.
+		"CREATE TABLE audit_leaf (queued " + big + " PRIMARY KEY, ae_version " + big + " NOT NULL, idx " + big +
+			", ae_id " + text + ", salt " + blob + ", entry " + blob + ")" + strict,
+		"CREATE UNIQUE INDEX audit_leaf_ae ON audit_leaf (ae_id, ae_version)",
 		// Leaves in tree order: tiles, entry bundles, proofs and verify.
 		// NULL (queued) may repeat in a unique index on both databases.
 		"CREATE UNIQUE INDEX audit_leaf_idx ON audit_leaf (idx)",
