@@ -46,6 +46,7 @@ Commands:
   synth     generate a synthetic UK population (NDJSON or transaction bundles)
   profiles  load profiles (StructureDefinitions) to validate resources that claim them
   reindex   rebuild the search index (resumable)
+  audit     verify the tamper-evident audit log (audit verify)
   bench     run the benchmark suite against a fresh store and print ratios to same-run baselines
   version   print the version
 
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReindex(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
