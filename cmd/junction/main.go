@@ -47,6 +47,7 @@ Commands:
   profiles  load profiles (StructureDefinitions) to validate resources that claim them
   reindex   rebuild the search index (resumable)
   hl7       send HL7 v2 files over MLLP (hl7 send), re-apply errored messages (hl7 replay)
+  audit     verify the tamper-evident audit log (audit verify)
   bench     run the benchmark suite against a fresh store and print ratios to same-run baselines
   version   print the version
 
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runClient(ctx, rest, stdout, stderr)
 	case "auth":
 		return runAuth(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

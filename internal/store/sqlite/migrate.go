@@ -60,6 +60,8 @@ var migrations = [][]string{
 	// 7: users, clients, keys and grants of the built-in OAuth 2.0
 	// authorisation server (package authn).
 	storesql.AuthSchema(storesql.SQLite),
+	// 8: the transparency log of AuditEvents (internal/audit).
+	storesql.AuditSchema(storesql.SQLite),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE
