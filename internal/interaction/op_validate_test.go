@@ -65,7 +65,6 @@ func TestWrongTypeArticle(t *testing.T) {
 	}
 }
 
-
 // validateCase is one $validate request and what its outcome must hold:
 // the status, and for 200 whether some issue of severity error exists
 // and substrings the body must contain.
@@ -119,7 +118,7 @@ func TestValidateParameters(t *testing.T) {
 		{name: "Parameters with a wrong element", method: "POST", path: "/fhir/Parameters/$validate",
 			body: `{"resourceType":"Parameters","parameter":[{"name":"x","valueFoo":"y"}]}`, status: 200, errors: true},
 		{name: "input holding a Parameters", method: "POST", path: "/fhir/Parameters/$validate",
-			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Parameters","parameter":[{"valueString":"y"}]}}]}`,
+			body:   `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Parameters","parameter":[{"valueString":"y"}]}}]}`,
 			status: 200, errors: true, contains: []string{`Parameters.parameter[0].name`}},
 		{name: "Patient input", method: "POST", path: "/fhir/Patient/$validate",
 			body: `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","gender":"female"}}]}`, status: 200},
