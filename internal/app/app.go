@@ -431,7 +431,7 @@ func LoadProfiles(ctx context.Context, cfg config.Config, paths []string, out, p
 	check := validate.NewProfiles()
 	im.Accept = func(typ string, body []byte) error {
 		if typ != "StructureDefinition" {
-			return fhir.Errorf(400, fhir.IssueNotSupported, "a %s is not a profile", typ)
+			return fhir.Errorf(400, fhir.IssueNotSupported, "%s is not a profile", fhir.A(typ))
 		}
 		if err := check.Load(body); err != nil {
 			return fhir.Errorf(422, fhir.IssueInvalid, "not a usable profile: %v", err)

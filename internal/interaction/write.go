@@ -48,7 +48,7 @@ func (s *Service) checkRules(body []byte) error {
 // parseResource checks that body is a JSON object with resourceType typ.
 func parseResource(body []byte, typ string) (*fhir.Object, error) {
 	if len(body) == 0 {
-		return nil, fhir.Errorf(400, fhir.IssueRequired, "A %s resource is required in the request body", typ)
+		return nil, fhir.Errorf(400, fhir.IssueRequired, "%s resource is required in the request body", capital(fhir.A(typ)))
 	}
 	obj, err := fhir.ParseObject(body)
 	if err != nil {
@@ -70,7 +70,7 @@ func checkResourceType(obj *fhir.Object, typ string) error {
 		return fhir.Errorf(400, fhir.IssueRequired, "The body has no resourceType, so it is not a FHIR resource").At("resourceType")
 	}
 	if rt != typ {
-		return fhir.Errorf(400, fhir.IssueInvalid, "The body is a %s but the URL names %s", clip(rt), typ).At("resourceType")
+		return fhir.Errorf(400, fhir.IssueInvalid, "The body is %s but the URL names %s", fhir.A(clip(rt)), typ).At("resourceType")
 	}
 	return nil
 }
@@ -439,4 +439,13 @@ func (s *Service) written(req *Request, v store.Version, status int) *Response {
 		resp.Outcome = []fhir.Issue{{Severity: fhir.SeverityInformation, Code: fhir.IssueInformational, Diagnostics: fmt.Sprintf("%s/%s version %d stored", v.Type, v.ID, v.Version)}}
 	}
 	return resp
+}
+
+// capital returns s with its first letter in upper case, for a message
+// that starts with a word such as fhir.A gives.
+func capital(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }

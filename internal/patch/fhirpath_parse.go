@@ -116,7 +116,7 @@ func parseOperation(p *node) (fpOp, *fhir.Error) {
 		if ok {
 			return nil
 		}
-		return malformed("%s operation needs a %s part", op.typ, what)
+		return malformed("%s operation needs %s part", op.typ, fhir.A(what))
 	}
 	var ferr *fhir.Error
 	switch op.typ {

@@ -142,7 +142,7 @@ func TestFHIRPathPatchEdgeCases(t *testing.T) {
 		{name: "missing type", in: pat, patch: `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[` + str("path", "Patient") + `]}]}`, status: 400},
 		{name: "missing value", in: pat, patch: params(op("replace", "Patient.birthDate")), status: 400, diag: "needs a value part"},
 		{name: "missing name", in: pat, patch: params(op("add", "Patient", val("Date", `"1"`))), status: 400},
-		{name: "missing index", in: pat, patch: params(op("insert", "Patient.identifier", val("Identifier", ident("1")))), status: 400},
+		{name: "missing index", in: pat, patch: params(op("insert", "Patient.identifier", val("Identifier", ident("1")))), status: 400, diag: "needs an index part"},
 		{name: "negative index", in: pat, patch: params(op("insert", "Patient.identifier", val("Identifier", ident("1")), num("index", -1))), status: 400},
 		{name: "unknown part", in: pat, patch: params(op("delete", "Patient.birthDate", str("colour", "red"))), status: 400},
 		{name: "duplicate part", in: pat, patch: params(op("delete", "Patient.birthDate", str("path", "Patient.id"))), status: 400},

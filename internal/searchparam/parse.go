@@ -402,7 +402,7 @@ func (p *parser) modifier(f *Filter, mod string) error {
 		return unknown(f.Key, "unknown modifier %q", mod)
 	}
 	if !ok {
-		return unknown(f.Key, "modifier :%s does not apply to a %s parameter", mod, k)
+		return unknown(f.Key, "modifier :%s does not apply to %s parameter", mod, fhir.A(string(k)))
 	}
 	f.Modifier = m
 	return nil
@@ -417,7 +417,7 @@ func (p *parser) sort(name, v string) error {
 			return badValue(name, "cannot sort by %q: it is not a search parameter of the searched type", s)
 		}
 		if def.Kind == KindComposite || def.Kind == KindSpecial {
-			return badValue(name, "cannot sort by %q, a %s parameter", s, def.Kind)
+			return badValue(name, "cannot sort by %q, %s parameter", s, fhir.A(string(def.Kind)))
 		}
 		p.q.Sort = append(p.q.Sort, SortKey{Def: def, Descending: desc})
 	}

@@ -218,7 +218,7 @@ func (p *parser) reference(key string, def *Def, mod Modifier, target, raw strin
 			return r, badValue(key, "%q is not a resource type", r.Type)
 		}
 		if target != "" && target != r.Type {
-			return r, badValue(key, "%q is not a %s", s, target)
+			return r, badValue(key, "%q is not %s", s, fhir.A(target))
 		}
 		if len(def.Targets) > 0 && !containsStr(def.Targets, r.Type) {
 			return r, badValue(key, "%s cannot refer to %s", def.Name, r.Type)

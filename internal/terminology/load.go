@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/packed"
 	"strconv"
 	"strings"
@@ -399,7 +400,7 @@ func (r *Registry) Add(resourceJSON []byte) error {
 		r.cacheMu.Unlock()
 		r.mu.Unlock()
 	default:
-		return fmt.Errorf("terminology: cannot register a %s; only CodeSystem and ValueSet", res.ResourceType)
+		return fmt.Errorf("terminology: cannot register %s; only CodeSystem and ValueSet", fhir.A(res.ResourceType))
 	}
 	return nil
 }

@@ -41,12 +41,9 @@ func compile(expression string) *compiledExpr {
 var nativeInvariants = map[string]bool{"ele-1": true, "ext-1": true, "dom-3": true}
 
 // engineGaps are invariants the engine compiles but would evaluate
-// wrongly, with the reason; they are reported as not evaluated.
-var engineGaps = map[string]string{
-	// FHIRPath resolves Boolean to System.Boolean, and the engine does
-	// not count a FHIR boolean as one, so a valid answerBoolean fails.
-	"que-7": "the engine does not match a FHIR boolean against System.Boolean in `is Boolean`",
-}
+// wrongly, with the reason; they are reported as not evaluated. It is
+// empty today; an entry names a defect of internal/fhirpath to fix.
+var engineGaps = map[string]string{}
 
 // NotEvaluable lists the invariants of the base specification whose
 // expressions internal/fhirpath cannot compile, with the reason. Validate
@@ -62,7 +59,7 @@ func NotEvaluable() []NotEvaluated {
 		}
 		if reason, ok := engineGaps[k.Key]; ok {
 			out = append(out, NotEvaluated{Constraint: k, Reason: reason})
-		} else if c := compile(k.Expression); c.err != nil {
+		} else if c := compile(evaluated(k)); c.err != nil {
 			out = append(out, NotEvaluated{Constraint: k, Reason: c.err.Error()})
 		}
 	}
@@ -123,7 +120,7 @@ func (s *semantic) invariant(k spec.Constraint, obj any, typ, path string, f *fr
 		// narrative", so dom-6 does not ask them for one.
 		return
 	}
-	c := compile(k.Expression)
+	c := compile(evaluated(k))
 	if c.err != nil {
 		notEvaluated(c.err.Error())
 		return
@@ -135,15 +132,29 @@ func (s *semantic) invariant(k spec.Constraint, obj any, typ, path string, f *fr
 	}
 	ok, isBool := out.Bool()
 	switch {
-	case !isBool && len(out) == 0:
-		notEvaluated("the expression gave no result")
+	case len(out) == 0:
+		// An invariant holds when its expression is true (R4
+		// conformance-rules.html#constraints). Empty is not true: for
+		// example per-1 on a start and end equal up to the coarser of
+		// their precisions, which FHIRPath cannot order
+		// (http://hl7.org/fhirpath/N1/#comparison). The HL7 reference
+		// validator fails it too (FHIRPathEngine.convertToBoolean).
+		s.failed(k, path)
 	case !isBool:
 		notEvaluated("the expression did not give one boolean")
-	case !ok && k.Severity == "warning":
-		s.note(fhir.SeverityWarning, fhir.IssueInvariant, path, "%s: %s", k.Key, k.Human)
 	case !ok:
-		s.c.errorf(fhir.IssueInvariant, path, "%s: %s", k.Key, k.Human)
+		s.failed(k, path)
 	}
+}
+
+// failed reports invariant k broken at path: a warning or an error, as
+// its severity says.
+func (s *semantic) failed(k spec.Constraint, path string) {
+	if k.Severity == "warning" {
+		s.note(fhir.SeverityWarning, fhir.IssueInvariant, path, "%s: %s", k.Key, k.Human)
+		return
+	}
+	s.c.errorf(fhir.IssueInvariant, path, "%s: %s", k.Key, k.Human)
 }
 
 // memberOf answers FHIRPath memberOf() from the terminology registry. A

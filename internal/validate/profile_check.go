@@ -18,6 +18,9 @@ type node struct {
 	v    any
 	path string
 	ext  bool
+	// typ is the FHIR type of v (a type name or backbone path), or ""
+	// when the definitions do not say.
+	typ string
 }
 
 // profiles checks the resource found at path against the profiles it
@@ -83,10 +86,10 @@ func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, res 
 	} else if !strings.HasPrefix(pr.Base, coreSDPrefix) {
 		s.info("base|"+pr.Base, fhir.IssueNotSupported, path, "profile %s derives from %s, which is not loaded, so its rules were not checked", pr.URL, pr.Base)
 	}
-	root := []node{{v: v, path: path}}
+	root := []node{{v: v, path: path, typ: pr.Type}}
 	for _, r := range pr.rules {
 		if len(r.segs) == 0 {
-			s.profileInvariants(pr, r, node{v: v, path: path}, pr.Type, f)
+			s.profileInvariants(pr, r, root[0], pr.Type, f)
 			continue
 		}
 		parents, ok := s.walk(pr, root, r.segs[:len(r.segs)-1])
@@ -113,7 +116,7 @@ func (s *semantic) applyProfile(pr *Profile, v map[string]any, path string, res 
 			}
 			s.values(pr, r, n)
 			s.choiceType(pr, r, last, n)
-			s.profileInvariants(pr, r, n, "", f)
+			s.profileInvariants(pr, r, n, n.typ, f)
 		}
 	}
 }
@@ -152,15 +155,19 @@ func (s *semantic) step(pr *Profile, segs []segment, i int, n node) ([]node, boo
 		if v == nil {
 			v, ext = m["_"+key], true
 		}
+		var typ string
+		if n.typ != "" {
+			_, typ, _ = spec.Child(n.typ, key)
+		}
 		if items, ok := v.([]any); ok {
 			for j, it := range items {
 				if it != nil {
-					out = append(out, node{it, fmt.Sprintf("%s.%s[%d]", n.path, key, j), ext})
+					out = append(out, node{it, fmt.Sprintf("%s.%s[%d]", n.path, key, j), ext, typ})
 				}
 			}
 			return
 		}
-		out = append(out, node{v, n.path + "." + key, ext})
+		out = append(out, node{v, n.path + "." + key, ext, typ})
 	}
 	if prefix, ok := strings.CutSuffix(sg.name, "[x]"); ok {
 		for _, k := range s.keys(m) {

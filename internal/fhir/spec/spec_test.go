@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,9 +13,15 @@ import (
 	"github.com/nhs-junction/junction/internal/fhirpkg"
 )
 
+// r4ResourceTypes is the number of concrete resource types of FHIR R4
+// (4.0.1): the code system http://hl7.org/fhir/resource-types of the
+// package has 148 codes, two of which, Resource and DomainResource, name
+// abstract types (their StructureDefinitions say abstract: true).
+const r4ResourceTypes = 146
+
 func TestCounts(t *testing.T) {
-	if n := len(ResourceTypes()); n < 145 {
-		t.Errorf("ResourceTypes: %d, want >= 145", n)
+	if n := len(ResourceTypes()); n != r4ResourceTypes {
+		t.Errorf("ResourceTypes: %d, want %d", n, r4ResourceTypes)
 	}
 	if n := len(AllSearchParams()); n < 1375 {
 		t.Errorf("AllSearchParams: %d, want >= 1375", n)
@@ -24,6 +31,49 @@ func TestCounts(t *testing.T) {
 	}
 	if got := Compartments(); !slices.Equal(got, []string{"Device", "Encounter", "Patient", "Practitioner", "RelatedPerson"}) {
 		t.Errorf("Compartments() = %v", got)
+	}
+}
+
+// TestResourceTypesMatchCodeSystem checks ResourceTypes, which the
+// generator takes from the StructureDefinitions of the package, against
+// a second source in the same package: the codes of the resource-types
+// code system that name concrete types.
+func TestResourceTypesMatchCodeSystem(t *testing.T) {
+	dir, err := fhirpkg.Dir()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("FHIR package unavailable: %v", err)
+		}
+		t.Skipf("FHIR package unavailable: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "CodeSystem-resource-types.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs struct {
+		Concept []struct{ Code string }
+	}
+	if err := json.Unmarshal(b, &cs); err != nil {
+		t.Fatal(err)
+	}
+	var concrete, abstract []string
+	for _, c := range cs.Concept {
+		switch {
+		case IsResourceType(c.Code):
+			concrete = append(concrete, c.Code)
+		case IsResource(c.Code):
+			abstract = append(abstract, c.Code)
+		default:
+			t.Errorf("code %q names no resource type of the generated tables", c.Code)
+		}
+	}
+	slices.Sort(concrete)
+	slices.Sort(abstract)
+	if !slices.Equal(concrete, ResourceTypes()) {
+		t.Errorf("concrete codes of resource-types (%d) differ from ResourceTypes (%d)", len(concrete), len(ResourceTypes()))
+	}
+	if len(concrete) != r4ResourceTypes || !slices.Equal(abstract, []string{"DomainResource", "Resource"}) {
+		t.Errorf("resource-types has %d concrete codes and abstract %v, want %d and [DomainResource Resource]", len(concrete), abstract, r4ResourceTypes)
 	}
 }
 

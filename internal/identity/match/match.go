@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/identity/nhsnumber"
 )
 
@@ -152,7 +153,7 @@ func Parse(raw []byte) (*Patient, error) {
 		return nil, fmt.Errorf("match: %w", err)
 	}
 	if r.ResourceType != "Patient" {
-		return nil, fmt.Errorf("match: a %q is not a Patient", r.ResourceType)
+		return nil, fmt.Errorf("match: %s %q is not a Patient", fhir.Article(r.ResourceType), r.ResourceType)
 	}
 	p := &Patient{ID: r.ID}
 	for _, id := range r.Identifier {
