@@ -97,10 +97,11 @@ func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, er
 
 // IndexVersion identifies how index rows are computed. It goes up when a
 // change to the indexer makes rows written before it wrong or missing
-// (2: Location near rows; quantities in exact UCUM base units), so that a
+// (2: Location near rows; quantities in exact UCUM base units; 3: presence
+// rows for references that name nothing searchable), so that a
 // store indexed by an older binary is reindexed rather than answering
 // searches from rows that no longer mean what the planner expects.
-const IndexVersion = 2
+const IndexVersion = 3
 
 // IndexCurrent reports whether the stored index rows were computed by
 // this IndexVersion. A store without resources is marked current at once.

@@ -345,5 +345,11 @@ func sortExpr(v string, k searchparam.SortKey) frag {
 	case searchparam.KindURI:
 		col = "uri"
 	}
-	return f("(SELECT "+agg+"(s."+col+") FROM "+tableOf(k.Def.Kind)+" s WHERE s.seq = "+v+".seq AND s.param = ?)", k.Def.Name)
+	extra := ""
+	if k.Def.Kind == searchparam.KindReference {
+		// Presence rows (index.RefRow) and references by url or
+		// identifier have no target id to sort by.
+		extra = " AND s.target_id <> ''"
+	}
+	return f("(SELECT "+agg+"(s."+col+") FROM "+tableOf(k.Def.Kind)+" s WHERE s.seq = "+v+".seq AND s.param = ?"+extra+")", k.Def.Name)
 }
