@@ -21,6 +21,7 @@ type Engine struct {
 	db     DB
 	ix     *index.Indexer
 	execOf func(store.Tx) (Execer, bool)
+	vac    *vacuum
 }
 
 // Open returns an Engine over a backend store that offers search its SQL
@@ -38,17 +39,28 @@ func Open(st store.Store, ix *index.Indexer) (*Engine, error) {
 // New returns an Engine from its parts: st for versions, db to read the
 // index, and execOf to write index rows inside st's transactions.
 func New(st store.Store, db DB, execOf func(store.Tx) (Execer, bool), ix *index.Indexer) *Engine {
-	return &Engine{Store: st, db: db, ix: ix, execOf: execOf}
+	return &Engine{Store: st, db: db, ix: ix, execOf: execOf, vac: newVacuum()}
 }
 
-// Search runs one page of q; see Search.
+// Search runs one page of q; see Search. Page links expire after
+// PageLifetime (see vacuum).
 func (e *Engine) Search(ctx context.Context, q *searchparam.Query, opt Options) (*Result, error) {
+	opt.expires, opt.lifetime = true, e.PageLifetime()
 	return Search(ctx, e.db, q, opt)
 }
 
 // Write runs fn in one transaction of the underlying store; every Put it
-// makes also writes the version's index rows.
+// makes also writes the version's index rows. After a successful write a
+// background vacuum runs when one is due (see vacuum).
 func (e *Engine) Write(ctx context.Context, fn func(store.Tx) error) error {
+	err := e.write(ctx, fn)
+	if err == nil {
+		e.afterWrite()
+	}
+	return err
+}
+
+func (e *Engine) write(ctx context.Context, fn func(store.Tx) error) error {
 	return e.Store.Write(ctx, func(tx store.Tx) error {
 		ex, ok := e.execOf(tx)
 		if !ok {
@@ -185,32 +197,6 @@ func (e *Engine) Reindex(ctx context.Context, after int64, progress func(lastSeq
 			progress(after, done)
 		}
 	}
-}
-
-// Vacuum removes the index rows of versions that stopped being current at
-// or before seq before: no search pinned to a snapshot at or after before
-// can read them. Callers pass the oldest snapshot a live page link may
-// still carry; a page link pinned before it is refused afterwards with
-// 410 Gone (the client repeats the search).
-func (e *Engine) Vacuum(ctx context.Context, before int64) error {
-	return e.Store.Write(ctx, func(tx store.Tx) error {
-		ex, ok := e.execOf(tx)
-		if !ok {
-			return errors.New("search: transaction cannot write index rows")
-		}
-		// Raise the horizon first: a page pinned before it now fails
-		// instead of reading rows about to go.
-		if err := ex.ExecShared(ctx, "UPDATE search_horizon SET seq = ? WHERE id = 1 AND seq < ?", before, before); err != nil {
-			return err
-		}
-		for _, t := range indexTables {
-			q := "DELETE FROM " + t + " WHERE seq IN (SELECT o.seq FROM resource_version o JOIN resource_version n ON n.type = o.type AND n.id = o.id AND n.version = o.version + 1 WHERE n.seq <= ?)"
-			if err := ex.ExecShared(ctx, q, before); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 var indexTables = []string{"search_string", "search_token", "search_ref", "search_date", "search_number",

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
@@ -174,6 +175,11 @@ type Options struct {
 	// Cursor continues a search from a next or previous link; nil for the
 	// first page.
 	Cursor *Cursor
+
+	// expires says cursors stay valid for lifetime after their first
+	// page (Engine.Search sets both from PageLifetime).
+	expires  bool
+	lifetime time.Duration
 }
 
 // Result is one page of a search.
@@ -199,6 +205,9 @@ type Result struct {
 // which cannot change at a fixed snapshot.
 type Cursor struct {
 	Snapshot int64 `json:"s"`
+	// Created is when the first page was read (Unix microseconds): page
+	// links expire a PageLifetime after it.
+	Created int64 `json:"c,omitempty"`
 	// Open are the transactions in progress at the snapshot (see
 	// planner.open); empty on SQLite, which has one writer.
 	Open   []int64 `json:"x,omitempty"`
@@ -222,7 +231,7 @@ func DecodeCursor(s string) (*Cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	bad := err != nil || c.Snapshot < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 || len(c.Open) > store.MaxOpen
+	bad := err != nil || c.Snapshot < 0 || c.Created < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 || len(c.Open) > store.MaxOpen
 	for _, x := range c.Open {
 		bad = bad || x < 0 || x >= 1<<32
 	}
@@ -239,6 +248,8 @@ func DecodeCursor(s string) (*Cursor, error) {
 type Snapshotter interface {
 	Snapshot(ctx context.Context) (seq int64, open []int64, err error)
 }
+
+var errExpired = fhir.Errorf(410, fhir.IssueNotFound, "this page link has expired; repeat the search")
 
 // MaxIncluded bounds the resources _include and _revinclude may add to
 // one page; a search that would add more fails with too-costly rather
@@ -265,17 +276,20 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		// altered.
 		return nil, fhir.Errorf(400, fhir.IssueInvalid, "search parameter \"_cursor\": not a cursor this server issued")
 	}
+	if cur != nil && opt.expires && time.Since(time.UnixMicro(cur.Created)) > opt.lifetime {
+		return nil, errExpired
+	}
 	if cur != nil {
 		var horizon int64
 		if err := db.QueryShared(ctx, "SELECT seq FROM search_horizon WHERE id = 1", nil, func(scan func(...any) error) error { return scan(&horizon) }); err != nil {
 			return nil, fmt.Errorf("search: horizon: %w", err)
 		}
 		if cur.Snapshot < horizon {
-			return nil, fhir.Errorf(410, fhir.IssueNotFound, "this page link has expired; repeat the search")
+			return nil, errExpired
 		}
 	}
 	if cur == nil {
-		cur = &Cursor{Total: -1}
+		cur = &Cursor{Total: -1, Created: time.Now().UnixMicro()}
 		var err error
 		if sn, ok := db.(Snapshotter); ok {
 			cur.Snapshot, cur.Open, err = sn.Snapshot(ctx)

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Condition", func(t *testing.T) { testCondition(t, open(t)) })
 	t.Run("ConditionalCreate", func(t *testing.T) { testConditionalCreate(t, open(t)) })
 	t.Run("Near", func(t *testing.T) { testNear(t, open(t)) })
+	t.Run("Vacuum", func(t *testing.T) { testVacuum(t, open(t)) })
 }
 
 // put writes body as the next version of its resource.
