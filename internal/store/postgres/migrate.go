@@ -58,6 +58,8 @@ var migrations = [][]string{
 	storesql.SearchSeqOrder(),
 	// 4: the indexer version of the stored index rows.
 	storesql.SearchMeta(),
+	// 5: the versions a create with a server-assigned id wrote.
+	storesql.HistoryCreated(),
 }
 
 // migrate applies the pending migrations, each in its own transaction
