@@ -31,15 +31,35 @@ type DB interface {
 	QueryShared(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error
 }
 
-// Condition is an extra SQL condition on the candidate resource version,
-// which the statement names v (columns v.type, v.id, v.seq, v.body ...),
-// with '?' placeholders for Args. It is ANDed to every statement that
-// returns resources, matches and includes alike, so a resource it hides
-// is neither counted nor included: access control plugs in here.
+// Condition is an SQL condition on one resource version, with '?'
+// placeholders for Args.
 type Condition struct {
 	SQL  string
 	Args []any
 }
+
+// Restriction is the condition every resource version a search reads must
+// satisfy: access control plugs in here. It is called with the alias a
+// statement gives the version (columns alias.seq, alias.type, alias.id,
+// alias.version, alias.last_updated, alias.body) and the resource types
+// the version can have at that point (empty: any type; a condition must
+// be correct whatever the type, the list only lets it be shorter), and
+// returns the condition on that alias, or nil for none.
+//
+// The engine MUST apply it to every resource version a statement reads:
+// the matches and their count, every hop of a chain
+// (subject:Patient.name=...) and of a reverse chain (_has, _list), and
+// every _include and _revinclude, :iterate rounds included, in searches
+// and in the searches of conditional writes (SearchTx) alike. A version it
+// hides is therefore indistinguishable from one that does not exist: it is
+// neither matched, counted, included, nor able to make another resource
+// match. (The versions read only to decide which version is current are
+// the exception: a hidden current version hides its resource, never
+// exposes an older one.)
+//
+// Subqueries inside the condition must use aliases starting with "acl",
+// which the planner never uses.
+type Restriction func(alias string, types []string) *Condition
 
 // Compartment restricts a search to one compartment (R4
 // compartmentdefinition.html): resources whose Params (reference
@@ -168,8 +188,9 @@ func compartmentByType(p *planner, c *Compartment, drive bool) frag {
 
 // Options are the inputs of a search besides the query.
 type Options struct {
-	// Where, when not nil, is ANDed to every statement (see Condition).
-	Where *Condition
+	// Where, when not nil, restricts every resource version the search
+	// reads (see Restriction).
+	Where Restriction
 	// Compartment, when not nil, limits matches to the compartment.
 	Compartment *Compartment
 	// Cursor continues a search from a next or previous link; nil for the
@@ -302,12 +323,12 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	}
 	res.Snapshot = cur.Snapshot
 	// The total is counted without the keyset bound, the page with it.
-	countP := &planner{snap: cur.Snapshot, open: cur.Open}
+	countP := &planner{snap: cur.Snapshot, open: cur.Open, restrict: opt.Where}
 	countAll, err := conditions(countP, q, opt)
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{snap: cur.Snapshot, open: cur.Open}
+	p := &planner{snap: cur.Snapshot, open: cur.Open, restrict: opt.Where}
 	if len(q.Sort) == 0 && cur.After > 0 {
 		p.after = cur.After
 	}
@@ -458,7 +479,7 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 	after := cur.After
 	var out []store.Version
 	for {
-		p := &planner{snap: cur.Snapshot, open: cur.Open, after: after}
+		p := &planner{snap: cur.Snapshot, open: cur.Open, after: after, restrict: opt.Where}
 		if _, err := conditions(p, q, opt); err != nil {
 			return nil, err
 		}
@@ -473,7 +494,7 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 		if last {
 			upto = cur.Snapshot
 		}
-		p = &planner{snap: cur.Snapshot, open: cur.Open, after: after, upto: upto}
+		p = &planner{snap: cur.Snapshot, open: cur.Open, after: after, upto: upto, restrict: opt.Where}
 		cond, err := conditions(p, q, opt)
 		if err != nil {
 			return nil, err
@@ -495,8 +516,8 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 	}
 }
 
-// conditions is everything a match must satisfy: the query's filters,
-// the compartment and the caller's condition.
+// conditions is everything a match must satisfy: the query's filters
+// (with the caller's restriction, see planner.where) and the compartment.
 func conditions(p *planner, q *searchparam.Query, opt Options) (frag, error) {
 	where, err := p.where("v", q.Types, q.Filters)
 	if err != nil {
@@ -506,9 +527,7 @@ func conditions(p *planner, q *searchparam.Query, opt Options) (frag, error) {
 	if opt.Compartment != nil {
 		conds = append(conds, compartmentCond(p, opt.Compartment, !hasDriver(q.Filters)))
 	}
-	if opt.Where != nil {
-		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))
-	}
+	// The caller's restriction on v is part of where, as on every alias.
 	return and(conds...), nil
 }
 
@@ -622,10 +641,7 @@ func includeStmt(p *planner, rev bool, incs []searchparam.Include, from []store.
 // includeSelect is the statement reading the current versions that cond
 // selects, for _include and _revinclude.
 func includeSelect(p *planner, cond frag, opt Options) *frag {
-	parts := []frag{p.current("v"), cond}
-	if opt.Where != nil {
-		parts = append(parts, f("("+opt.Where.SQL+")", opt.Where.Args...))
-	}
+	parts := []frag{p.current("v"), cond, p.restriction("v", nil)}
 	stmt := join("", f("SELECT "+storesql.VersionColumns+" FROM resource_version v WHERE "), and(parts...),
 		// No ORDER BY: sorting would tempt the planner to walk every
 		// version in seq order instead of looking up the few referenced;
