@@ -210,8 +210,10 @@ type Result struct {
 	// Included are _include and _revinclude resources, search.mode
 	// "include"; none of them is also in Matches.
 	Included []store.Version
-	// Total is the number of matches at the snapshot, or -1 when _total=none
-	// (or the total was not asked for and not computed).
+	// Total is the number of matches at the snapshot (an estimate with
+	// _total=estimate), or -1 when there is none: _total=none, or by
+	// default when counting would cost more than the page (see
+	// DefaultTotalBound).
 	Total int
 	// Next and Prev are the cursors of the neighbouring pages, nil when
 	// there is none.
@@ -232,6 +234,8 @@ type Cursor struct {
 	// Open are the transactions in progress at the snapshot (see
 	// planner.open); empty on SQLite, which has one writer.
 	Open   []int64 `json:"x,omitempty"`
+	// Total is the first page's total, -1 before it is counted and -2
+	// when it was left out (so later pages do not count again).
 	Total  int     `json:"t"`
 	Offset int     `json:"o,omitempty"`
 	After  int64   `json:"a,omitempty"`
@@ -252,7 +256,7 @@ func DecodeCursor(s string) (*Cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	bad := err != nil || c.Snapshot < 0 || c.Created < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 || len(c.Open) > store.MaxOpen
+	bad := err != nil || c.Snapshot < 0 || c.Created < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -2 || len(c.Open) > store.MaxOpen
 	for _, x := range c.Open {
 		bad = bad || x < 0 || x >= 1<<32
 	}
@@ -338,11 +342,30 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	}
 
 	res.Total = cur.Total
-	wantTotal := res.Total < 0 && (q.Total != searchparam.TotalNone || q.Count == 0 || q.Summary == searchparam.SummaryCount)
+	mode := totalMode(q)
+	wantTotal := res.Total == -1 && mode != searchparam.TotalNone
 	count := func() error {
-		c := join("", f("SELECT count(*) FROM resource_version v WHERE "), countAll)
-		if err := db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
-			return fmt.Errorf("search: total: %w", err)
+		switch mode {
+		case searchparam.TotalAccurate:
+			c := join("", f("SELECT count(*) FROM resource_version v WHERE "), countAll)
+			if err := db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
+				return fmt.Errorf("search: total: %w", err)
+			}
+		case searchparam.TotalEstimate:
+			n, err := estimate(ctx, db, q, opt, cur, countAll)
+			if err != nil {
+				return fmt.Errorf("search: total: %w", err)
+			}
+			res.Total = n
+		default:
+			n, err := boundedCount(ctx, db, countAll, DefaultTotalBound)
+			if err != nil {
+				return fmt.Errorf("search: total: %w", err)
+			}
+			res.Total = n
+			if n > DefaultTotalBound {
+				res.Total = -2 // omitted; later pages do not count again
+			}
 		}
 		return nil
 	}
@@ -413,6 +436,11 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		}
 	}
 	next := func() *Cursor { c := *cur; c.Total = res.Total; c.Offset, c.After, c.Before = 0, 0, 0; return &c }
+	defer func() {
+		if res.Total < 0 {
+			res.Total = -1
+		}
+	}()
 	switch {
 	case keyset && len(matches) > 0:
 		first, last := matches[0].Seq, matches[len(matches)-1].Seq
