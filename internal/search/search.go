@@ -233,13 +233,13 @@ type Cursor struct {
 	Created int64 `json:"c,omitempty"`
 	// Open are the transactions in progress at the snapshot (see
 	// planner.open); empty on SQLite, which has one writer.
-	Open   []int64 `json:"x,omitempty"`
+	Open []int64 `json:"x,omitempty"`
 	// Total is the first page's total, -1 before it is counted and -2
 	// when it was left out (so later pages do not count again).
-	Total  int     `json:"t"`
-	Offset int     `json:"o,omitempty"`
-	After  int64   `json:"a,omitempty"`
-	Before int64   `json:"b,omitempty"`
+	Total  int   `json:"t"`
+	Offset int   `json:"o,omitempty"`
+	After  int64 `json:"a,omitempty"`
+	Before int64 `json:"b,omitempty"`
 }
 
 // Encode renders c for a page link (the _cursor parameter).
