@@ -16,7 +16,10 @@ func MarkPosted(ctx context.Context, tx store.Tx, seq int64) error {
 	if !ok {
 		return errors.New("search: not a transaction of the search engine")
 	}
-	return it.ex.ExecShared(ctx, "INSERT INTO history_post (seq) VALUES (?)", seq)
+	// Written with the index rows, in the same multi-row INSERTs.
+	it.rows.posted.add(seq)
+	it.rows.pending++
+	return nil
 }
 
 // Posted returns which of the versions at seqs MarkPosted recorded.
