@@ -181,15 +181,20 @@ func NewService(ctx context.Context, st Backend, cfg config.Config) (*interactio
 
 // restrictedPatientSearch keeps restricted patients (confidentiality R)
 // out of Patient searches by the demographics PDS withholds for them.
-func restrictedPatientSearch(q *searchparam.Query) *search.Condition {
+func restrictedPatientSearch(q *searchparam.Query) search.Restriction {
 	if len(q.Types) > 0 && !slices.Contains(q.Types, "Patient") {
 		return nil
 	}
 	for _, f := range q.Filters {
 		if f.Def != nil && slices.Contains(identity.RestrictedSearchParams, f.Def.Name) {
-			return &search.Condition{
-				SQL:  "NOT (v.type = 'Patient' AND EXISTS (SELECT 1 FROM search_token rt WHERE rt.seq = v.seq AND rt.param = '_security' AND rt.system = ? AND rt.code = 'R'))",
-				Args: []any{identity.ConfidentialitySystem},
+			return func(v string, types []string) *search.Condition {
+				if len(types) > 0 && !slices.Contains(types, "Patient") {
+					return nil
+				}
+				return &search.Condition{
+					SQL:  "NOT (" + v + ".type = 'Patient' AND EXISTS (SELECT 1 FROM search_token aclrt WHERE aclrt.seq = " + v + ".seq AND aclrt.param = '_security' AND aclrt.system = ? AND aclrt.code = 'R'))",
+					Args: []any{identity.ConfidentialitySystem},
+				}
 			}
 		}
 	}

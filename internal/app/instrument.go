@@ -50,6 +50,12 @@ func (s *instrumented) History(ctx context.Context, q store.HistoryQuery) (store
 	return s.Store.History(ctx, q)
 }
 
+// Posted passes the history capability of the engine through.
+func (s *instrumented) Posted(ctx context.Context, seqs []int64) (map[int64]bool, error) {
+	defer s.observe("history", time.Now())
+	return s.engine.Posted(ctx, seqs)
+}
+
 func (s *instrumented) Write(ctx context.Context, fn func(store.Tx) error) error {
 	defer s.observe("write", time.Now())
 	return s.Store.Write(ctx, fn)

@@ -97,8 +97,20 @@ func (ix *Indexer) IndexDecoded(res map[string]any) (*Rows, error) {
 			}
 			continue
 		}
+		before := len(rows.Refs)
 		for _, it := range items {
 			ix.add(rows, d, it.Value(), it.Type())
+		}
+		if d.Kind == searchparam.KindReference && len(items) > 0 && len(rows.Refs) == before {
+			// The element is there but names nothing a search can
+			// match: a contained resource ("#id"), a display or an
+			// identifier without a value. :missing follows the element
+			// (search.html 3.1.1.5, :missing: not having a value "usually
+			// equates to not having the relevant element in the
+			// resource"), so the parameter gets a presence row: a
+			// RefRow with only Param, which no value predicate, chain or
+			// include can match.
+			rows.Refs = append(rows.Refs, RefRow{Param: d.Name})
 		}
 	}
 	rows.Text = searchparam.Normalize(narrative(res))

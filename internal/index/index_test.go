@@ -213,3 +213,33 @@ func TestSynthea(t *testing.T) {
 	}
 	t.Logf("indexed %d resources", n)
 }
+
+// TestReferencePresence: a reference element that names nothing
+// searchable (contained, display only, identifier without a value) gets
+// one presence row, so :missing=false finds it; one that names something
+// gets only its value rows; an absent element gets none.
+func TestReferencePresence(t *testing.T) {
+	for _, c := range []struct {
+		name, subject string
+		want          []RefRow
+	}{
+		{"contained", `"subject":{"reference":"#newborn"},"contained":[{"resourceType":"Patient","id":"newborn"}]`, []RefRow{{Param: "subject"}}},
+		{"display only", `"subject":{"display":"Oyster"}`, []RefRow{{Param: "subject"}}},
+		{"identifier without value", `"subject":{"identifier":{"system":"urn:x"}}`, []RefRow{{Param: "subject"}}},
+		{"literal", `"subject":{"reference":"Patient/p1","display":"P"}`, []RefRow{{Param: "subject", TargetType: "Patient", TargetID: "p1"}}},
+		{"absent", `"status":"final"`, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rows := indexJSON(t, `{"resourceType":"Observation","id":"o1","code":{"text":"x"},`+c.subject+`}`)
+			var got []RefRow
+			for _, r := range rows.Refs {
+				if r.Param == "subject" {
+					got = append(got, r)
+				}
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("subject rows %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}

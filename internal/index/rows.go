@@ -47,7 +47,10 @@ type TokenRow struct {
 // RefRow is a reference. TargetType and TargetID are set for a reference
 // to a resource on this server; URL for an absolute or canonical
 // reference (Version for "url|version"); IdentSystem and IdentValue for
-// Reference.identifier (:identifier).
+// Reference.identifier (:identifier). A row with only Param set is a
+// presence row: the element is present but refers to nothing searchable
+// (a contained resource, a display only), so it counts for :missing and
+// matches nothing else.
 type RefRow struct {
 	Param                   string
 	TargetType, TargetID    string

@@ -87,13 +87,26 @@ func (s *Service) where(req *Request, typ string) *store.Filter {
 	return &store.Filter{SQL: sql, Args: args}
 }
 
-// searchWhere is where as a search condition.
-func (s *Service) searchWhere(req *Request) *search.Condition {
-	f := s.where(req, "")
-	if f == nil {
-		return nil
+// searchWhere renders req's access filter as the search engine's
+// restriction, for every alias and type a search statement reads, ANDed
+// with extra (nil: none); nil when neither restricts.
+func (s *Service) searchWhere(req *Request, extra search.Restriction) search.Restriction {
+	if req == nil || req.dec == nil || req.dec.Filter == nil {
+		return extra
 	}
-	return &search.Condition{SQL: f.SQL, Args: f.Args}
+	f := req.dec.Filter
+	return func(alias string, types []string) *search.Condition {
+		typ := ""
+		if len(types) == 1 {
+			typ = types[0]
+		}
+		sql, args := f.SQL(alias, typ)
+		c := &search.Condition{SQL: sql, Args: args}
+		if extra != nil {
+			c = search.And(c, extra(alias, types))
+		}
+		return c
+	}
 }
 
 // hidden is the answer for a resource that exists but that req's caller

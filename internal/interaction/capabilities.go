@@ -74,7 +74,11 @@ func (s *Service) buildCapabilities() []byte {
 		Documentation: "Every R4 resource type is stored as JSON with every version kept. " +
 			"XML is not supported (406). Transactions are atomic; batch entries are independent; conditional references resolve to exactly one match or fail. " +
 			"PATCH takes JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters). " +
-			"Search: _count defaults to 20 and is at most 1000; search and history paging links are pinned to the moment of the first page; " +
+			"Search: _count defaults to 20 and is at most 1000 (a larger _count is lowered, and the links say so); search and history paging links are pinned to the moment of the first page; " +
+			"search page links expire an hour after the first page (410: repeat the search). " +
+			"_total: without it, Bundle.total is given when the result fits on the first page or has at most 1000 matches, and is otherwise left out, so no page waits on counting; " +
+			"_total=accurate counts exactly; _total=estimate is exact up to 1000 matches and otherwise the driving filter's candidates times the share of the first 1000 that match; _total=none gives none. " +
+			":missing follows the element: a contained, display-only or identifier-only reference is present. " +
 			"an unknown parameter, modifier or malformed value is a 400 unless Prefer: handling=lenient. " +
 			"Token :in, :not-in, :above and :below work with the code systems and value sets the server holds (the R4 core package and stored ones); " +
 			"SNOMED CT, LOINC and dm+d are not loaded: core value sets over them are answered from the expansion R4 published (hl7.fhir.r4.expansions) when it is complete; " +

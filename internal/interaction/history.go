@@ -27,6 +27,7 @@ var formatParams = map[string]bool{"_format": true, "_pretty": true}
 
 func (s *Service) history(ctx context.Context, req *Request) (*Response, error) {
 	q := store.HistoryQuery{Type: req.Type, ID: req.ID, Count: s.opts.DefaultCount}
+	asked := 0 // the _count sent, when it was capped
 	if req.Kind == HistorySystem {
 		q.Type = ""
 	}
@@ -45,6 +46,9 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 				return nil, fhir.Errorf(400, fhir.IssueValue, "_count must be a non-negative integer, not %q", clip(val))
 			}
 			q.Count = min(n, s.opts.MaxCount)
+			if n > q.Count {
+				asked = n
+			}
 		case "_since":
 			lo, _, err := ParseDateRange(val)
 			if err != nil {
@@ -116,9 +120,15 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 		path = "/_history"
 	}
 	self := cloneValues(req.Query)
+	if asked > 0 {
+		// The links state the count used, not the one asked for. (A
+		// history bundle has no place for an outcome: every entry is a
+		// version with its request, R4 bdl-3.)
+		self.Set("_count", strconv.Itoa(count))
+	}
 	links := []link{{"self", pageURL(req.BaseURL, path, self)}}
 	if page.More && len(page.Versions) > 0 {
-		next := cloneValues(req.Query)
+		next := cloneValues(self)
 		next.Set(pageBeforeParam, strconv.FormatInt(page.Versions[len(page.Versions)-1].Seq, 10))
 		next.Set(snapshotParam, strconv.FormatInt(page.Snapshot, 10))
 		if len(page.Open) > 0 {
@@ -132,8 +142,12 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 	}
 	var b bundleWriter
 	b.start(NewID(), "history", fhir.FormatInstant(s.opts.Now()), total, links)
+	posted, err := s.posted(ctx, page.Versions)
+	if err != nil {
+		return nil, err
+	}
 	for _, v := range page.Versions {
-		e := historyEntry(req.BaseURL, v)
+		e := historyEntry(req.BaseURL, v, posted[v.Seq])
 		if e.Resource, err = s.present(req, e.Resource); err != nil {
 			return nil, err
 		}
@@ -154,15 +168,46 @@ type bundleResponse struct {
 	LastModified string `json:"lastModified,omitempty"`
 }
 
-func historyEntry(base string, v store.Version) entry {
+// poster is the store capability that says which versions a create with a
+// server-assigned id wrote (*search.Engine is one).
+type poster interface {
+	Posted(ctx context.Context, seqs []int64) (map[int64]bool, error)
+}
+
+// posted returns which of the first versions in vs were written by POST.
+// Without a store that records it, every version 1 is reported as PUT.
+func (s *Service) posted(ctx context.Context, vs []store.Version) (map[int64]bool, error) {
+	p, ok := s.store.(poster)
+	if !ok {
+		return nil, nil
+	}
+	var seqs []int64
+	for _, v := range vs {
+		if v.Version == 1 && !v.Deleted {
+			seqs = append(seqs, v.Seq)
+		}
+	}
+	return p.Posted(ctx, seqs)
+}
+
+// historyEntry is the entry of version v in a history bundle, with the
+// interaction that wrote it (R4 http.html#history): DELETE for a
+// tombstone, POST [type] for a version 1 the server created with an id of
+// its own (posted), and PUT [type]/[id] for the rest, including the
+// version 1 of a resource created by PUT.
+func historyEntry(base string, v store.Version, posted bool) entry {
 	e := entry{FullURL: base + "/" + v.Type + "/" + v.ID, Resource: v.Body}
 	resp := bundleResponse{Etag: ETag(v.Version), LastModified: fhir.FormatInstant(v.LastUpdated)}
 	switch {
 	case v.Deleted:
 		e.Request = bundleRequest{"DELETE", v.Type + "/" + v.ID}
 		resp.Status = "204 No Content"
-	case v.Version == 1:
+	case v.Version == 1 && posted:
 		e.Request = bundleRequest{"POST", v.Type}
+		resp.Status = "201 Created"
+		resp.Location = v.Type + "/" + v.ID + "/_history/1"
+	case v.Version == 1:
+		e.Request = bundleRequest{"PUT", v.Type + "/" + v.ID}
 		resp.Status = "201 Created"
 		resp.Location = v.Type + "/" + v.ID + "/_history/1"
 	default:

@@ -105,7 +105,7 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 	for _, t := range includeTypes {
 		q.Include = append(q.Include, searchparam.Include{Source: "*", Target: t})
 	}
-	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Compartment: comp, Where: s.searchWhere(req)})
+	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Compartment: comp, Where: s.searchWhere(req, nil)})
 	if err != nil {
 		return nil, err
 	}

@@ -201,7 +201,7 @@ func (s *Service) searchPatients(ctx context.Context, req *Request, params []sea
 		return nil, err
 	}
 	q.Total = searchparam.TotalNone
-	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Where: s.searchWhere(req)})
+	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Where: s.searchWhere(req, nil)})
 	if err != nil {
 		return nil, err
 	}

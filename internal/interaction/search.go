@@ -77,10 +77,11 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt.Where = s.searchWhere(req)
+	var restricted search.Restriction
 	if s.opts.RestrictSearch != nil && redacts(req) {
-		opt.Where = search.And(opt.Where, s.opts.RestrictSearch(q))
+		restricted = s.opts.RestrictSearch(q)
 	}
+	opt.Where = s.searchWhere(req, restricted)
 	res, err := s.opts.Search.Engine.Search(ctx, q, opt)
 	if err != nil {
 		return nil, err
@@ -127,10 +128,24 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 			}
 		}
 	}
+	var issues []fhir.Issue
 	if len(q.Ignored) > 0 {
-		oo := fhir.Outcome([]fhir.Issue{{Severity: fhir.SeverityWarning, Code: fhir.IssueNotSupported,
-			Diagnostics: fmt.Sprintf("Ignored (Prefer: handling=lenient): %s", strings.Join(q.Ignored, ", "))}})
-		b.add(entry{Resource: oo, Search: map[string]string{"mode": "outcome"}})
+		issues = append(issues, fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueNotSupported,
+			Diagnostics: fmt.Sprintf("Ignored (Prefer: handling=lenient): %s", strings.Join(q.Ignored, ", "))})
+	}
+	if q.CountAsked > 0 && req.Lenient {
+		issues = append(issues, countCapped(q.CountAsked, q.Count))
+	}
+	if len(issues) > 0 {
+		b.add(entry{Resource: fhir.Outcome(issues), Search: map[string]string{"mode": "outcome"}})
 	}
 	return &Response{Status: http.StatusOK, Body: b.finish()}, nil
+}
+
+// countCapped is the warning that _count was lowered to the most a page
+// holds (search.html 3.1.1.6: the server "is not bound to return the
+// number requested"); the page links carry the count used.
+func countCapped(asked, used int) fhir.Issue {
+	return fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueTooCostly,
+		Diagnostics: fmt.Sprintf("_count=%d is more than a page holds; pages hold %d (Prefer: handling=lenient)", asked, used)}
 }

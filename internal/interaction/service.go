@@ -141,9 +141,10 @@ type Options struct {
 	// PDS withholds, flagged REDACTED). Every resource a read, history,
 	// search or operation returns passes through it.
 	Present func(raw []byte) ([]byte, error)
-	// RestrictSearch, when set, returns a condition ANDed into a search
-	// (for example: never find restricted patients by address), or nil.
-	RestrictSearch func(q *searchparam.Query) *search.Condition
+	// RestrictSearch, when set, returns the restriction a search applies
+	// to every resource version it reads (search.Restriction; for
+	// example: never find restricted patients by address), or nil.
+	RestrictSearch func(q *searchparam.Query) search.Restriction
 	// Terminology, when set, answers :in, :not-in, :below and :above on
 	// token search parameters.
 	Terminology Terminology

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/store"
 )
 
@@ -264,6 +265,10 @@ func (op *writeOp) create(ctx context.Context, tx store.Tx) error {
 		return err
 	}
 	if err := op.s.checkVisible(ctx, tx, op.req, v, false); err != nil {
+		return err
+	}
+	// History reports this version as POST [type], not PUT [type]/[id].
+	if err := search.MarkPosted(ctx, tx, v.Seq); err != nil {
 		return err
 	}
 	op.out, op.status = &v, http.StatusCreated

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/nhs-junction/junction/internal/fhirpkg"
 	"github.com/nhs-junction/junction/internal/index"
 	"github.com/nhs-junction/junction/internal/search"
 	"github.com/nhs-junction/junction/internal/search/searchtest"
@@ -137,4 +138,23 @@ func freshSchema(t testing.TB, base string) string {
 	q.Set("search_path", name)
 	pu.RawQuery = q.Encode()
 	return pu.String()
+}
+
+func examplesDir(t *testing.T) string {
+	if testing.Short() {
+		t.Skip("needs the examples package")
+	}
+	dir, err := fhirpkg.Dir()
+	if err != nil {
+		t.Skipf("examples package unavailable: %v", err)
+	}
+	return dir
+}
+
+func TestSQLiteMissingExamples(t *testing.T) {
+	searchtest.RunMissingExamples(t, openSQLite(t), examplesDir(t))
+}
+
+func TestPostgresMissingExamples(t *testing.T) {
+	searchtest.RunMissingExamples(t, openPostgres(t), examplesDir(t))
 }

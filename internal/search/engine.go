@@ -22,6 +22,7 @@ type Engine struct {
 	db     DB
 	ix     *index.Indexer
 	execOf func(store.Tx) (Execer, bool)
+	vac    *vacuum
 }
 
 // Open returns an Engine over a backend store that offers search its SQL
@@ -39,17 +40,28 @@ func Open(st store.Store, ix *index.Indexer) (*Engine, error) {
 // New returns an Engine from its parts: st for versions, db to read the
 // index, and execOf to write index rows inside st's transactions.
 func New(st store.Store, db DB, execOf func(store.Tx) (Execer, bool), ix *index.Indexer) *Engine {
-	return &Engine{Store: st, db: db, ix: ix, execOf: execOf}
+	return &Engine{Store: st, db: db, ix: ix, execOf: execOf, vac: newVacuum()}
 }
 
-// Search runs one page of q; see Search.
+// Search runs one page of q; see Search. Page links expire after
+// PageLifetime (see vacuum).
 func (e *Engine) Search(ctx context.Context, q *searchparam.Query, opt Options) (*Result, error) {
+	opt.expires, opt.lifetime = true, e.PageLifetime()
 	return Search(ctx, e.db, q, opt)
 }
 
 // Write runs fn in one transaction of the underlying store; every Put it
-// makes also writes the version's index rows.
+// makes also writes the version's index rows. After a successful write a
+// background vacuum runs when one is due (see vacuum).
 func (e *Engine) Write(ctx context.Context, fn func(store.Tx) error) error {
+	err := e.write(ctx, fn)
+	if err == nil {
+		e.afterWrite()
+	}
+	return err
+}
+
+func (e *Engine) write(ctx context.Context, fn func(store.Tx) error) error {
 	return e.Store.Write(ctx, func(tx store.Tx) error {
 		ex, ok := e.execOf(tx)
 		if !ok {
@@ -121,11 +133,12 @@ func (t *indexedTx) Put(ctx context.Context, v store.Version) (store.Version, er
 
 // IndexVersion identifies how index rows are computed. It goes up when a
 // change to the indexer makes rows written before it wrong or missing
-// (2: Location near rows; quantities in exact UCUM base units; 3: the
-// access rows of internal/access), so that a store indexed by an older
-// binary is reindexed rather than answering searches from rows that no
-// longer mean what the planner expects.
-const IndexVersion = 3
+// (2: Location near rows; quantities in exact UCUM base units; 3: presence
+// rows for references that name nothing searchable; 4: the access rows of
+// internal/access), so that a store indexed by an older binary is
+// reindexed rather than answering searches from rows that no longer mean
+// what the planner expects.
+const IndexVersion = 4
 
 // IndexCurrent reports whether the stored index rows were computed by
 // this IndexVersion. A store without resources is marked current at once.
@@ -212,32 +225,6 @@ func (e *Engine) Reindex(ctx context.Context, after int64, progress func(lastSeq
 			progress(after, done)
 		}
 	}
-}
-
-// Vacuum removes the index rows of versions that stopped being current at
-// or before seq before: no search pinned to a snapshot at or after before
-// can read them. Callers pass the oldest snapshot a live page link may
-// still carry; a page link pinned before it is refused afterwards with
-// 410 Gone (the client repeats the search).
-func (e *Engine) Vacuum(ctx context.Context, before int64) error {
-	return e.Store.Write(ctx, func(tx store.Tx) error {
-		ex, ok := e.execOf(tx)
-		if !ok {
-			return errors.New("search: transaction cannot write index rows")
-		}
-		// Raise the horizon first: a page pinned before it now fails
-		// instead of reading rows about to go.
-		if err := ex.ExecShared(ctx, "UPDATE search_horizon SET seq = ? WHERE id = 1 AND seq < ?", before, before); err != nil {
-			return err
-		}
-		for _, t := range indexTables {
-			q := "DELETE FROM " + t + " WHERE seq IN (SELECT o.seq FROM resource_version o JOIN resource_version n ON n.type = o.type AND n.id = o.id AND n.version = o.version + 1 WHERE n.seq <= ?)"
-			if err := ex.ExecShared(ctx, q, before); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 var indexTables = []string{"search_string", "search_token", "search_ref", "search_date", "search_number",

@@ -31,6 +31,22 @@ type planner struct {
 	// whose seq column is drvSeq; set by where when a filter drives.
 	drv    *frag
 	drvSeq string
+	// restrict is the caller's restriction, applied to every version
+	// alias the planner reads (see Restriction).
+	restrict Restriction
+}
+
+// restriction is the caller's condition on version alias v, which can be
+// of types (empty: any).
+func (p *planner) restriction(v string, types []string) frag {
+	if p.restrict == nil {
+		return f("1=1")
+	}
+	c := p.restrict(v, types)
+	if c == nil {
+		return f("1=1")
+	}
+	return f("("+c.SQL+")", c.Args...)
 }
 
 // driveBy is the condition that version alias v is one of the rows of
@@ -95,6 +111,11 @@ func (p *planner) where(v string, types []string, filters []*searchparam.Filter)
 		parts = append(parts, in(v+".type", types))
 	}
 	parts = append(parts, p.current(v))
+	if p.restrict != nil {
+		// Every alias where is called for, the matches and every hop of a
+		// chain or _has alike.
+		parts = append(parts, p.restriction(v, types))
+	}
 	driver, best := -1, rankNone
 	for i, fl := range filters {
 		if r := rank(fl); r < best {
@@ -345,5 +366,11 @@ func sortExpr(v string, k searchparam.SortKey) frag {
 	case searchparam.KindURI:
 		col = "uri"
 	}
-	return f("(SELECT "+agg+"(s."+col+") FROM "+tableOf(k.Def.Kind)+" s WHERE s.seq = "+v+".seq AND s.param = ?)", k.Def.Name)
+	extra := ""
+	if k.Def.Kind == searchparam.KindReference {
+		// Presence rows (index.RefRow) and references by url or
+		// identifier have no target id to sort by.
+		extra = " AND s.target_id <> ''"
+	}
+	return f("(SELECT "+agg+"(s."+col+") FROM "+tableOf(k.Def.Kind)+" s WHERE s.seq = "+v+".seq AND s.param = ?"+extra+")", k.Def.Name)
 }

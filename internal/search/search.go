@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
@@ -30,11 +31,8 @@ type DB interface {
 	QueryShared(ctx context.Context, query string, args []any, row func(scan func(dest ...any) error) error) error
 }
 
-// Condition is an extra SQL condition on the candidate resource version,
-// which the statement names v (columns v.type, v.id, v.seq, v.body ...),
-// with '?' placeholders for Args. It is ANDed to every statement that
-// returns resources, matches and includes alike, so a resource it hides
-// is neither counted nor included: access control plugs in here.
+// Condition is an SQL condition on one resource version, with '?'
+// placeholders for Args.
 type Condition struct {
 	SQL  string
 	Args []any
@@ -55,6 +53,29 @@ func And(conds ...*Condition) *Condition {
 	}
 	return out
 }
+
+// Restriction is the condition every resource version a search reads must
+// satisfy: access control plugs in here. It is called with the alias a
+// statement gives the version (columns alias.seq, alias.type, alias.id,
+// alias.version, alias.last_updated, alias.body) and the resource types
+// the version can have at that point (empty: any type; a condition must
+// be correct whatever the type, the list only lets it be shorter), and
+// returns the condition on that alias, or nil for none.
+//
+// The engine MUST apply it to every resource version a statement reads:
+// the matches and their count, every hop of a chain
+// (subject:Patient.name=...) and of a reverse chain (_has, _list), and
+// every _include and _revinclude, :iterate rounds included, in searches
+// and in the searches of conditional writes (SearchTx) alike. A version it
+// hides is therefore indistinguishable from one that does not exist: it is
+// neither matched, counted, included, nor able to make another resource
+// match. (The versions read only to decide which version is current are
+// the exception: a hidden current version hides its resource, never
+// exposes an older one.)
+//
+// Subqueries inside the condition must use aliases starting with "acl",
+// which the planner never uses.
+type Restriction func(alias string, types []string) *Condition
 
 // Compartment restricts a search to one compartment (R4
 // compartmentdefinition.html): resources whose Params (reference
@@ -183,13 +204,19 @@ func compartmentByType(p *planner, c *Compartment, drive bool) frag {
 
 // Options are the inputs of a search besides the query.
 type Options struct {
-	// Where, when not nil, is ANDed to every statement (see Condition).
-	Where *Condition
+	// Where, when not nil, restricts every resource version the search
+	// reads (see Restriction).
+	Where Restriction
 	// Compartment, when not nil, limits matches to the compartment.
 	Compartment *Compartment
 	// Cursor continues a search from a next or previous link; nil for the
 	// first page.
 	Cursor *Cursor
+
+	// expires says cursors stay valid for lifetime after their first
+	// page (Engine.Search sets both from PageLifetime).
+	expires  bool
+	lifetime time.Duration
 }
 
 // Result is one page of a search.
@@ -199,8 +226,10 @@ type Result struct {
 	// Included are _include and _revinclude resources, search.mode
 	// "include"; none of them is also in Matches.
 	Included []store.Version
-	// Total is the number of matches at the snapshot, or -1 when _total=none
-	// (or the total was not asked for and not computed).
+	// Total is the number of matches at the snapshot (an estimate with
+	// _total=estimate), or -1 when there is none: _total=none, or by
+	// default when counting would cost more than the page (see
+	// DefaultTotalBound).
 	Total int
 	// Next and Prev are the cursors of the neighbouring pages, nil when
 	// there is none.
@@ -215,13 +244,18 @@ type Result struct {
 // which cannot change at a fixed snapshot.
 type Cursor struct {
 	Snapshot int64 `json:"s"`
+	// Created is when the first page was read (Unix microseconds): page
+	// links expire a PageLifetime after it.
+	Created int64 `json:"c,omitempty"`
 	// Open are the transactions in progress at the snapshot (see
 	// planner.open); empty on SQLite, which has one writer.
-	Open   []int64 `json:"x,omitempty"`
-	Total  int     `json:"t"`
-	Offset int     `json:"o,omitempty"`
-	After  int64   `json:"a,omitempty"`
-	Before int64   `json:"b,omitempty"`
+	Open []int64 `json:"x,omitempty"`
+	// Total is the first page's total, -1 before it is counted and -2
+	// when it was left out (so later pages do not count again).
+	Total  int   `json:"t"`
+	Offset int   `json:"o,omitempty"`
+	After  int64 `json:"a,omitempty"`
+	Before int64 `json:"b,omitempty"`
 }
 
 // Encode renders c for a page link (the _cursor parameter).
@@ -238,7 +272,7 @@ func DecodeCursor(s string) (*Cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	bad := err != nil || c.Snapshot < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -1 || len(c.Open) > store.MaxOpen
+	bad := err != nil || c.Snapshot < 0 || c.Created < 0 || c.Offset < 0 || c.After < 0 || c.Before < 0 || c.Total < -2 || len(c.Open) > store.MaxOpen
 	for _, x := range c.Open {
 		bad = bad || x < 0 || x >= 1<<32
 	}
@@ -255,6 +289,8 @@ func DecodeCursor(s string) (*Cursor, error) {
 type Snapshotter interface {
 	Snapshot(ctx context.Context) (seq int64, open []int64, err error)
 }
+
+var errExpired = fhir.Errorf(410, fhir.IssueNotFound, "this page link has expired; repeat the search")
 
 // MaxIncluded bounds the resources _include and _revinclude may add to
 // one page; a search that would add more fails with too-costly rather
@@ -281,17 +317,20 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		// altered.
 		return nil, fhir.Errorf(400, fhir.IssueInvalid, "search parameter \"_cursor\": not a cursor this server issued")
 	}
+	if cur != nil && opt.expires && time.Since(time.UnixMicro(cur.Created)) > opt.lifetime {
+		return nil, errExpired
+	}
 	if cur != nil {
 		var horizon int64
 		if err := db.QueryShared(ctx, "SELECT seq FROM search_horizon WHERE id = 1", nil, func(scan func(...any) error) error { return scan(&horizon) }); err != nil {
 			return nil, fmt.Errorf("search: horizon: %w", err)
 		}
 		if cur.Snapshot < horizon {
-			return nil, fhir.Errorf(410, fhir.IssueNotFound, "this page link has expired; repeat the search")
+			return nil, errExpired
 		}
 	}
 	if cur == nil {
-		cur = &Cursor{Total: -1}
+		cur = &Cursor{Total: -1, Created: time.Now().UnixMicro()}
 		var err error
 		if sn, ok := db.(Snapshotter); ok {
 			cur.Snapshot, cur.Open, err = sn.Snapshot(ctx)
@@ -304,12 +343,12 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	}
 	res.Snapshot = cur.Snapshot
 	// The total is counted without the keyset bound, the page with it.
-	countP := &planner{snap: cur.Snapshot, open: cur.Open}
+	countP := &planner{snap: cur.Snapshot, open: cur.Open, restrict: opt.Where}
 	countAll, err := conditions(countP, q, opt)
 	if err != nil {
 		return nil, err
 	}
-	p := &planner{snap: cur.Snapshot, open: cur.Open}
+	p := &planner{snap: cur.Snapshot, open: cur.Open, restrict: opt.Where}
 	if len(q.Sort) == 0 && cur.After > 0 {
 		p.after = cur.After
 	}
@@ -319,11 +358,30 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	}
 
 	res.Total = cur.Total
-	wantTotal := res.Total < 0 && (q.Total != searchparam.TotalNone || q.Count == 0 || q.Summary == searchparam.SummaryCount)
+	mode := totalMode(q)
+	wantTotal := res.Total == -1 && mode != searchparam.TotalNone
 	count := func() error {
-		c := join("", f("SELECT count(*) FROM resource_version v WHERE "), countAll)
-		if err := db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
-			return fmt.Errorf("search: total: %w", err)
+		switch mode {
+		case searchparam.TotalAccurate:
+			c := join("", f("SELECT count(*) FROM resource_version v WHERE "), countAll)
+			if err := db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&res.Total) }); err != nil {
+				return fmt.Errorf("search: total: %w", err)
+			}
+		case searchparam.TotalEstimate:
+			n, err := estimate(ctx, db, q, opt, cur, countAll)
+			if err != nil {
+				return fmt.Errorf("search: total: %w", err)
+			}
+			res.Total = n
+		default:
+			n, err := boundedCount(ctx, db, countAll, DefaultTotalBound)
+			if err != nil {
+				return fmt.Errorf("search: total: %w", err)
+			}
+			res.Total = n
+			if n > DefaultTotalBound {
+				res.Total = -2 // omitted; later pages do not count again
+			}
 		}
 		return nil
 	}
@@ -394,6 +452,11 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		}
 	}
 	next := func() *Cursor { c := *cur; c.Total = res.Total; c.Offset, c.After, c.Before = 0, 0, 0; return &c }
+	defer func() {
+		if res.Total < 0 {
+			res.Total = -1
+		}
+	}()
 	switch {
 	case keyset && len(matches) > 0:
 		first, last := matches[0].Seq, matches[len(matches)-1].Seq
@@ -460,7 +523,7 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 	after := cur.After
 	var out []store.Version
 	for {
-		p := &planner{snap: cur.Snapshot, open: cur.Open, after: after}
+		p := &planner{snap: cur.Snapshot, open: cur.Open, after: after, restrict: opt.Where}
 		if _, err := conditions(p, q, opt); err != nil {
 			return nil, err
 		}
@@ -475,7 +538,7 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 		if last {
 			upto = cur.Snapshot
 		}
-		p = &planner{snap: cur.Snapshot, open: cur.Open, after: after, upto: upto}
+		p = &planner{snap: cur.Snapshot, open: cur.Open, after: after, upto: upto, restrict: opt.Where}
 		cond, err := conditions(p, q, opt)
 		if err != nil {
 			return nil, err
@@ -497,8 +560,8 @@ func windowed(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur
 	}
 }
 
-// conditions is everything a match must satisfy: the query's filters,
-// the compartment and the caller's condition.
+// conditions is everything a match must satisfy: the query's filters
+// (with the caller's restriction, see planner.where) and the compartment.
 func conditions(p *planner, q *searchparam.Query, opt Options) (frag, error) {
 	where, err := p.where("v", q.Types, q.Filters)
 	if err != nil {
@@ -508,9 +571,7 @@ func conditions(p *planner, q *searchparam.Query, opt Options) (frag, error) {
 	if opt.Compartment != nil {
 		conds = append(conds, compartmentCond(p, opt.Compartment, !hasDriver(q.Filters)))
 	}
-	if opt.Where != nil {
-		conds = append(conds, f("("+opt.Where.SQL+")", opt.Where.Args...))
-	}
+	// The caller's restriction on v is part of where, as on every alias.
 	return and(conds...), nil
 }
 
@@ -624,10 +685,7 @@ func includeStmt(p *planner, rev bool, incs []searchparam.Include, from []store.
 // includeSelect is the statement reading the current versions that cond
 // selects, for _include and _revinclude.
 func includeSelect(p *planner, cond frag, opt Options) *frag {
-	parts := []frag{p.current("v"), cond}
-	if opt.Where != nil {
-		parts = append(parts, f("("+opt.Where.SQL+")", opt.Where.Args...))
-	}
+	parts := []frag{p.current("v"), cond, p.restriction("v", nil)}
 	stmt := join("", f("SELECT "+storesql.VersionColumns+" FROM resource_version v WHERE "), and(parts...),
 		// No ORDER BY: sorting would tempt the planner to walk every
 		// version in seq order instead of looking up the few referenced;

@@ -119,7 +119,8 @@ func WriteRows(ctx context.Context, ex Execer, seq int64, r *index.Rows) error {
 type batch struct {
 	ins     []*inserter
 	text    *inserter
-	pending int // rows added since the last spill
+	posted  *inserter // history_post rows (MarkPosted)
+	pending int       // rows added since the last spill
 }
 
 func newBatch() *batch {
@@ -135,9 +136,13 @@ func newBatch() *batch {
 			{table: "search_composite", cols: compositeCols()},
 			{table: "search_compartment", cols: []string{"seq", "type", "patient"}},
 		},
-		text: &inserter{table: "search_text", cols: []string{"seq", "type", "text", "content"}},
+		text:   &inserter{table: "search_text", cols: []string{"seq", "type", "text", "content"}},
+		posted: &inserter{table: "history_post", cols: []string{"seq"}},
 	}
 }
+
+// tables are every inserter of the batch.
+func (b *batch) tables() []*inserter { return append(b.ins, b.text, b.posted) }
 
 func (b *batch) empty() bool {
 	for _, in := range b.ins {
@@ -145,7 +150,7 @@ func (b *batch) empty() bool {
 			return false
 		}
 	}
-	return len(b.text.vals) == 0
+	return len(b.text.vals) == 0 && len(b.posted.vals) == 0
 }
 
 // put adds the rows of the version at seq and, once spillRows rows have
@@ -156,7 +161,7 @@ func (b *batch) put(ctx context.Context, ex Execer, seq int64, r *index.Rows) er
 		return nil
 	}
 	b.pending = 0
-	for _, in := range append(b.ins, b.text) {
+	for _, in := range b.tables() {
 		if err := in.flush(ctx, ex, true); err != nil {
 			return err
 		}
@@ -221,7 +226,7 @@ func (b *batch) add(seqN int64, r *index.Rows) {
 // flush writes every row the batch holds.
 func (b *batch) flush(ctx context.Context, ex Execer) error {
 	b.pending = 0
-	for _, in := range append(b.ins, b.text) {
+	for _, in := range b.tables() {
 		if err := in.flush(ctx, ex, false); err != nil {
 			return err
 		}

@@ -11,7 +11,12 @@ type Query struct {
 	Sort    []SortKey
 	// Count is the page size: default 20, at most MaxCount; 0 asks for the
 	// total only.
-	Count      int
+	Count int
+	// CountAsked is the _count the client sent when it was above
+	// MaxCount and Count holds MaxCount instead (search.html 3.1.1.6:
+	// the server "is not bound to return the number requested"); 0
+	// otherwise. Applied carries the count used.
+	CountAsked int
 	Total      Total
 	Summary    Summary
 	Elements   []string

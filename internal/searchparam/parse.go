@@ -127,6 +127,10 @@ func Parse(reg Registry, resourceType string, params []Param, opt Options) (*Que
 		switch {
 		case err == errSkip:
 		case err == nil:
+			if prm.Name == "_count" {
+				// The links state the count actually used.
+				prm.Value = strconv.Itoa(p.q.Count)
+			}
 			p.q.Applied = append(p.q.Applied, prm)
 		case errors.As(err, &ig) && opt.Lenient:
 			p.q.Ignored = append(p.q.Ignored, prm.Name)
@@ -187,6 +191,9 @@ func (p *parser) param(prm Param, seen map[string]bool) error {
 			return badValue(name, "%q is not a non-negative integer", v)
 		}
 		p.q.Count = min(n, MaxCount)
+		if n > MaxCount {
+			p.q.CountAsked = n
+		}
 		return nil
 	case "_total":
 		if err := p.once(base, seen); err != nil {

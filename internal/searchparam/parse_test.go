@@ -3,6 +3,7 @@ package searchparam
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,13 @@ func TestParseResultParams(t *testing.T) {
 	}
 	if q.Count != MaxCount || q.Total != TotalAccurate || q.Summary != SummaryData || len(q.Elements) != 2 {
 		t.Errorf("result params %+v", q)
+	}
+	// A capped _count: the links say the count used.
+	if q.CountAsked != 5000 || !slices.Contains(q.Applied, Param{"_count", "1000"}) {
+		t.Errorf("capped count: asked %d, applied %v", q.CountAsked, q.Applied)
+	}
+	if q := mustParse(t, "Observation", "_count=7"); q.CountAsked != 0 || !slices.Contains(q.Applied, Param{"_count", "7"}) {
+		t.Errorf("count 7: asked %d, applied %v", q.CountAsked, q.Applied)
 	}
 	if len(q.Include) != 2 || q.Include[0].Target != "Patient" || q.Include[1].Source != "*" {
 		t.Errorf("include %+v", q.Include)

@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Condition", func(t *testing.T) { testCondition(t, open(t)) })
 	t.Run("ConditionalCreate", func(t *testing.T) { testConditionalCreate(t, open(t)) })
 	t.Run("Near", func(t *testing.T) { testNear(t, open(t)) })
+	t.Run("Vacuum", func(t *testing.T) { testVacuum(t, open(t)) })
+	t.Run("Totals", func(t *testing.T) { testTotals(t, open(t)) })
 }
 
 // put writes body as the next version of its resource.
@@ -452,18 +454,86 @@ func testChanges(t *testing.T, b Backend) {
 	}
 }
 
-// testCondition checks that an extra condition (access control) hides
-// resources from matches, totals and includes alike.
+// testCondition checks that a restriction (access control) applies to
+// every resource version a search reads: a hidden resource leaks through
+// none of the matches, a chain, a reverse chain (_has, _list), _include,
+// _revinclude, :iterate, the total, or a conditional write's search. Each
+// query is first run without the restriction, to show the hidden resource
+// is in its reach.
 func testCondition(t *testing.T, b Backend) {
 	load(t, b)
-	hide := &search.Condition{SQL: "v.id <> ?", Args: []any{"p1"}}
-	res := run(t, b, "Patient", "gender=female&_revinclude=Observation:subject", search.Options{Where: hide})
-	if got := ids(res.Matches); !slices.Equal(got, []string{"p3"}) || res.Total != 1 {
-		t.Errorf("matches %v total %d", got, res.Total)
+	ctx := context.Background()
+	hide := func(typ, id string) search.Restriction {
+		return func(v string, types []string) *search.Condition {
+			if len(types) > 0 && !slices.Contains(types, typ) {
+				// The contract lets a restriction skip what cannot be
+				// of its type; a wrong types list would leak here.
+				return nil
+			}
+			return &search.Condition{SQL: "NOT (" + v + ".type = ? AND " + v + ".id = ?)", Args: []any{typ, id}}
+		}
 	}
-	res = run(t, b, "Observation", "_id=ob1,ob2&_include=Observation:subject", search.Options{Where: hide})
-	if len(res.Included) != 0 || len(res.Matches) != 2 {
-		t.Errorf("hidden patient included: %v", keys(res.Included))
+	o1 := hide("Organization", "o1")
+	for _, c := range []struct {
+		name, typ, qs string
+		where         search.Restriction
+		open, hidden  []string // matches and includes without, and with, the restriction
+		openTotal     int
+	}{
+		{"match", "Organization", "name=leeds", o1, []string{"Organization/o1"}, nil, 1},
+		{"total", "Organization", "_total=accurate&_count=1", o1, []string{"Organization/o1"}, []string{"Organization/o2"}, 3},
+		{"chain", "Patient", "organization.name=leeds", o1, []string{"Patient/p1"}, nil, 1},
+		{"chain of two hops", "Observation", "subject:Patient.organization.name=leeds", o1, []string{"Observation/ob1", "Observation/ob2"}, nil, 2},
+		{"chain, not driving", "Patient", "gender=female&organization.name=leeds", o1, []string{"Patient/p1"}, nil, 1},
+		{"reverse chain", "Organization", "_has:Organization:partof:name=leeds", o1, []string{"Organization/o3"}, nil, 1},
+		{"list", "Patient", "_list=l1", hide("List", "l1"), []string{"Patient/p1", "Patient/p3"}, nil, 2},
+		{"include", "Patient", "_id=p1&_include=Patient:organization", o1, []string{"Organization/o1", "Patient/p1"}, []string{"Patient/p1"}, 1},
+		{"revinclude", "Organization", "_id=o3&_revinclude=Organization:partof", o1, []string{"Organization/o1", "Organization/o3"}, []string{"Organization/o3"}, 1},
+		{"iterate", "Observation", "_id=ob1&_include=Observation:subject&_include:iterate=Patient:organization", o1,
+			[]string{"Observation/ob1", "Organization/o1", "Patient/p1"}, []string{"Observation/ob1", "Patient/p1"}, 1},
+		{"revinclude iterate", "Organization", "_id=o3&_revinclude=Organization:partof&_revinclude:iterate=Patient:organization", o1,
+			[]string{"Organization/o1", "Organization/o3", "Patient/p1"}, []string{"Organization/o3"}, 1},
+		{"compartment member", "Observation", "subject=Patient/p1&_revinclude=RiskAssessment:subject", hide("Observation", "ob2"),
+			[]string{"Observation/ob1", "Observation/ob2"}, []string{"Observation/ob1"}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			all := func(res *search.Result) []string { return keys(append(slices.Clone(res.Matches), res.Included...)) }
+			res := run(t, b, c.typ, c.qs, search.Options{})
+			if got := all(res); !slices.Equal(got, c.open) || res.Total != c.openTotal {
+				t.Fatalf("without the restriction: %v total %d, want %v total %d", got, res.Total, c.open, c.openTotal)
+			}
+			res = run(t, b, c.typ, c.qs, search.Options{Where: c.where})
+			if got := all(res); !slices.Equal(got, c.hidden) {
+				t.Errorf("with the restriction: %v, want %v", got, c.hidden)
+			}
+			// The total, and a count alone, leave the hidden out.
+			q := parse(t, c.typ, c.qs+"&_summary=count")
+			cnt, err := b.Engine.Search(ctx, q, search.Options{Where: c.where})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := len(res.Matches)
+			if c.name == "total" {
+				want = 2 // three organisations, one hidden; one per page
+			}
+			if res.Total != want || cnt.Total != want {
+				t.Errorf("total %d, _summary=count %d, want %d", res.Total, cnt.Total, want)
+			}
+			// The search a conditional write runs is restricted alike.
+			err = b.Engine.Write(ctx, func(tx store.Tx) error {
+				in, err := b.Engine.SearchTx(ctx, tx, parse(t, c.typ, c.qs), search.Options{Where: c.where})
+				if err != nil {
+					return err
+				}
+				if got := all(in); !slices.Equal(got, c.hidden) {
+					t.Errorf("in a write: %v, want %v", got, c.hidden)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -67,6 +67,8 @@ var migrations = [][]string{
 	storesql.AuthSchema(storesql.Postgres),
 	// 8: the transparency log of AuditEvents (internal/audit).
 	storesql.AuditSchema(storesql.Postgres),
+	// 9: the versions a create with a server-assigned id wrote.
+	storesql.HistoryCreated(),
 }
 
 // migrate applies the pending migrations, each in its own transaction

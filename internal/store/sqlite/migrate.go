@@ -62,6 +62,8 @@ var migrations = [][]string{
 	storesql.AuthSchema(storesql.SQLite),
 	// 8: the transparency log of AuditEvents (internal/audit).
 	storesql.AuditSchema(storesql.SQLite),
+	// 9: the versions a create with a server-assigned id wrote.
+	storesql.HistoryCreated(),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE
