@@ -35,7 +35,7 @@ func Compile(expr string) (*Expr, error) {
 	if t := p.peek(); t.kind != tEOF {
 		return nil, syntaxErr(t.pos, "unexpected '"+t.text+"'")
 	}
-	return &Expr{src: expr, root: root}, nil
+	return &Expr{src: expr, root: memoize(root, false)}, nil
 }
 
 // MustCompile is Compile for expressions known to be valid, such as
@@ -72,6 +72,15 @@ type Options struct {
 	// on an element; ContextType is its FHIR type or backbone path.
 	Context     any
 	ContextType string
+	// ContextCompanion is, for a primitive Context, the object FHIR JSON
+	// carries beside it under "_name" with its id and extensions (R4
+	// json.html#primitive); Context is nil for a primitive that has only
+	// that object.
+	ContextCompanion map[string]any
+	// RootResource is %rootResource, the resource that contains
+	// %resource: it differs from it inside a contained resource (R4
+	// fhirpath.html#variables). Nil means %resource itself.
+	RootResource any
 	// Now fixes the value of now(), today() and timeOfDay(); zero means the
 	// clock at the start of the evaluation.
 	Now time.Time
@@ -86,12 +95,18 @@ type env struct {
 	opts     *Options
 	model    Model
 	resource []Item
+	root     []Item // %rootResource
 	context  []Item
 	this     []Item
 	index    int
 	total    []Item
 	now      time.Time
-	roots    [2]Item // backing store for resource and context
+	roots    [3]Item // backing store for resource, context and root
+	// memo keeps the results of memoNodes for this evaluation; memoized
+	// and sets index the long ones for `in` (see memo.go).
+	memo     map[*memoNode][]Item
+	memoized map[*Item]int
+	sets     map[*Item]map[string]bool
 }
 
 var (
@@ -127,9 +142,15 @@ func (e *Expr) Evaluate(resource any, opts *Options) (Collection, error) {
 		c.roots[0] = c.typedRoot(resource, "")
 		c.resource = c.roots[0:1:1]
 	}
+	c.root = c.resource
+	if opts.RootResource != nil {
+		c.roots[2] = c.typedRoot(opts.RootResource, "")
+		c.root = c.roots[2:3:3]
+	}
 	c.context = c.resource
-	if opts.Context != nil {
+	if opts.Context != nil || opts.ContextCompanion != nil {
 		c.roots[1] = c.typedRoot(opts.Context, opts.ContextType)
+		c.roots[1].ext = opts.ContextCompanion
 		c.context = c.roots[1:2:2]
 	}
 	c.this = c.context
@@ -137,7 +158,7 @@ func (e *Expr) Evaluate(resource any, opts *Options) (Collection, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(out) > 0 && (&out[0] == &c.roots[0] || &out[0] == &c.roots[1] || &out[0] == &trueItems[0] || &out[0] == &falseItems[0]) {
+	if len(out) > 0 && (&out[0] == &c.roots[0] || &out[0] == &c.roots[1] || &out[0] == &c.roots[2] || &out[0] == &trueItems[0] || &out[0] == &falseItems[0]) {
 		// The result is the root itself, whose storage goes back to the
 		// pool, or a boolean shared by every evaluation.
 		out = append([]Item(nil), out...)
@@ -196,8 +217,10 @@ type varNode struct{ name string }
 
 func (n *varNode) eval(c *env, _ []Item) ([]Item, error) {
 	switch n.name {
-	case "resource", "rootResource":
+	case "resource":
 		return c.resource, nil
+	case "rootResource":
+		return c.root, nil
 	case "context":
 		return c.context, nil
 	case "ucum":
@@ -349,7 +372,7 @@ func (c *env) children(out []Item, parent Item, name string) []Item {
 				return append(out, sysItem(ti.name))
 			}
 		}
-		return out
+		return primitiveChildren(out, parent, name)
 	}
 	var info ElementInfo
 	known := false
@@ -371,6 +394,14 @@ func (c *env) children(out []Item, parent Item, name string) []Item {
 		}
 	}
 	for k, v := range m {
+		if k != "" && k[0] == '_' {
+			// A choice primitive that has only its id and extensions
+			// ("_valueString" without "valueString") is still present.
+			if _, both := m[k[1:]]; both {
+				continue
+			}
+			k, v = k[1:], nil
+		}
 		if len(k) <= len(name) || k[:len(name)] != name || k[len(name)] < 'A' || k[len(name)] > 'Z' {
 			continue
 		}
@@ -387,6 +418,26 @@ func (c *env) children(out []Item, parent Item, name string) []Item {
 	return out
 }
 
+// primitiveChildren appends the children of a primitive: its id and
+// extensions, which FHIR JSON carries in the "_name" object beside the
+// value (R4 json.html#primitive). The value itself is not a child; it is
+// the item (FHIRPath: a primitive's value is reached as the item, its
+// id and extension as elements, R4 fhirpath.html#types).
+func primitiveChildren(out []Item, parent Item, name string) []Item {
+	if parent.ext == nil {
+		return out
+	}
+	switch name {
+	case "id":
+		if id, ok := parent.ext["id"].(string); ok {
+			return append(out, Item{v: id, typ: TypeString})
+		}
+	case "extension":
+		return appendValues(out, parent.ext["extension"], nil, "Extension")
+	}
+	return out
+}
+
 func containsString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -397,7 +448,13 @@ func containsString(list []string, s string) bool {
 }
 
 func appendValues(out []Item, v, ext any, typ string) []Item {
-	if arr, ok := v.([]any); ok {
+	arr, ok := v.([]any)
+	if exts, isArr := ext.([]any); v == nil && isArr {
+		// A repeating primitive none of whose entries has a value:
+		// "_given" without "given" (R4 json.html#primitive).
+		arr, ok = make([]any, len(exts)), true
+	}
+	if ok {
 		out = slices.Grow(out, len(arr))
 		exts, _ := ext.([]any)
 		for i, x := range arr {

@@ -299,7 +299,9 @@ func fnIif(c *env, n *callNode, f []Item) ([]Item, error) {
 func (c *env) allChildren(out []Item, it Item) []Item {
 	m, ok := it.v.(map[string]any)
 	if !ok {
-		return out
+		// A primitive's children are its extensions and id.
+		out = primitiveChildren(out, it, "extension")
+		return primitiveChildren(out, it, "id")
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {

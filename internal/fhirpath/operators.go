@@ -89,6 +89,11 @@ func (n *binaryNode) eval(c *env, in []Item) ([]Item, error) {
 		if len(elem) > 1 {
 			return nil, evalErr("membership test of a collection of %d items", len(elem))
 		}
+		if set := c.stringIndex(coll); set != nil {
+			if s, ok := plainString(elem[0]); ok {
+				return boolItems(set[s]), nil
+			}
+		}
 		return boolItems(contains(coll, elem[0])), nil
 	case opConcat:
 		if len(a) > 1 || len(b) > 1 {
@@ -210,6 +215,9 @@ func (n *binaryNode) evalLogic(c *env, in []Item) ([]Item, error) {
 }
 
 func union(a, b []Item) []Item {
+	if out, ok := unionStrings(a, b); ok {
+		return out
+	}
 	out := make([]Item, 0, len(a)+len(b))
 	for _, x := range a {
 		if !contains(out, x) {
@@ -645,4 +653,29 @@ func dateArith(op binOp, t temporal, q quantity) ([]Item, error) {
 		return nil, err
 	}
 	return []Item{sysItem(r)}, nil
+}
+
+// unionStrings is union for collections of plain strings, in linear
+// rather than quadratic time: R4's dom-3 unites every reference,
+// canonical and uri of a resource. ok is false when an item is not a
+// plain string, and the caller compares items pairwise.
+func unionStrings(a, b []Item) (out []Item, ok bool) {
+	if len(a)+len(b) < minIndexed {
+		return nil, false
+	}
+	seen := make(map[string]bool, len(a)+len(b))
+	out = make([]Item, 0, len(a)+len(b))
+	for _, coll := range [2][]Item{a, b} {
+		for _, x := range coll {
+			s, ok := plainString(x)
+			if !ok {
+				return nil, false
+			}
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, x)
+			}
+		}
+	}
+	return out, true
 }

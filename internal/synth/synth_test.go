@@ -166,6 +166,9 @@ func TestNHSNumbersValidAndUnique(t *testing.T) {
 	// The emitted Patient resources of a sample, then the demographics of
 	// a larger population, which are cheap to derive without records.
 	g, _, patients := population(t)
+	if len(patients) == 0 {
+		t.Fatal("the sample population has no patients")
+	}
 	for i, rs := range patients {
 		var p patientJSON
 		if err := json.Unmarshal(rs[0].raw, &p); err != nil {
@@ -354,7 +357,9 @@ func TestFHIRShape(t *testing.T) {
 	for _, rs := range patients {
 		all = append(all, rs...)
 	}
+	seen := map[string]bool{}
 	for _, p := range all {
+		seen[p.typ] = true
 		req, ok := required[p.typ]
 		if !ok {
 			t.Fatalf("unexpected resource type %s", p.typ)
@@ -365,6 +370,11 @@ func TestFHIRShape(t *testing.T) {
 			}
 		}
 		checkTimes(t, p.typ+"/"+p.id, p.m)
+	}
+	for typ := range required {
+		if !seen[typ] {
+			t.Errorf("the population has no %s, so its shape was not checked", typ)
+		}
 	}
 }
 

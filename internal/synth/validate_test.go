@@ -12,7 +12,9 @@ import (
 // validator with required-element checking on.
 func TestStructurallyValid(t *testing.T) {
 	g := New(Options{Patients: 40, Seed: testSeed})
+	checked := 0
 	check := func(where string, raw []byte) {
+		checked++
 		for _, is := range validate.StructureWith(raw, validate.Options{Required: true}) {
 			if is.Severity == fhir.SeverityError || is.Severity == fhir.SeverityFatal {
 				t.Errorf("%s: %s %v %s\n%s", where, is.Code, is.Expression, is.Diagnostics, raw)
@@ -29,5 +31,10 @@ func TestStructurallyValid(t *testing.T) {
 				return
 			}
 		}
+	}
+	// Every patient has at least a Patient resource, and there are shared
+	// organisations and practitioners besides.
+	if checked <= 40 {
+		t.Errorf("only %d resources generated for 40 patients", checked)
 	}
 }

@@ -175,57 +175,10 @@ func (s *semantic) resource(res map[string]any, path string, container map[strin
 		f.root, f.contained = container, true
 	}
 	s.object(res, rt, rt, path, f)
-	s.checkContainedReferenced(res, path)
 	if s.opts.Profiles != nil {
 		// Profiles apply wherever a resource claims them, including
 		// Bundle entries and contained resources.
 		s.profiles(res, rt, path)
-	}
-}
-
-// checkContainedReferenced is dom-3: a contained resource SHALL be
-// referred to from elsewhere in the resource (by "#id"), or SHALL refer
-// to its container (by "#"). As in the R4 expression, any reference,
-// canonical or uri value counts; this checks every string value, which
-// differs only for a string element whose whole value is "#id".
-func (s *semantic) checkContainedReferenced(res map[string]any, path string) {
-	contained, _ := res["contained"].([]any)
-	if len(contained) == 0 {
-		return
-	}
-	refs := map[string]bool{}
-	collectStrings(res, refs)
-	for i, c := range contained {
-		m, _ := c.(map[string]any)
-		id, _ := m["id"].(string)
-		if id == "" || refs["#"+id] {
-			continue
-		}
-		inner := map[string]bool{}
-		collectStrings(m, inner)
-		if inner["#"] {
-			continue
-		}
-		s.c.errorf(fhir.IssueInvariant, index(path+".contained", i),
-			"dom-3: If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource (nothing refers to #%s)", id)
-	}
-}
-
-// collectStrings adds the string values under v that start with "#".
-func collectStrings(v any, out map[string]bool) {
-	switch v := v.(type) {
-	case string:
-		if strings.HasPrefix(v, "#") {
-			out[v] = true
-		}
-	case []any:
-		for _, x := range v {
-			collectStrings(x, out)
-		}
-	case map[string]any:
-		for _, x := range v {
-			collectStrings(x, out)
-		}
 	}
 }
 
@@ -235,22 +188,21 @@ func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
 	if len(s.c.issues) > maxIssues {
 		return
 	}
-	if !spec.IsResource(typ) {
-		if _, hasID := obj["id"]; hasID && len(obj) == 1 {
-			s.c.errorf(fhir.IssueInvariant, path, "ele-1: All FHIR elements must have a @value or children (the element has only an id)")
-		}
-	}
 	if typ == "Extension" {
-		if hasExtensions(obj) == hasValue(obj) {
-			s.c.errorf(fhir.IssueInvariant, path, "ext-1: Must have either extensions or value[x], not both")
-		}
 		s.extensionProfile(obj, path, f)
 	}
 	var choices map[string]string // element path -> first member name
 	for _, key := range s.keys(obj) {
 		val := obj[key]
-		if strings.HasPrefix(key, "_") || key == "resourceType" {
+		if key == "resourceType" {
 			continue
+		}
+		if name, ok := strings.CutPrefix(key, "_"); ok {
+			if _, both := obj[name]; both {
+				continue
+			}
+			// A primitive that has only its id and extensions.
+			key, val = name, nil
 		}
 		e, et, ok := spec.Child(typ, key)
 		if !ok || et == "" {
@@ -269,6 +221,10 @@ func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
 			choices[e.Path] = key
 		}
 		p := elementPath(path, e, et)
+		if spec.IsPrimitive(et) {
+			s.primitives(val, obj["_"+key], e, et, p, f)
+			continue
+		}
 		if items, isArr := val.([]any); isArr {
 			for i, it := range items {
 				s.element(it, e, et, index(p, i), f)
@@ -277,23 +233,49 @@ func (s *semantic) object(obj map[string]any, typ, def, path string, f *frame) {
 		}
 		s.element(val, e, et, p, f)
 	}
-	s.invariants(obj, typ, def, path, f)
+	s.invariants(obj, nil, typ, def, path, f)
 }
 
-func hasExtensions(obj map[string]any) bool {
-	_, ok := obj["extension"]
-	return ok
-}
-
-// hasValue reports whether an Extension has a value[x], counting a
-// primitive value that has only extensions ("_valueString").
-func hasValue(obj map[string]any) bool {
-	for k := range obj {
-		if strings.HasPrefix(k, "value") || strings.HasPrefix(k, "_value") {
-			return true
+// primitives checks the values of primitive element e, of type et:
+// val is its value or array of values (nil when it has only the "_name"
+// member), companion the "_name" member holding ids and extensions, at
+// the same indexes for an array (R4 json.html#primitive). The
+// invariants of a primitive (ele-1 among them) and those of its
+// extensions apply as to any other element.
+func (s *semantic) primitives(val, companion any, e spec.Element, et, path string, f *frame) {
+	one := func(v any, comp map[string]any, p string) {
+		if v == nil && comp == nil {
+			return
 		}
+		if v != nil {
+			s.element(v, e, et, p, f)
+		}
+		exts, _ := comp["extension"].([]any)
+		for i, x := range exts {
+			if m, ok := x.(map[string]any); ok {
+				s.object(m, "Extension", "Element.extension", index(p+".extension", i), f)
+			}
+		}
+		s.invariants(v, comp, et, e.Path, p, f)
 	}
-	return false
+	vals, isArr := val.([]any)
+	comps, compArr := companion.([]any)
+	if !isArr && !compArr {
+		comp, _ := companion.(map[string]any)
+		one(val, comp, path)
+		return
+	}
+	for i := range max(len(vals), len(comps)) {
+		var v any
+		var comp map[string]any
+		if i < len(vals) {
+			v = vals[i]
+		}
+		if i < len(comps) {
+			comp, _ = comps[i].(map[string]any)
+		}
+		one(v, comp, index(path, i))
+	}
 }
 
 // element checks one value of element e with concrete type et.

@@ -93,7 +93,28 @@ func TestValidateMutations(t *testing.T) {
 		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.extension[0]", "ext-1"},
 		{"dom-3 contained not referenced", "Patient-example.json", func(m map[string]any) {
 			m["contained"] = []any{map[string]any{"resourceType": "Organization", "id": "o1", "name": "x"}}
-		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.contained[0]", "dom-3"},
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient", "dom-3"},
+		{"ele-1 primitive with only an id", "Patient-example.json", func(m map[string]any) {
+			delete(m, "birthDate")
+			m["_birthDate"] = map[string]any{"id": "b1"}
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.birthDate", "ele-1"},
+		{"ele-1 repeating primitive with only an id", "Patient-example.json", func(m map[string]any) {
+			m["name"] = []any{map[string]any{"given": []any{"Ann", nil}, "_given": []any{nil, map[string]any{"id": "g"}}}}
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.name[0].given[1]", "ele-1"},
+		{"ele-1 in a primitive's extension", "Patient-example.json", func(m map[string]any) {
+			m["_birthDate"] = map[string]any{"extension": []any{map[string]any{"url": "http://example.org/x", "valueCodeableConcept": map[string]any{"id": "c"}}}}
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.birthDate.extension[0].value.ofType(CodeableConcept)", "ele-1"},
+		{"ext-1 in a primitive's extension", "Patient-example.json", func(m map[string]any) {
+			m["_birthDate"] = map[string]any{"extension": []any{map[string]any{"url": "http://example.org/x", "valueString": "a",
+				"extension": []any{map[string]any{"url": "y", "valueString": "b"}}}}}
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.birthDate.extension[0]", "ext-1"},
+		{"ext-1 neither value nor extensions", "Patient-example.json", func(m map[string]any) {
+			m["extension"] = []any{map[string]any{"url": "http://example.org/x"}}
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.extension[0]", "ext-1"},
+		{"ext-1 value only in _valueString, and extensions", "Patient-example.json", func(m map[string]any) {
+			m["extension"] = []any{map[string]any{"url": "http://example.org/x", "_valueString": map[string]any{"id": "v"},
+				"extension": []any{map[string]any{"url": "y", "valueString": "b"}}}}
+		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.extension[0]", "ext-1"},
 		{"ref-1 contained target missing", "Patient-example.json", func(m map[string]any) {
 			m["managingOrganization"] = map[string]any{"reference": "#nope"}
 		}, fhir.SeverityError, fhir.IssueInvariant, "Patient.managingOrganization", "ref-1"},
@@ -123,6 +144,48 @@ func TestValidateMutations(t *testing.T) {
 			t.Errorf("no %s %s issue at %s containing %q; got:", tc.sev, tc.code, tc.expr, tc.diag)
 			for _, is := range issues {
 				t.Logf("  %s %s %v %s", is.Severity, is.Code, is.Expression, is.Diagnostics)
+			}
+		})
+	}
+}
+
+// TestValidInvariantCases checks content that ele-1, ext-1 and dom-3
+// accept, each of which the rule's FHIRPath must see through FHIR JSON's
+// split of a primitive into a value and a "_name" object.
+func TestValidInvariantCases(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func(m map[string]any)
+	}{
+		{"primitive with only an extension", func(m map[string]any) {
+			delete(m, "birthDate")
+			m["_birthDate"] = map[string]any{"extension": []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}}}
+		}},
+		{"extension value with only extensions", func(m map[string]any) {
+			m["extension"] = []any{map[string]any{"url": "http://example.org/x", "_valueString": map[string]any{
+				"extension": []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "masked"}}}}}
+		}},
+		{"contained referred to from a primitive's extension", func(m map[string]any) {
+			m["contained"] = []any{map[string]any{"resourceType": "Organization", "id": "o1", "name": "x"}}
+			m["_birthDate"] = map[string]any{"extension": []any{map[string]any{"url": "http://example.org/where", "valueReference": map[string]any{"reference": "#o1"}}}}
+		}},
+		{"contained referring to its container", func(m map[string]any) {
+			m["contained"] = []any{map[string]any{"resourceType": "Provenance", "id": "pv", "target": []any{map[string]any{"reference": "#"}},
+				"recorded": "2020-01-01T00:00:00Z", "agent": []any{map[string]any{"who": map[string]any{"display": "x"}}}}}
+		}},
+		{"contained referred to by a canonical", func(m map[string]any) {
+			m["resourceType"] = "Questionnaire"
+			for _, k := range []string{"identifier", "active", "name", "telecom", "gender", "birthDate", "_birthDate", "deceasedBoolean", "address", "contact", "managingOrganization"} {
+				delete(m, k)
+			}
+			m["status"] = "draft"
+			m["contained"] = []any{map[string]any{"resourceType": "ValueSet", "id": "vs", "status": "draft"}}
+			m["item"] = []any{map[string]any{"linkId": "1", "type": "choice", "answerValueSet": "#vs"}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if errs := fhir.ErrorsOf(Validate(mutate(t, "Patient-example.json", tc.f), Options{ReportNotEvaluated: true})); len(errs) > 0 {
+				t.Errorf("%v", errs)
 			}
 		})
 	}

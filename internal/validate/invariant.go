@@ -3,7 +3,6 @@ package validate
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/nhs-junction/junction/internal/fhir"
@@ -29,17 +28,6 @@ func compile(expression string) *compiledExpr {
 	return c.(*compiledExpr)
 }
 
-// nativeInvariants are checked in Go rather than by FHIRPath; see
-// semantic.object. They hold for almost every element, so evaluating
-// their expressions would dominate the cost of validation; and the
-// engine does not see a primitive that has only extensions
-// ("_valueString") through the choice name "value", which ext-1 needs.
-//
-// dom-3 is native because its expression applies as() to collections of
-// several items, which FHIRPath defines as an error, so the engine
-// rightly refuses it; see checkContainedReferenced.
-var nativeInvariants = map[string]bool{"ele-1": true, "ext-1": true, "dom-3": true}
-
 // engineGaps are invariants the engine compiles but would evaluate
 // wrongly, with the reason; they are reported as not evaluated. It is
 // empty today; an entry names a defect of internal/fhirpath to fix.
@@ -54,9 +42,6 @@ var engineGaps = map[string]string{}
 func NotEvaluable() []NotEvaluated {
 	var out []NotEvaluated
 	for _, k := range spec.AllConstraints() {
-		if nativeInvariants[k.Key] {
-			continue
-		}
 		if reason, ok := engineGaps[k.Key]; ok {
 			out = append(out, NotEvaluated{Constraint: k, Reason: reason})
 		} else if c := compile(evaluated(k)); c.err != nil {
@@ -72,10 +57,12 @@ type NotEvaluated struct {
 	Reason string
 }
 
-// invariants evaluates the constraints that apply to obj, a value of
-// type typ held by the element with definition path def: those of the
-// element itself and those of typ and its base types.
-func (s *semantic) invariants(obj map[string]any, typ, def, path string, f *frame) {
+// invariants evaluates the constraints that apply to v, a value of type
+// typ held by the element with definition path def: those of the element
+// itself and those of typ and its base types. For a primitive, v is its
+// value (nil when it has none) and companion the "_name" object with its
+// id and extensions.
+func (s *semantic) invariants(v any, companion map[string]any, typ, def, path string, f *frame) {
 	seen := map[string]bool{}
 	var list []spec.Constraint
 	if def != typ {
@@ -85,39 +72,25 @@ func (s *semantic) invariants(obj map[string]any, typ, def, path string, f *fram
 		list = append(list, spec.Constraints(t)...)
 	}
 	for _, k := range list {
-		if seen[k.Key] || nativeInvariants[k.Key] {
+		if seen[k.Key] {
 			continue
 		}
 		seen[k.Key] = true
-		s.invariant(k, obj, typ, path, f)
+		s.invariant(k, v, companion, typ, path, f)
 	}
 }
 
-func (s *semantic) invariant(k spec.Constraint, obj any, typ, path string, f *frame) {
+// invariant evaluates k with v (and a primitive's companion) as the
+// focus, the resource of frame f as %resource and its container as
+// %rootResource (R4 fhirpath.html#variables).
+func (s *semantic) invariant(k spec.Constraint, v any, companion map[string]any, typ, path string, f *frame) {
 	notEvaluated := func(reason string) {
 		if s.opts.ReportNotEvaluated {
 			s.info("inv|"+k.Key+"|"+reason, fhir.IssueInformational, path, "invariant %s was not evaluated: %s", k.Key, reason)
 		}
 	}
-	// The engine binds %rootResource to %resource, which differs only
-	// inside a contained resource (R4 fhirpath.html#variables). An
-	// expression that uses only %rootResource, as ref-1 does, is
-	// evaluated with the container as the resource.
-	res := f.res
-	if f.contained && strings.Contains(k.Expression, "%rootResource") {
-		if strings.Contains(k.Expression, "%resource") {
-			notEvaluated("%resource and %rootResource differ inside a contained resource")
-			return
-		}
-		res = f.root
-	}
 	if reason, ok := engineGaps[k.Key]; ok {
 		notEvaluated(reason)
-		return
-	}
-	if k.Key == "dom-6" && f.contained {
-		// R4 DomainResource.text: "Contained resources do not have
-		// narrative", so dom-6 does not ask them for one.
 		return
 	}
 	c := compile(evaluated(k))
@@ -125,7 +98,11 @@ func (s *semantic) invariant(k spec.Constraint, obj any, typ, path string, f *fr
 		notEvaluated(c.err.Error())
 		return
 	}
-	out, err := c.expr.Evaluate(res, &fhirpath.Options{Context: obj, ContextType: typ, MemberOf: s.memberOf})
+	var root any
+	if f.contained {
+		root = f.root
+	}
+	out, err := c.expr.Evaluate(f.res, &fhirpath.Options{Context: v, ContextCompanion: companion, ContextType: typ, RootResource: root, MemberOf: s.memberOf})
 	if err != nil {
 		notEvaluated(err.Error())
 		return

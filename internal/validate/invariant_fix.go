@@ -65,6 +65,11 @@ var validatorFixes = map[string]string{
 	// tim-9 "If there's an offset, there must be a when (and not C, CM,
 	// CD, CV)": when repeats, so `in` applies to each of its values.
 	"tim-9\x00offset.empty() or (when.exists() and ((when in ('C' | 'CM' | 'CD' | 'CV')).not()))": "offset.empty() or (when.exists() and when.select($this in ('C' | 'CM' | 'CD' | 'CV')).allFalse())",
+	// dom-6 "A resource should have narrative for robust management":
+	// "Contained resources do not have narrative" (R4
+	// domainresource.html), so the rule asks only a resource that is not
+	// contained, one that is its own %rootResource.
+	"dom-6\x00text.`div`.exists()": "(%rootResource != $this) or text.`div`.exists()",
 	// opd-3 "A targetProfile can only be specified for parameters of
 	// type Reference or Canonical": R4 also lets a parameter's type be a
 	// resource type, whose targetProfile names a profile of it.

@@ -445,7 +445,7 @@ func (s *semantic) choiceType(pr *Profile, r *elemRule, last segment, n node) {
 func (s *semantic) profileInvariants(pr *Profile, r *elemRule, n node, typ string, f *frame) {
 	for _, k := range r.constraints {
 		k.Human = fmt.Sprintf("%s (profile %s)", k.Human, pr.URL)
-		s.invariant(k, n.v, typ, n.path, f)
+		s.invariant(k, n.v, nil, typ, n.path, f)
 	}
 }
 
