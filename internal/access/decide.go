@@ -118,6 +118,9 @@ var operations = map[string]op{
 	"$expand":        {perm: PermRead},
 	"$validate-code": {perm: PermRead},
 	"$validate":      {perm: PermRead},
+	// Opening break-glass needs the emergency access activity (B0168);
+	// the grant then widens later requests, see Decider.purpose.
+	"$break-glass": {perm: PermRead, activity: EmergencyAccess},
 }
 
 func denied(format string, args ...any) *fhir.Error {

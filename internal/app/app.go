@@ -175,6 +175,7 @@ func NewService(ctx context.Context, st Backend, cfg config.Config) (*interactio
 	})
 	svc.RegisterTerminology(terms)
 	svc.RegisterEverything()
+	svc.RegisterBreakGlass(st.DB(), dec.Policy().BreakGlass)
 	svc.RegisterIdentity()
 	return svc, nil
 }
@@ -267,6 +268,8 @@ func LoadConformance(ctx context.Context, st store.Store, add func(store.Version
 type Backend interface {
 	store.Store
 	interaction.Searcher
+	// DB reads the tables kept beside the resources (break-glass grants).
+	DB() search.DB
 }
 
 // Node is what `junction serve` runs over one opened store: the HTTP

@@ -60,3 +60,6 @@ func (s *instrumented) Write(ctx context.Context, fn func(store.Tx) error) error
 	defer s.observe("write", time.Now())
 	return s.Store.Write(ctx, fn)
 }
+
+// DB is the engine's read access to the tables beside the resources.
+func (s *instrumented) DB() search.DB { return s.engine.DB() }

@@ -330,6 +330,10 @@ func (h *handler) writeResponse(w http.ResponseWriter, r *http.Request, resp *in
 		hd.Set("ETag", interaction.ETag(v.Version))
 		hd.Set("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
 	}
+	if resp.BreakGlass != "" {
+		// The response carries data opened by an emergency access.
+		hd.Set("Break-Glass", resp.BreakGlass)
+	}
 	if resp.Location != "" {
 		hd.Set("Location", resp.Location)
 		if resp.Status == http.StatusCreated {

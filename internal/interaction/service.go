@@ -111,6 +111,10 @@ type Response struct {
 	Location string
 	// Outcome is returned instead of Body for Prefer: return=OperationOutcome.
 	Outcome []fhir.Issue
+	// BreakGlass, when set, marks a response that carries data opened by
+	// an emergency access (the Break-Glass header): which patient, until
+	// when.
+	BreakGlass string
 }
 
 // Options configure a Service.
@@ -166,8 +170,10 @@ type Service struct {
 	opts         Options
 	capabilities []byte
 	ops          map[string]OperationDef
-	condMu       sync.Mutex // held across a conditional write's search and commit
-	implicit     sync.Map   // "Type.param" -> implied code systems (implicitSystems)
+	condMu       sync.Mutex    // held across a conditional write's search and commit
+	bg           *breakGlass   // nil until RegisterBreakGlass
+	bgFor        time.Duration // how long a break-glass grant lasts
+	implicit     sync.Map      // "Type.param" -> implied code systems (implicitSystems)
 }
 
 // New returns a Service over st.
@@ -206,9 +212,23 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 	if req.ID != "" && !fhir.ValidID(req.ID) {
 		return nil, fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q: it is not a valid id (1-64 characters from A-Z a-z 0-9 - .)", clip(req.ID))
 	}
+	if err := s.withBreakGlass(ctx, req); err != nil {
+		return nil, err
+	}
 	if err := s.decide(req); err != nil {
 		return nil, err
 	}
+	resp, err := s.do(ctx, req)
+	if err == nil && resp != nil && req.dec != nil && req.dec.BreakGlass && resp.BreakGlass == "" && req.Caller.BreakGlass != nil {
+		if err := s.markBreakGlass(ctx, req, resp); err != nil {
+			return nil, err
+		}
+	}
+	return resp, err
+}
+
+// do carries out a decided interaction.
+func (s *Service) do(ctx context.Context, req *Request) (*Response, error) {
 	switch req.Kind {
 	case Read:
 		return s.read(ctx, req)

@@ -69,6 +69,8 @@ var migrations = [][]string{
 	storesql.AuditSchema(storesql.Postgres),
 	// 9: the versions a create with a server-assigned id wrote.
 	storesql.HistoryCreated(),
+	// 10: break-glass grants (internal/access).
+	storesql.BreakGlassSchema(storesql.Postgres),
 }
 
 // migrate applies the pending migrations, each in its own transaction

@@ -64,6 +64,8 @@ var migrations = [][]string{
 	storesql.AuditSchema(storesql.SQLite),
 	// 9: the versions a create with a server-assigned id wrote.
 	storesql.HistoryCreated(),
+	// 10: break-glass grants (internal/access).
+	storesql.BreakGlassSchema(storesql.SQLite),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE

@@ -48,3 +48,19 @@ func AccessSchema(d Dialect) []string {
 		"INSERT INTO access_tag (seq, kind, value) SELECT DISTINCT seq, 'l', code FROM search_token WHERE param = '_security' AND system = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality' AND code IN ('R', 'V')",
 	}
 }
+
+// BreakGlassSchema returns the table of break-glass grants: a
+// practitioner's asserted emergency access to one patient, with its
+// reason and when it ends (internal/access). Rows are never removed: they
+// are the record privacy officers review, beside the review Task.
+func BreakGlassSchema(d Dialect) []string {
+	text, big, strict := "TEXT NOT NULL", "INTEGER NOT NULL", " STRICT"
+	if d == Postgres {
+		text, big, strict = `text COLLATE "C" NOT NULL`, "bigint NOT NULL", ""
+	}
+	return []string{
+		"CREATE TABLE access_breakglass (task_id " + text + " PRIMARY KEY, subject " + text + ", patient " + text +
+			", reason " + text + ", since_us " + big + ", until_us " + big + ")" + strict,
+		"CREATE INDEX access_breakglass_subject ON access_breakglass (subject, until_us)",
+	}
+}

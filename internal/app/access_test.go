@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/nhs-junction/junction/internal/access"
+	"github.com/nhs-junction/junction/internal/fhir"
+	"github.com/nhs-junction/junction/internal/interaction"
+)
+
+// TestAccessScenario runs the access rules through the service exactly as
+// serve composes it: a GP practice's clinician sees their registered
+// patient and not another practice's; a patient sees only their own
+// record; break-glass opens the other patient to the clinician, marks the
+// responses and raises a review Task.
+func TestAccessScenario(t *testing.T) {
+	for name, cfg := range testConfigs(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			engine, err := OpenStore(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer engine.Close()
+			node, err := Build(ctx, cfg, engine, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := node.Service
+			put := func(typ, id, body string) {
+				t.Helper()
+				if _, err := svc.Do(ctx, &interaction.Request{Kind: interaction.Update, Type: typ, ID: id, Body: []byte(body), Caller: Operator}); err != nil {
+					t.Fatalf("put %s/%s: %v", typ, id, err)
+				}
+			}
+			put("Organization", "gp-a", `{"resourceType":"Organization","id":"gp-a","identifier":[{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"A81001"}]}`)
+			put("Organization", "gp-b", `{"resourceType":"Organization","id":"gp-b","identifier":[{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"B82002"}]}`)
+			put("Patient", "mine", `{"resourceType":"Patient","id":"mine","generalPractitioner":[{"reference":"Organization/gp-a"}]}`)
+			put("Patient", "theirs", `{"resourceType":"Patient","id":"theirs","generalPractitioner":[{"reference":"Organization/gp-b"}]}`)
+			put("Observation", "o-mine", `{"resourceType":"Observation","id":"o-mine","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/mine"}}`)
+			put("Observation", "o-theirs", `{"resourceType":"Observation","id":"o-theirs","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/theirs"}}`)
+
+			gp := &access.Caller{Kind: access.Practitioner, Subject: "dr-a", Name: "Dr A", Organization: "A81001", Roles: []string{"R0260"}, Scopes: []string{"user/*.cruds"}}
+			patient := &access.Caller{Kind: access.PatientUser, Subject: "pat-mine", Patients: []string{"mine"}, Scopes: []string{"patient/*.rs"}}
+			status := func(c *access.Caller, kind interaction.Kind, typ, id string, query string) (int, *interaction.Response) {
+				t.Helper()
+				req := &interaction.Request{Kind: kind, Type: typ, ID: id, Caller: c, BaseURL: "http://x/fhir"}
+				if query != "" {
+					req.Query = parseQuery(t, query)
+				}
+				resp, err := svc.Do(ctx, req)
+				var fe *fhir.Error
+				if errors.As(err, &fe) {
+					return fe.Status, nil
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.Status, resp
+			}
+			ids := func(resp *interaction.Response) string {
+				var b struct {
+					Entry []struct {
+						Resource struct{ ID string }
+						Search   struct{ Mode string }
+					}
+				}
+				_ = json.Unmarshal(resp.Body, &b)
+				var out []string
+				for _, e := range b.Entry {
+					if e.Search.Mode == "match" {
+						out = append(out, e.Resource.ID)
+					}
+				}
+				return strings.Join(out, ",")
+			}
+
+			if got, _ := status(gp, interaction.Read, "Observation", "o-mine", ""); got != 200 {
+				t.Errorf("GP reads own patient's observation: %d", got)
+			}
+			if got, _ := status(gp, interaction.Read, "Observation", "o-theirs", ""); got != 403 {
+				t.Errorf("GP reads another practice's patient's observation: %d, want 403", got)
+			}
+			if _, resp := status(gp, interaction.SearchType, "Observation", "", "code:text=pulse"); resp == nil || ids(resp) != "o-mine" {
+				t.Errorf("GP search finds %v, want o-mine only", resp)
+			}
+			if _, resp := status(gp, interaction.SearchType, "Observation", "", "subject:Patient._id=theirs"); resp == nil || ids(resp) != "" {
+				t.Errorf("GP chained search through the other patient finds %q", ids(resp))
+			}
+			if got, _ := status(patient, interaction.Read, "Observation", "o-theirs", ""); got != 404 {
+				t.Errorf("patient reads another's observation: %d, want 404", got)
+			}
+			if got, _ := status(patient, interaction.Read, "Observation", "o-mine", ""); got != 200 {
+				t.Errorf("patient reads own observation: %d", got)
+			}
+			if got, _ := status(gp, interaction.HistoryType, "Observation", "", ""); got != 200 {
+				t.Errorf("GP type history: %d", got)
+			}
+
+			// Break-glass: no reason is refused; with one, the other
+			// patient opens and responses are marked.
+			bg := func(c *access.Caller, body string) (int, *interaction.Response) {
+				resp, err := svc.Do(ctx, &interaction.Request{Kind: interaction.Operation, Operation: "$break-glass", Method: "POST", Type: "Patient", ID: "theirs", Body: []byte(body), Caller: c})
+				var fe *fhir.Error
+				if errors.As(err, &fe) {
+					return fe.Status, nil
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.Status, resp
+			}
+			if got, _ := bg(gp, `{"resourceType":"Parameters","parameter":[]}`); got != 400 {
+				t.Errorf("break-glass without a reason: %d, want 400", got)
+			}
+			clerk := &access.Caller{Kind: access.Practitioner, Subject: "clerk", Organization: "A81001", Roles: []string{"R8008"}, Scopes: []string{"user/*.cruds"}}
+			if got, _ := bg(clerk, `{"resourceType":"Parameters","parameter":[{"name":"reason","valueString":"curious"}]}`); got != 403 {
+				t.Errorf("break-glass by a role without emergency access: %d, want 403", got)
+			}
+			if got, resp := bg(gp, `{"resourceType":"Parameters","parameter":[{"name":"reason","valueString":"unconscious in A&E"}]}`); got != 200 || resp.BreakGlass == "" {
+				t.Fatalf("break-glass: %d", got)
+			}
+			got, resp := status(gp, interaction.Read, "Observation", "o-theirs", "")
+			if got != 200 || !strings.Contains(resp.BreakGlass, "Patient/theirs") {
+				t.Errorf("after break-glass, GP reads the other patient's observation: %d, marked %q", got, respMark(resp))
+			}
+			if _, resp := status(gp, interaction.Read, "Observation", "o-mine", ""); resp == nil || resp.BreakGlass != "" {
+				t.Errorf("a response without emergency data is marked %q", respMark(resp))
+			}
+			if got, resp := status(Operator, interaction.SearchType, "Task", "", "code=https://fhir.junction.nhs.uk/CodeSystem/task-code|break-glass-review"); got != 200 || !strings.Contains(string(resp.Body), "unconscious in A") {
+				t.Errorf("review Task: %d %s", got, resp.Body)
+			}
+		})
+	}
+}
+
+func respMark(r *interaction.Response) string {
+	if r == nil {
+		return "<no response>"
+	}
+	return r.BreakGlass
+}
+
+func parseQuery(t *testing.T, q string) map[string][]string {
+	out := map[string][]string{}
+	for _, kv := range strings.Split(q, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = append(out[k], v)
+	}
+	return out
+}
+
