@@ -308,6 +308,7 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 		if node.Auth, err = newAuth(ctx, cfg, engine); err != nil {
 			return nil, err
 		}
+		svc.SetSecurity(node.Auth.SecurityJSON())
 		opts.Authenticate = authenticate(node.Auth)
 		opts.Routes = authRoutes(node.Auth)
 	}

@@ -99,9 +99,15 @@ func TestAuthOnRefusesAnonymous(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	meta, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("metadata without a token: %d, want 200", resp.StatusCode)
+	}
+	// SMART App Launch 2.x: the CapabilityStatement names the
+	// authorisation server (rest.security, SMART-on-FHIR, oauth-uris).
+	if !strings.Contains(string(meta), `"security"`) || !strings.Contains(string(meta), "SMART-on-FHIR") || !strings.Contains(string(meta), "oauth-uris") {
+		t.Errorf("metadata lacks the SMART security element: %.300s", meta)
 	}
 }
 

@@ -44,6 +44,9 @@ func (s *Service) buildCapabilities() []byte {
 		Resource      []resource  `json:"resource"`
 		Interaction   []code      `json:"interaction"`
 		Operation     []operation `json:"operation,omitempty"`
+		// Security is the authorisation server's SMART on FHIR
+		// description (oauth-uris), when one is configured.
+		Security json.RawMessage `json:"security,omitempty"`
 	}
 	type software struct {
 		Name    string `json:"name"`
@@ -70,7 +73,8 @@ func (s *Service) buildCapabilities() []byte {
 		PatchFormat:  []string{"application/json-patch+json", "application/fhir+json"},
 	}
 	r := rest{
-		Mode: "server",
+		Mode:     "server",
+		Security: s.security,
 		Documentation: "Every R4 resource type is stored as JSON with every version kept. " +
 			"XML is not supported (406). Transactions are atomic; batch entries are independent; conditional references resolve to exactly one match or fail. " +
 			"PATCH takes JSON Patch (application/json-patch+json) and FHIRPath Patch (Parameters). " +
@@ -133,4 +137,13 @@ func (s *Service) buildCapabilities() []byte {
 	cs.Rest = []rest{r}
 	b, _ := json.Marshal(cs)
 	return b
+}
+
+// SetSecurity puts the authorisation server's description (the R4
+// CapabilityStatement.rest.security element: SMART on FHIR, with the
+// oauth-uris extension) into the CapabilityStatement. Call it before the
+// Service serves requests.
+func (s *Service) SetSecurity(raw []byte) {
+	s.security = raw
+	s.capabilities = s.buildCapabilities()
 }
