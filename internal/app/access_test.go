@@ -46,6 +46,7 @@ func TestAccessScenario(t *testing.T) {
 			put("Observation", "o-mine", `{"resourceType":"Observation","id":"o-mine","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/mine"}}`)
 			put("Observation", "o-theirs", `{"resourceType":"Observation","id":"o-theirs","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/theirs"}}`)
 
+			put("Observation", "o-secret", `{"resourceType":"Observation","id":"o-secret","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]},"status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/mine"}}`)
 			gp := &access.Caller{Kind: access.Practitioner, Subject: "dr-a", Name: "Dr A", Organization: "A81001", Roles: []string{"R0260"}, Scopes: []string{"user/*.cruds"}}
 			patient := &access.Caller{Kind: access.PatientUser, Subject: "pat-mine", Patients: []string{"mine"}, Scopes: []string{"patient/*.rs"}}
 			status := func(c *access.Caller, kind interaction.Kind, typ, id string, query string) (int, *interaction.Response) {
@@ -87,8 +88,9 @@ func TestAccessScenario(t *testing.T) {
 			if got, _ := status(gp, interaction.Read, "Observation", "o-theirs", ""); got != 403 {
 				t.Errorf("GP reads another practice's patient's observation: %d, want 403", got)
 			}
-			if _, resp := status(gp, interaction.SearchType, "Observation", "", "code:text=pulse"); resp == nil || ids(resp) != "o-mine" {
-				t.Errorf("GP search finds %v, want o-mine only", resp)
+			// The GP's role is cleared for R-labelled records (read-restricted).
+			if _, resp := status(gp, interaction.SearchType, "Observation", "", "code:text=pulse"); resp == nil || ids(resp) != "o-mine,o-secret" {
+				t.Errorf("GP search finds %q, want their own patient's o-mine,o-secret", ids(resp))
 			}
 			if _, resp := status(gp, interaction.SearchType, "Observation", "", "subject:Patient._id=theirs"); resp == nil || ids(resp) != "" {
 				t.Errorf("GP chained search through the other patient finds %q", ids(resp))
@@ -98,6 +100,14 @@ func TestAccessScenario(t *testing.T) {
 			}
 			if got, _ := status(patient, interaction.Read, "Observation", "o-mine", ""); got != 200 {
 				t.Errorf("patient reads own observation: %d", got)
+			}
+			// What the access rules hide from a patient's own record is
+			// flagged, never silently dropped.
+			if _, resp := status(patient, interaction.SearchType, "Observation", "", "patient=mine"); resp == nil || ids(resp) != "o-mine" || !strings.Contains(string(resp.Body), "withheld") {
+				t.Errorf("patient's search of their record: %q, flagged %v", ids(resp), resp != nil && strings.Contains(string(resp.Body), "withheld"))
+			}
+			if _, resp := status(gp, interaction.SearchType, "Observation", "", "patient=mine"); resp == nil || strings.Contains(string(resp.Body), "withheld") {
+				t.Errorf("a search hiding nothing says items were withheld")
 			}
 			if got, _ := status(gp, interaction.HistoryType, "Observation", "", ""); got != 200 {
 				t.Errorf("GP type history: %d", got)
@@ -155,4 +165,3 @@ func parseQuery(t *testing.T, q string) map[string][]string {
 	}
 	return out
 }
-

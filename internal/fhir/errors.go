@@ -31,6 +31,7 @@ const (
 	IssueInformational IssueType = "informational"
 	IssueSecurity      IssueType = "security"
 	IssueLogin         IssueType = "login"
+	IssueSuppressed    IssueType = "suppressed"
 	IssueForbidden     IssueType = "forbidden"
 	IssueBusinessRule  IssueType = "business-rule"
 	IssueTransient     IssueType = "transient"

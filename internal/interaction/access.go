@@ -3,6 +3,7 @@ package interaction
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/fhir"
@@ -152,4 +153,60 @@ func (s *Service) readVisible(ctx context.Context, req *Request, typ, id string,
 		return v, hidden(req, typ, id)
 	}
 	return v, err
+}
+
+// withheldNote is the outcome entry of a search or $everything over one
+// patient's record when the caller's access hid some of it: withheld data
+// is flagged, never silently dropped.
+func withheldNote(patient string) fhir.Issue {
+	return fhir.Issue{Severity: fhir.SeverityWarning, Code: fhir.IssueSuppressed,
+		Diagnostics: "Some of Patient/" + patient + "'s record that matches is withheld from you (care relationship, consent or confidentiality)"}
+}
+
+// withheld reports whether patient's record holds a current resource of
+// one of types (any type when empty) that req's access filter hides.
+func (s *Service) withheld(ctx context.Context, req *Request, patient string, types []string) (bool, error) {
+	if s.tables == nil || patient == "" || req.dec == nil || req.dec.Filter == nil {
+		return false, nil
+	}
+	cond, args := req.dec.Filter.SQL("v", "")
+	q := "SELECT 1 FROM access_tag t JOIN resource r ON r.seq = t.seq JOIN resource_version v ON v.seq = t.seq WHERE t.kind = 'p' AND t.value = ? AND NOT r.deleted"
+	all := []any{patient}
+	if len(types) > 0 {
+		q += " AND v.type IN (?" + strings.Repeat(", ?", len(types)-1) + ")"
+		for _, t := range types {
+			all = append(all, t)
+		}
+	}
+	q += " AND NOT (" + cond + ") LIMIT 1"
+	found := false
+	err := s.tables.QueryShared(ctx, q, append(all, args...), func(scan func(dest ...any) error) error {
+		found = true
+		var one int
+		return scan(&one)
+	})
+	return found, err
+}
+
+// searchedPatient is the one Patient a search is about, when it names
+// one: a Patient compartment search, or a patient or subject parameter
+// with a single Patient reference.
+func searchedPatient(req *Request) string {
+	if req.Kind == SearchCompartment && req.Type == "Patient" {
+		return req.ID
+	}
+	for _, name := range []string{"patient", "subject", "subject:Patient"} {
+		vs := req.Query[name]
+		if len(vs) != 1 || strings.Contains(vs[0], ",") {
+			continue
+		}
+		id := strings.TrimPrefix(vs[0], "Patient/")
+		if name == "subject" && !strings.HasPrefix(vs[0], "Patient/") {
+			continue
+		}
+		if fhir.ValidID(id) {
+			return id
+		}
+	}
+	return ""
 }

@@ -85,9 +85,11 @@ func (b *breakGlass) forget(subject string) {
 }
 
 // RegisterBreakGlass enables $break-glass over db, the store's read
-// access, with grants lasting d.
+// access to the tables beside the resources, with grants lasting d; the
+// same access lets searches tell when they withheld part of a record.
 func (s *Service) RegisterBreakGlass(db access.Querier, d time.Duration) {
 	s.bg = &breakGlass{db: db}
+	s.tables = db
 	s.bgFor = d
 	s.Register(OperationDef{Name: "break-glass", Scope: ScopeInstance, Types: []string{"Patient"},
 		Definition: "https://fhir.junction.nhs.uk/OperationDefinition/Patient-break-glass",

@@ -144,5 +144,14 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 			b.add(entry{FullURL: req.BaseURL + "/" + v.Type + "/" + v.ID, Resource: body, Search: map[string]string{"mode": set.mode}})
 		}
 	}
+	if req.ID != "" && res.Prev == nil {
+		hid, err := s.withheld(ctx, req, req.ID, nil)
+		if err != nil {
+			return nil, err
+		}
+		if hid {
+			b.add(entry{Resource: fhir.Outcome([]fhir.Issue{withheldNote(req.ID)}), Search: map[string]string{"mode": "outcome"}})
+		}
+	}
 	return &Response{Status: http.StatusOK, Body: b.finish()}, nil
 }

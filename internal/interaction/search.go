@@ -136,6 +136,16 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	if q.CountAsked > 0 && req.Lenient {
 		issues = append(issues, countCapped(q.CountAsked, q.Count))
 	}
+	if p := searchedPatient(req); p != "" && res.Prev == nil {
+		// Said on the first page, where a client reads it.
+		hid, err := s.withheld(ctx, req, p, q.Types)
+		if err != nil {
+			return nil, err
+		}
+		if hid {
+			issues = append(issues, withheldNote(p))
+		}
+	}
 	if len(issues) > 0 {
 		b.add(entry{Resource: fhir.Outcome(issues), Search: map[string]string{"mode": "outcome"}})
 	}

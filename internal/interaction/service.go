@@ -170,11 +170,12 @@ type Service struct {
 	opts         Options
 	capabilities []byte
 	ops          map[string]OperationDef
-	condMu       sync.Mutex    // held across a conditional write's search and commit
-	security     []byte        // CapabilityStatement.rest.security, see SetSecurity
-	bg           *breakGlass   // nil until RegisterBreakGlass
-	bgFor        time.Duration // how long a break-glass grant lasts
-	implicit     sync.Map      // "Type.param" -> implied code systems (implicitSystems)
+	condMu       sync.Mutex     // held across a conditional write's search and commit
+	security     []byte         // CapabilityStatement.rest.security, see SetSecurity
+	bg           *breakGlass    // nil until RegisterBreakGlass
+	tables       access.Querier // the access tables; nil until RegisterBreakGlass
+	bgFor        time.Duration  // how long a break-glass grant lasts
+	implicit     sync.Map       // "Type.param" -> implied code systems (implicitSystems)
 }
 
 // New returns a Service over st.
