@@ -80,7 +80,7 @@ func authRoutes(srv *authn.Server) map[string]http.Handler {
 // token, for serve --demo with authorisation on.
 func demoAuth(ctx context.Context, cfg config.Config, srv *authn.Server) (string, error) {
 	keyFile := filepath.Join(cfg.Data, "demo-backend-key.json")
-	info, err := srv.Demo(ctx, authn.DemoOptions{KeyFile: keyFile})
+	info, err := srv.Demo(ctx, authn.DemoOptions{KeyFile: keyFile, Patient: demoPatientID()})
 	if err != nil {
 		return "", err
 	}

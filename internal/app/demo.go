@@ -56,3 +56,19 @@ func LoadDemo(ctx context.Context, st store.Store, svc *interaction.Service) (in
 	}
 	return n, nil
 }
+
+// demoPatientID is the id of the demo population's first patient, whom
+// the demo patient user is linked to.
+func demoPatientID() string {
+	g := synth.New(synth.Options{Patients: demoPatients, Seed: demoSeed})
+	for _, raw := range g.Patient(0) {
+		var head struct {
+			ResourceType string `json:"resourceType"`
+			ID           string `json:"id"`
+		}
+		if json.Unmarshal(raw, &head) == nil && head.ResourceType == "Patient" {
+			return head.ID
+		}
+	}
+	return ""
+}
