@@ -113,6 +113,75 @@ func TestAccessScenario(t *testing.T) {
 				t.Errorf("GP type history: %d", got)
 			}
 
+			// The decision reaches every interaction: a matrix of
+			// interaction x caller, each with the status or matches it must
+			// give.
+			nurseB := &access.Caller{Kind: access.Practitioner, Subject: "nurse-b", Organization: "B82002", Roles: []string{"R0620"}, Scopes: []string{"user/*.cruds"}}
+			readOnly := &access.Caller{Kind: access.Practitioner, Subject: "dr-ro", Organization: "A81001", Roles: []string{"R0260"}, Scopes: []string{"user/*.rs"}}
+			for _, c := range []struct {
+				name   string
+				caller *access.Caller
+				req    interaction.Request
+				status int
+				has    []string // substrings the body must have
+				hasNot []string // and must not
+			}{
+				{"vread own", gp, interaction.Request{Kind: interaction.VRead, Type: "Observation", ID: "o-mine", VersionID: "1"}, 200, nil, nil},
+				{"vread other", gp, interaction.Request{Kind: interaction.VRead, Type: "Observation", ID: "o-theirs", VersionID: "1"}, 403, nil, nil},
+				{"instance history other", gp, interaction.Request{Kind: interaction.HistoryInstance, Type: "Observation", ID: "o-theirs"}, 403, nil, nil},
+				{"type history", gp, interaction.Request{Kind: interaction.HistoryType, Type: "Observation"}, 200, []string{"o-mine"}, []string{"o-theirs"}},
+				{"system history", gp, interaction.Request{Kind: interaction.HistorySystem}, 200, []string{"o-mine"}, []string{"o-theirs"}},
+				{"other practice's view", nurseB, interaction.Request{Kind: interaction.SearchType, Type: "Observation"}, 200, []string{"o-theirs"}, []string{"o-mine", "o-secret"}},
+				{"cleared label only with role", nurseB, interaction.Request{Kind: interaction.Read, Type: "Observation", ID: "o-secret"}, 403, nil, nil},
+				{"include", gp, interaction.Request{Kind: interaction.SearchType, Type: "Observation", Query: map[string][]string{"_include": {"Observation:subject"}}}, 200, []string{`"id":"mine"`}, []string{`"id":"theirs"`}},
+				{"revinclude", gp, interaction.Request{Kind: interaction.SearchType, Type: "Patient", Query: map[string][]string{"_revinclude": {"Observation:subject"}}}, 200, []string{"o-mine"}, []string{"o-theirs"}},
+				{"_has", gp, interaction.Request{Kind: interaction.SearchType, Type: "Patient", Query: map[string][]string{"_has:Observation:subject:code:text": {"pulse"}}}, 200, []string{`"id":"mine"`}, []string{`"id":"theirs"`}},
+				{"compartment of other", gp, interaction.Request{Kind: interaction.SearchCompartment, Type: "Patient", ID: "theirs", Compartment: "Observation"}, 200, nil, []string{"o-theirs"}},
+				// Demographics need no care relationship (as PDS); the clinical
+				// record does, and what is withheld is said.
+				{"$everything of other", gp, interaction.Request{Kind: interaction.Operation, Operation: "$everything", Method: "GET", Type: "Patient", ID: "theirs"}, 200, []string{"withheld"}, []string{"o-theirs"}},
+				{"$everything of own", gp, interaction.Request{Kind: interaction.Operation, Operation: "$everything", Method: "GET", Type: "Patient", ID: "mine"}, 200, []string{"o-mine"}, []string{"o-theirs"}},
+				{"create for other patient", gp, interaction.Request{Kind: interaction.Create, Type: "Observation", Body: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/theirs"}}`)}, 403, nil, nil},
+				{"create for own patient", gp, interaction.Request{Kind: interaction.Create, Type: "Observation", Body: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/mine"}}`)}, 201, nil, nil},
+				{"update other", gp, interaction.Request{Kind: interaction.Update, Type: "Observation", ID: "o-theirs", Body: []byte(`{"resourceType":"Observation","id":"o-theirs","status":"amended","code":{"text":"pulse"},"subject":{"reference":"Patient/theirs"}}`)}, 403, nil, nil},
+				{"move own to other", gp, interaction.Request{Kind: interaction.Update, Type: "Observation", ID: "o-mine", Body: []byte(`{"resourceType":"Observation","id":"o-mine","status":"final","code":{"text":"pulse"},"subject":{"reference":"Patient/theirs"}}`)}, 403, nil, nil},
+				{"delete other", gp, interaction.Request{Kind: interaction.Delete, Type: "Observation", ID: "o-theirs"}, 403, nil, nil},
+				{"write without write scope", readOnly, interaction.Request{Kind: interaction.Create, Type: "Observation", Body: []byte(`{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/mine"}}`)}, 403, nil, nil},
+				{"transaction entry for other", gp, interaction.Request{Kind: interaction.Transaction, Method: "POST", Body: []byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Observation","status":"final","code":{"text":"y"},"subject":{"reference":"Patient/theirs"}},"request":{"method":"POST","url":"Observation"}}]}`)}, 403, nil, nil},
+				{"batch entry read of other", gp, interaction.Request{Kind: interaction.Transaction, Method: "POST", Body: []byte(`{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Observation/o-theirs"}},{"request":{"method":"GET","url":"Observation/o-mine"}}]}`)}, 200, []string{`"status":"403`, `"status":"200`}, []string{`"pulse"},"subject":{"reference":"Patient/theirs"`}},
+				{"patient: another's compartment", patient, interaction.Request{Kind: interaction.SearchCompartment, Type: "Patient", ID: "theirs", Compartment: "Observation"}, 404, nil, nil},
+				{"patient: system history", patient, interaction.Request{Kind: interaction.HistorySystem}, 200, []string{"o-mine"}, []string{"o-theirs", "o-secret"}},
+			} {
+				req := c.req
+				req.Caller, req.BaseURL = c.caller, "http://x/fhir"
+				resp, err := svc.Do(ctx, &req)
+				got := 0
+				var body string
+				var fe *fhir.Error
+				switch {
+				case errors.As(err, &fe):
+					got = fe.Status
+				case err != nil:
+					t.Fatalf("%s: %v", c.name, err)
+				default:
+					got, body = resp.Status, string(resp.Body)
+				}
+				if got != c.status {
+					t.Errorf("%s: status %d, want %d (%v)", c.name, got, c.status, err)
+					continue
+				}
+				for _, h := range c.has {
+					if !strings.Contains(body, h) {
+						t.Errorf("%s: body lacks %s", c.name, h)
+					}
+				}
+				for _, h := range c.hasNot {
+					if strings.Contains(body, h) {
+						t.Errorf("%s: body leaks %s", c.name, h)
+					}
+				}
+			}
+
 			// Break-glass: no reason is refused; with one, the other
 			// patient opens and responses are marked.
 			bg := func(c *access.Caller, body string) (int, *interaction.Response) {
