@@ -164,28 +164,45 @@ func withheldNote(patient string) fhir.Issue {
 }
 
 // withheld reports whether patient's record holds a current resource of
-// one of types (any type when empty) that req's access filter hides.
+// one of types (any type when empty) that req's access filter hides. It
+// is asked in two cheap steps rather than by running the filter over the
+// whole record: when the caller fails the rules that bind the patient as
+// a whole (care relationship, consent, opt-out) and the record has such a
+// resource, it is withheld; otherwise only resources carrying a
+// confidentiality label can be hidden, and the filter runs over those.
 func (s *Service) withheld(ctx context.Context, req *Request, patient string, types []string) (bool, error) {
 	if s.tables == nil || patient == "" || req.dec == nil || req.dec.Filter == nil {
 		return false, nil
 	}
-	cond, args := req.dec.Filter.SQL("v", "")
-	q := "SELECT 1 FROM access_tag t JOIN resource r ON r.seq = t.seq JOIN resource_version v ON v.seq = t.seq WHERE t.kind = 'p' AND t.value = ? AND NOT r.deleted"
-	all := []any{patient}
+	inTypes := ""
+	var typeArgs []any
 	if len(types) > 0 {
-		q += " AND v.type IN (?" + strings.Repeat(", ?", len(types)-1) + ")"
+		inTypes = " AND v.type IN (?" + strings.Repeat(", ?", len(types)-1) + ")"
 		for _, t := range types {
-			all = append(all, t)
+			typeArgs = append(typeArgs, t)
 		}
 	}
-	q += " AND NOT (" + cond + ") LIMIT 1"
-	found := false
-	err := s.tables.QueryShared(ctx, q, append(all, args...), func(scan func(dest ...any) error) error {
-		found = true
-		var one int
-		return scan(&one)
-	})
-	return found, err
+	exists := func(q string, args []any) (bool, error) {
+		found := false
+		err := s.tables.QueryShared(ctx, q+" LIMIT 1", args, func(scan func(dest ...any) error) error {
+			found = true
+			var one int
+			return scan(&one)
+		})
+		return found, err
+	}
+	record := "SELECT 1 FROM access_tag t JOIN resource r ON r.seq = t.seq JOIN resource_version v ON v.seq = t.seq WHERE t.kind = 'p' AND t.value = ? AND NOT r.deleted" + inTypes
+	patientOK, pargs := req.dec.Filter.PatientSQL(patient)
+	passes, err := exists("SELECT 1 WHERE "+patientOK, pargs)
+	if err != nil {
+		return false, err
+	}
+	if !passes {
+		return exists(record, append([]any{patient}, typeArgs...))
+	}
+	cond, args := req.dec.Filter.SQL("v", "")
+	labelled := "SELECT 1 FROM access_tag t JOIN access_tag l ON l.seq = t.seq AND l.kind = 'l' JOIN resource r ON r.seq = t.seq JOIN resource_version v ON v.seq = t.seq WHERE t.kind = 'p' AND t.value = ? AND NOT r.deleted" + inTypes + " AND NOT (" + cond + ")"
+	return exists(labelled, append(append([]any{patient}, typeArgs...), args...))
 }
 
 // searchedPatient is the one Patient a search is about, when it names

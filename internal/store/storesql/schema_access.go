@@ -49,7 +49,8 @@ func AccessSchema(d Dialect) []string {
 	}
 }
 
-// BreakGlassSchema returns the table of break-glass grants: a
+// BreakGlassSchema returns the table of break-glass grants, and the index
+// that finds a patient's record among the access rows: a
 // practitioner's asserted emergency access to one patient, with its
 // reason and when it ends (internal/access). Rows are never removed: they
 // are the record privacy officers review, beside the review Task.
@@ -62,5 +63,8 @@ func BreakGlassSchema(d Dialect) []string {
 		"CREATE TABLE access_breakglass (task_id " + text + " PRIMARY KEY, subject " + text + ", patient " + text +
 			", reason " + text + ", since_us " + big + ", until_us " + big + ")" + strict,
 		"CREATE INDEX access_breakglass_subject ON access_breakglass (subject, until_us)",
+		// A patient's record from the access rows: whether part of it is
+		// withheld from a caller is asked per patient.
+		"CREATE INDEX access_tag_value ON access_tag (value, kind, seq)",
 	}
 }
