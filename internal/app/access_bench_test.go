@@ -151,7 +151,9 @@ func gpOf(b *testing.B, svc *interaction.Service, patient string) *access.Caller
 		if err != nil {
 			b.Fatal(err)
 		}
-		var o struct{ Identifier []struct{ System, Value string } }
+		var o struct {
+			Identifier []struct{ System, Value string }
+		}
 		_ = json.Unmarshal(org.Body, &o)
 		for _, i := range o.Identifier {
 			if i.System == "https://fhir.nhs.uk/Id/ods-organization-code" {
