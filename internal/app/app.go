@@ -176,6 +176,7 @@ func NewService(ctx context.Context, st Backend, cfg config.Config) (*interactio
 	svc.RegisterTerminology(terms)
 	svc.RegisterEverything()
 	svc.RegisterIdentity()
+	withClinicalServices(svc, st)
 	return svc, nil
 }
 

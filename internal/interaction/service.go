@@ -168,6 +168,7 @@ type Service struct {
 	ops          map[string]OperationDef
 	condMu       sync.Mutex // held across a conditional write's search and commit
 	implicit     sync.Map   // "Type.param" -> implied code systems (implicitSystems)
+	deriver      Deriver    // see SetDeriver
 }
 
 // New returns a Service over st.
