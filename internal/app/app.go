@@ -309,6 +309,7 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 		opts.Authenticate = authenticate(node.Auth)
 		opts.Routes = authRoutes(node.Auth)
 	}
+	opts.Routes = withCDSHooks(opts.Routes, svc, opts.Authenticate, cfg.BaseURL, log)
 	node.Handler = httpapi.New(opts)
 	return node, nil
 }
