@@ -102,18 +102,26 @@ func (d *Deriver) patient(ctx context.Context, tx store.Tx, patient string, span
 	for _, t := range explicit {
 		spans = append(spans, span{t, t})
 	}
-	// Flags first: searches inside a transaction lock the searched type
-	// on PostgreSQL, and taking the locks in type-name order everywhere
-	// keeps two writers from waiting on each other.
-	flags, err := d.find(ctx, tx, "Flag", []searchparam.Param{{Name: "patient", Value: patient}})
-	if err != nil {
-		return err
-	}
+	// The Scale 2 decisions are read only once a set is complete: most
+	// writes complete none, and the search is one more statement inside
+	// the write transaction.
 	var scale2 []Scale2
-	for _, f := range flags {
-		if s, ok := ParseScale2(f, patient); ok {
-			scale2 = append(scale2, s)
+	flagsRead := false
+	readFlags := func() error {
+		if flagsRead {
+			return nil
 		}
+		flagsRead = true
+		flags, err := d.find(ctx, tx, "Flag", []searchparam.Param{{Name: "patient", Value: patient}})
+		if err != nil {
+			return err
+		}
+		for _, f := range flags {
+			if s, ok := ParseScale2(f, patient); ok {
+				scale2 = append(scale2, s)
+			}
+		}
+		return nil
 	}
 	var inputs []Input
 	codes := strings.Join(InputCodes(), ",")
@@ -159,12 +167,16 @@ func (d *Deriver) patient(ctx context.Context, tx store.Tx, patient string, span
 		set, ok := SetAt(inputs, patient, t)
 		var body []byte
 		if ok && set.Complete() {
+			if err := readFlags(); err != nil {
+				return err
+			}
 			var sc *Scale2
 			for i := range scale2 {
 				if scale2[i].At(t) {
 					sc = &scale2[i]
 				}
 			}
+			var err error
 			if body, _, err = Build(set, sc); err != nil {
 				return err
 			}
