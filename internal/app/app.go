@@ -177,6 +177,7 @@ func NewService(ctx context.Context, st Backend, cfg config.Config) (*interactio
 	svc.RegisterEverything()
 	svc.RegisterBreakGlass(st.DB(), dec.Policy().BreakGlass)
 	svc.RegisterIdentity()
+	withClinicalServices(svc, st)
 	return svc, nil
 }
 
@@ -312,6 +313,7 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 		opts.Authenticate = authenticate(node.Auth)
 		opts.Routes = authRoutes(node.Auth)
 	}
+	opts.Routes = withCDSHooks(opts.Routes, svc, opts.Authenticate, cfg.BaseURL, log)
 	node.Handler = httpapi.New(opts)
 	return node, nil
 }

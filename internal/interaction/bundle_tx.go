@@ -457,12 +457,17 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 			}
 		}
 		var written []string
+		var ops []*writeOp
 		for _, e := range writes {
 			for _, op := range append([]*writeOp{e.op}, e.extra...) {
 				if op.out != nil {
 					written = append(written, op.out.Type+"/"+op.out.ID)
 				}
+				ops = append(ops, op)
 			}
+		}
+		if err := s.derive(ctx, tx, ops); err != nil {
+			return err
 		}
 		return runCommitHook(ctx, tx, written)
 	})

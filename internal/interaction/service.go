@@ -176,6 +176,7 @@ type Service struct {
 	tables       access.Querier // the access tables; nil until RegisterBreakGlass
 	bgFor        time.Duration  // how long a break-glass grant lasts
 	implicit     sync.Map       // "Type.param" -> implied code systems (implicitSystems)
+	deriver      Deriver        // see SetDeriver
 }
 
 // New returns a Service over st.

@@ -341,7 +341,7 @@ func (s *Service) writeOnce(ctx context.Context, req *Request) (*Response, error
 				return err
 			}
 		}
-		return nil
+		return s.derive(ctx, tx, ops)
 	})
 	if err != nil {
 		return nil, writeError(err, req)
