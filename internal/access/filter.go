@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nhs-junction/junction/internal/fhir/spec"
 	"github.com/nhs-junction/junction/internal/searchparam"
@@ -27,6 +28,29 @@ type Filter struct {
 	purpose string
 	btg     string
 	now     int64 // microseconds since the epoch, for consent periods
+	// passed are patients already found to pass the per-patient rules
+	// (PatientSQL) for this action; see Passed.
+	passed []string
+
+	mu   sync.Mutex
+	memo map[string]frag // SQL renderings by alias and type
+}
+
+// Passed returns a copy of f that takes patients as passing the
+// per-patient rules (care relationship, consent, opt-out) without asking
+// again for each resource: the caller MUST have found PatientSQL true for
+// each of them for this same action. A search of one patient's record
+// then checks those rules once instead of once per candidate resource.
+// Labels, scopes and every other patient a resource is in are still
+// checked per resource.
+func (f *Filter) Passed(patients ...string) *Filter {
+	if f == nil {
+		return nil
+	}
+	cp := &Filter{kind: f.kind, perm: f.perm, write: f.write, scopes: f.scopes, acts: f.acts, patients: f.patients,
+		relationship: f.relationship, consent: f.consent, optOut: f.optOut, org: f.org, practitioner: f.practitioner,
+		purpose: f.purpose, btg: f.btg, now: f.now, passed: append(slices.Clone(f.passed), patients...)}
+	return cp
 }
 
 // DirectoryTypes are the resource types outside every Patient compartment
@@ -97,13 +121,27 @@ func (f *Filter) SQL(alias, typ string) (string, []any) {
 	if f == nil {
 		return "1=1", nil
 	}
-	var x frag
-	if typ != "" {
-		x = f.typeCond(alias, typ)
-	} else {
-		x = f.anyType(alias)
+	// A search renders the filter for many statements and hops, mostly
+	// for the same few aliases and types; rendering it for every type
+	// (typ "") walks all of them, so each rendering is kept.
+	key := alias + "\x00" + typ
+	f.mu.Lock()
+	x, ok := f.memo[key]
+	f.mu.Unlock()
+	if !ok {
+		if typ != "" {
+			x = f.typeCond(alias, typ)
+		} else {
+			x = f.anyType(alias)
+		}
+		f.mu.Lock()
+		if f.memo == nil {
+			f.memo = map[string]frag{}
+		}
+		f.memo[key] = x
+		f.mu.Unlock()
 	}
-	return x.sql, x.args
+	return x.sql, slices.Clone(x.args)
 }
 
 // anyType is the filter over every resource type: types grouped by their
@@ -253,7 +291,15 @@ func (f *Filter) perPatientCond(alias, typ string) frag {
 	if rule.sql == "1=1" {
 		return f1
 	}
-	return join("", f_("NOT EXISTS (SELECT 1 FROM access_tag ax_t WHERE ax_t.seq = "+alias+".seq AND ax_t.kind = 'p' AND NOT "), rule, f_(")"))
+	skip := f_("")
+	if len(f.passed) > 0 {
+		args := make([]any, len(f.passed))
+		for i, p := range f.passed {
+			args[i] = p
+		}
+		skip = f_("ax_t.value NOT IN (?"+strings.Repeat(", ?", len(f.passed)-1)+") AND ", args...)
+	}
+	return join("", f_("NOT EXISTS (SELECT 1 FROM access_tag ax_t WHERE ax_t.seq = "+alias+".seq AND ax_t.kind = 'p' AND "), skip, f_("NOT "), rule, f_(")"))
 }
 
 // PatientSQL renders, with no table alias, the condition that the caller

@@ -163,14 +163,45 @@ func withheldNote(patient string) fhir.Issue {
 		Diagnostics: "Some of Patient/" + patient + "'s record that matches is withheld from you (care relationship, consent or confidentiality)"}
 }
 
+// forPatient prepares req, a search of one patient's record, by asking
+// once whether the caller passes the rules that bind that patient as a
+// whole (care relationship, consent, opt-out). When they pass, the filter
+// no longer asks them again for every candidate resource (Filter.Passed);
+// when they do not, each resource is still judged as before, and the
+// answer tells withheld that the record is withheld.
+func (s *Service) forPatient(ctx context.Context, req *Request, patient string) (passes bool, err error) {
+	if patient == "" || req.dec == nil || req.dec.Filter == nil || s.tables == nil {
+		return true, nil
+	}
+	cond, args := req.dec.Filter.PatientSQL(patient)
+	if cond == "1=1" {
+		return true, nil
+	}
+	if passes, err = s.exists(ctx, "SELECT 1 WHERE "+cond, args); err != nil || !passes {
+		return passes, err
+	}
+	req.dec.Filter = req.dec.Filter.Passed(patient)
+	return true, nil
+}
+
+// exists reports whether query (in the shared SQL) returns a row.
+func (s *Service) exists(ctx context.Context, query string, args []any) (bool, error) {
+	found := false
+	err := s.tables.QueryShared(ctx, query+" LIMIT 1", args, func(scan func(dest ...any) error) error {
+		found = true
+		var one int
+		return scan(&one)
+	})
+	return found, err
+}
+
 // withheld reports whether patient's record holds a current resource of
-// one of types (any type when empty) that req's access filter hides. It
-// is asked in two cheap steps rather than by running the filter over the
-// whole record: when the caller fails the rules that bind the patient as
-// a whole (care relationship, consent, opt-out) and the record has such a
-// resource, it is withheld; otherwise only resources carrying a
-// confidentiality label can be hidden, and the filter runs over those.
-func (s *Service) withheld(ctx context.Context, req *Request, patient string, types []string) (bool, error) {
+// one of types (any type when empty) that req's access filter hides;
+// passes is forPatient's answer. When the caller fails the rules that
+// bind the patient as a whole, the record is withheld if it holds such a
+// resource at all; otherwise only resources carrying a confidentiality
+// label can be hidden, and the filter runs over those alone.
+func (s *Service) withheld(ctx context.Context, req *Request, patient string, types []string, passes bool) (bool, error) {
 	if s.tables == nil || patient == "" || req.dec == nil || req.dec.Filter == nil {
 		return false, nil
 	}
@@ -182,27 +213,17 @@ func (s *Service) withheld(ctx context.Context, req *Request, patient string, ty
 			typeArgs = append(typeArgs, t)
 		}
 	}
-	exists := func(q string, args []any) (bool, error) {
-		found := false
-		err := s.tables.QueryShared(ctx, q+" LIMIT 1", args, func(scan func(dest ...any) error) error {
-			found = true
-			var one int
-			return scan(&one)
-		})
-		return found, err
-	}
-	record := "SELECT 1 FROM access_tag t JOIN resource r ON r.seq = t.seq JOIN resource_version v ON v.seq = t.seq WHERE t.kind = 'p' AND t.value = ? AND NOT r.deleted" + inTypes
-	patientOK, pargs := req.dec.Filter.PatientSQL(patient)
-	passes, err := exists("SELECT 1 WHERE "+patientOK, pargs)
-	if err != nil {
-		return false, err
-	}
 	if !passes {
-		return exists(record, append([]any{patient}, typeArgs...))
+		return s.exists(ctx, "SELECT 1 FROM access_tag t JOIN resource r ON r.seq = t.seq JOIN resource_version v ON v.seq = t.seq WHERE t.kind = 'p' AND t.value = ? AND NOT r.deleted"+inTypes,
+			append([]any{patient}, typeArgs...))
 	}
-	cond, args := req.dec.Filter.SQL("v", "")
+	typ := ""
+	if len(types) == 1 {
+		typ = types[0]
+	}
+	cond, args := req.dec.Filter.SQL("v", typ)
 	labelled := "SELECT 1 FROM access_tag t JOIN access_tag l ON l.seq = t.seq AND l.kind = 'l' JOIN resource r ON r.seq = t.seq JOIN resource_version v ON v.seq = t.seq WHERE t.kind = 'p' AND t.value = ? AND NOT r.deleted" + inTypes + " AND NOT (" + cond + ")"
-	return exists(labelled, append(append([]any{patient}, typeArgs...), args...))
+	return s.exists(ctx, labelled, append(append([]any{patient}, typeArgs...), args...))
 }
 
 // searchedPatient is the one Patient a search is about, when it names

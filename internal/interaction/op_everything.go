@@ -105,6 +105,10 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 	for _, t := range includeTypes {
 		q.Include = append(q.Include, searchparam.Include{Source: "*", Target: t})
 	}
+	passes, err := s.forPatient(ctx, req, req.ID)
+	if err != nil {
+		return nil, err
+	}
 	res, err := s.opts.Search.Engine.Search(ctx, q, search.Options{Compartment: comp, Where: s.searchWhere(req, nil)})
 	if err != nil {
 		return nil, err
@@ -145,7 +149,7 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 		}
 	}
 	if req.ID != "" && res.Prev == nil {
-		hid, err := s.withheld(ctx, req, req.ID, nil)
+		hid, err := s.withheld(ctx, req, req.ID, nil, passes)
 		if err != nil {
 			return nil, err
 		}

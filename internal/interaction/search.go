@@ -77,6 +77,11 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	patient := searchedPatient(req)
+	passes, err := s.forPatient(ctx, req, patient)
+	if err != nil {
+		return nil, err
+	}
 	var restricted search.Restriction
 	if s.opts.RestrictSearch != nil && redacts(req) {
 		restricted = s.opts.RestrictSearch(q)
@@ -136,14 +141,14 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	if q.CountAsked > 0 && req.Lenient {
 		issues = append(issues, countCapped(q.CountAsked, q.Count))
 	}
-	if p := searchedPatient(req); p != "" && res.Prev == nil {
+	if patient != "" && res.Prev == nil {
 		// Said on the first page, where a client reads it.
-		hid, err := s.withheld(ctx, req, p, q.Types)
+		hid, err := s.withheld(ctx, req, patient, q.Types, passes)
 		if err != nil {
 			return nil, err
 		}
 		if hid {
-			issues = append(issues, withheldNote(p))
+			issues = append(issues, withheldNote(patient))
 		}
 	}
 	if len(issues) > 0 {
