@@ -37,11 +37,13 @@ import (
 )
 
 // Store is what the feed needs of the store: writes (through which the
-// message row goes), searches to find existing resources, and reads of
-// its own table. *search.Engine provides all three (DB for the last).
+// message row goes), searches to find existing resources (outside and
+// inside a write transaction), and reads of its own table.
+// *search.Engine provides all of them (DB for the last).
 type Store interface {
 	store.Store
 	Search(ctx context.Context, q *searchparam.Query, opt search.Options) (*search.Result, error)
+	SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt search.Options) (*search.Result, error)
 }
 
 // Options configure a Feed.
