@@ -243,7 +243,9 @@ func TestHL7EndToEndNodeClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list struct{ Messages []struct{ Status, ErrorCode string } }
+	var list struct {
+		Messages []struct{ Status, ErrorCode string }
+	}
 	_ = json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
 	if len(list.Messages) != 1 || list.Messages[0].Status != "errored" || list.Messages[0].ErrorCode != "102" {
