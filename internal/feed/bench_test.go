@@ -20,7 +20,7 @@ func benchPair(c, i int) [][]byte {
 	adt := fmt.Sprintf("MSH|^~\\&|PAS|RBENCH|JUNCTION|JUNCTION|20250301090000||ADT^A01^ADT_A01|A%s|P|2.4\r"+
 		"EVN|A01|20250301085900\r"+
 		"PID|1||M%s^^^RBENCH^MR~%s^^^NHS^NH||SMITH^Jane^^^Mrs^^L||19700101|F|||1 High Street^^Leeds^^LS1 1AA^GBR^H\r"+
-		"PV1|1|I|WARD 1^Bay 1^Bed 1^RBENCH|||||||GEN||||||||||V%s^^^RBENCH^VN|||||||||||||||||||||||||20250301085500\r", id, id, nhs, id)
+		"PV1|1|I|WARD 1^Bay 1^Bed 1^RBENCH|||||||GEN|||||||||V%s^^^RBENCH^VN|||||||||||||||||||||||||20250301085500\r", id, id, nhs, id)
 	oru := fmt.Sprintf("MSH|^~\\&|LAB|RBENCH|JUNCTION|JUNCTION|20250301100000||ORU^R01^ORU_R01|O%s|P|2.4\r"+
 		"PID|1||M%s^^^RBENCH^MR~%s^^^NHS^NH||SMITH^Jane||19700101|F\r"+
 		"OBR|1|P%s|F%s|UE^Urea and electrolytes^WinPath|||20250301093000||||||||||||||||||F\r"+
