@@ -100,12 +100,16 @@ type Outcome struct {
 	Err    error // why it was not applied (errored, rejected)
 }
 
-// HandleMessage processes one message and returns its acknowledgement
-// (mllp.Handler).
+// HandleMessage processes one frame and returns its acknowledgement
+// (mllp.Handler): a message (Process), or a batch that starts with FHS or
+// BHS (ProcessBatch).
 func (f *Feed) HandleMessage(ctx context.Context, raw []byte, remote net.Addr) []byte {
 	addr := ""
 	if remote != nil {
 		addr = remote.String()
+	}
+	if hl7v2.IsBatch(raw) {
+		return f.ProcessBatch(ctx, raw, addr).Ack
 	}
 	return f.Process(ctx, raw, addr).Ack
 }
