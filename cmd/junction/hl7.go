@@ -60,14 +60,16 @@ func hl7Messages(b []byte) ([][]byte, error) {
 }
 
 func runHL7Send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("hl7 send", "junction hl7 send --addr HOST:PORT [--tls] [--ca FILE] FILE...",
+	fs := newFlagSet("hl7 send", "junction hl7 send --addr HOST:PORT [--tls] [--ca FILE] [--batch] FILE...",
 		"Sends HL7 v2 messages over MLLP, one per file or each message of a batch file (FHS/BHS),\n"+
 			"waiting for each acknowledgement, and prints its MSA and ERR segments. Exits 1 when\n"+
-			"any message is not accepted (AE, AR, CE, CR) or not acknowledged.", stderr)
+			"any message is not accepted (AE, AR, CE, CR) or not acknowledged. With --batch, a batch\n"+
+			"file goes as it is in one frame and the acknowledgement batch that answers it is printed.", stderr)
 	addr := fs.String("addr", "127.0.0.1:2575", "HOST:PORT of the MLLP listener")
 	useTLS := fs.Bool("tls", false, "connect with TLS")
 	caFile := fs.String("ca", "", "PEM file of the CA that signed the listener's certificate (with --tls; default: the system roots)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for each acknowledgement")
+	whole := fs.Bool("batch", false, "send each batch file (FHS/BHS) whole in one frame instead of message by message")
 	cfg := config.Defaults()
 	if err := cfg.Parse(fs, args); err != nil {
 		return err
@@ -111,6 +113,14 @@ func runHL7Send(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
+		if *whole && hl7v2.IsBatch(b) {
+			n, err := sendBatch(conn, r, path, b, *timeout, stdout)
+			if err != nil {
+				return err
+			}
+			failed += n
+			continue
+		}
 		msgs, err := hl7Messages(b)
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: not sent: %v\n", path, err)
@@ -149,6 +159,41 @@ func runHL7Send(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return exitError(1)
 	}
 	return nil
+}
+
+// sendBatch sends a batch file in one frame and prints each
+// acknowledgement of the batch that answers it; it returns how many
+// messages were not accepted (a batch answered without an acknowledgement
+// for each message counts those as accepted: HL7 v2.5.1 2.10.3).
+func sendBatch(conn net.Conn, r *mllp.Reader, path string, b []byte, timeout time.Duration, stdout io.Writer) (int, error) {
+	b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\r")), []byte("\n"), []byte("\r"))
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	if err := mllp.WriteFrame(conn, b); err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	ack, err := r.ReadFrame()
+	if err != nil {
+		return 0, fmt.Errorf("%s: no acknowledgement: %w", path, err)
+	}
+	if !hl7v2.IsBatch(ack) {
+		if code := printAck(stdout, path, ack); code != hl7v2.AA && code != hl7v2.CA {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	acks, err := hl7v2.ParseBatch(ack)
+	if err != nil {
+		fmt.Fprintf(stdout, "%s: unreadable acknowledgement batch (%v): %q\n", path, err, ack)
+		return 1, nil
+	}
+	failed := 0
+	fmt.Fprintf(stdout, "%s: acknowledgement batch of %d\n", path, len(acks))
+	for i, a := range acks {
+		if code := printAck(stdout, fmt.Sprintf("%s[%d]", path, i+1), a.Raw()); code != hl7v2.AA && code != hl7v2.CA {
+			failed++
+		}
+	}
+	return failed, nil
 }
 
 // printAck prints an acknowledgement's MSA and ERR readably and returns

@@ -376,12 +376,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 		}
 		defer stopMLLP(context.Background())
 	}
-	handler := node.Handler
-	if cfg.Auth == "off" {
-		// The message store holds patient data and has no access rules of
-		// its own yet: it is served only where authorisation is off.
-		handler = withHL7(handler, hl7)
-	}
+	handler := withHL7(node.Handler, hl7, hl7Authenticate(cfg, node))
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/feed"
 	"github.com/nhs-junction/junction/internal/hl7v2/fhirmap"
@@ -33,11 +34,13 @@ func NewFeed(cfg config.Config, st *search.Engine, svc *interaction.Service, log
 }
 
 // withHL7 serves the message store under /hl7/ beside the FHIR handler.
-func withHL7(h http.Handler, f *feed.Feed) http.Handler {
+// The store's own rules (feed.Handler) decide who may read it, from the
+// caller authenticate establishes.
+func withHL7(h http.Handler, f *feed.Feed, authenticate feed.Authenticate) http.Handler {
 	if f == nil {
 		return h
 	}
-	fh := f.Handler()
+	fh := f.Handler(authenticate)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hl7/messages" || strings.HasPrefix(r.URL.Path, "/hl7/messages/") {
 			fh.ServeHTTP(w, r)
@@ -45,6 +48,23 @@ func withHL7(h http.Handler, f *feed.Feed) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// hl7Authenticate is how the message store establishes its callers: as
+// the FHIR API does (SMART access tokens from node.Auth), or, with
+// authorisation off, as the development caller. It is nil, which the
+// message store answers with 401 to everything, when authorisation is on
+// but no authorisation server was built.
+func hl7Authenticate(cfg config.Config, node *Node) feed.Authenticate {
+	if cfg.Auth == "off" {
+		return func(*http.Request) (*access.Caller, error) {
+			return &access.Caller{Kind: access.Development, Subject: "development", Name: "Development (authorisation off)"}, nil
+		}
+	}
+	if node == nil || node.Auth == nil {
+		return nil
+	}
+	return authenticate(node.Auth)
 }
 
 // startMLLP listens for HL7 v2 over MLLP (TLS when cfg names a

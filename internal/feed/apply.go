@@ -28,8 +28,9 @@ const maxAttempts = 4
 func (f *Feed) apply(ctx context.Context, m *hl7v2.Message, rec *Record, replayID int64) Outcome {
 	enhanced, accept, appAck := hl7v2.AckMode(m)
 	var lastErr error
+	taken := map[string]bool{}
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		out, err := f.applyOnce(ctx, m, rec, replayID, enhanced, accept, appAck)
+		out, err := f.applyOnce(ctx, m, rec, replayID, enhanced, accept, appAck, taken)
 		if err == nil {
 			return out
 		}
@@ -44,7 +45,7 @@ func (f *Feed) apply(ctx context.Context, m *hl7v2.Message, rec *Record, replayI
 // retryable reports a lost race: the resources the mapping read changed
 // before its transaction committed.
 func retryable(err error) bool {
-	if errors.Is(err, store.ErrVersionConflict) {
+	if errors.Is(err, store.ErrVersionConflict) || errors.As(err, new(*raceError)) {
 		return true
 	}
 	var fe *fhir.Error
@@ -92,7 +93,7 @@ func (f *Feed) ackFor(m *hl7v2.Message, code string, errs []hl7v2.AckError, enha
 // applyOnce is one attempt. A nil error means the outcome is final
 // (applied, or a duplicate found inside the transaction); an error is
 // what stopped the message.
-func (f *Feed) applyOnce(ctx context.Context, m *hl7v2.Message, rec *Record, replayID int64, enhanced bool, accept, appAck string) (Outcome, error) {
+func (f *Feed) applyOnce(ctx context.Context, m *hl7v2.Message, rec *Record, replayID int64, enhanced bool, accept, appAck string, taken map[string]bool) (Outcome, error) {
 	plan, err := fhirmap.Prepare(m, f.opts.Mapping)
 	if err != nil {
 		return Outcome{}, err
@@ -102,12 +103,16 @@ func (f *Feed) applyOnce(ctx context.Context, m *hl7v2.Message, rec *Record, rep
 	if err != nil {
 		return Outcome{}, err
 	}
+	ex.Taken = taken
 	res, err := plan.Build(ex)
 	if err != nil {
 		return Outcome{}, err
 	}
 	ack := f.ackFor(m, hl7v2.AA, nil, enhanced, accept, appAck, true)
 	ctx = interaction.WithCommitHook(ctx, func(ctx context.Context, tx store.Tx, written []string) error {
+		if err := f.checkCreated(ctx, tx, plan, res, taken); err != nil {
+			return err
+		}
 		t, err := backendTx(tx)
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func backends(t *testing.T, mapping *fhirmap.Config) []*env {
 	return out
 }
 
-func newEnv(t *testing.T, name string, cfg config.Config, mapping *fhirmap.Config) *env {
+func newEnv(t testing.TB, name string, cfg config.Config, mapping *fhirmap.Config) *env {
 	t.Helper()
 	cfg.Validation = "base"
 	ctx := context.Background()

@@ -37,11 +37,13 @@ import (
 )
 
 // Store is what the feed needs of the store: writes (through which the
-// message row goes), searches to find existing resources, and reads of
-// its own table. *search.Engine provides all three (DB for the last).
+// message row goes), searches to find existing resources (outside and
+// inside a write transaction), and reads of its own table.
+// *search.Engine provides all of them (DB for the last).
 type Store interface {
 	store.Store
 	Search(ctx context.Context, q *searchparam.Query, opt search.Options) (*search.Result, error)
+	SearchTx(ctx context.Context, tx store.Tx, q *searchparam.Query, opt search.Options) (*search.Result, error)
 }
 
 // Options configure a Feed.
@@ -98,12 +100,16 @@ type Outcome struct {
 	Err    error // why it was not applied (errored, rejected)
 }
 
-// HandleMessage processes one message and returns its acknowledgement
-// (mllp.Handler).
+// HandleMessage processes one frame and returns its acknowledgement
+// (mllp.Handler): a message (Process), or a batch that starts with FHS or
+// BHS (ProcessBatch).
 func (f *Feed) HandleMessage(ctx context.Context, raw []byte, remote net.Addr) []byte {
 	addr := ""
 	if remote != nil {
 		addr = remote.String()
+	}
+	if hl7v2.IsBatch(raw) {
+		return f.ProcessBatch(ctx, raw, addr).Ack
 	}
 	return f.Process(ctx, raw, addr).Ack
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/app"
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/feed"
@@ -250,7 +251,7 @@ func TestHTTPList(t *testing.T) {
 	e.feed.Process(ctx, fixture(t, "01-a28-register.hl7"), "t")
 	e.feed.Process(ctx, fixture(t, "20-bad-nhs-number.hl7"), "t")
 	e.feed.Process(ctx, fixture(t, "02-a01-admit.hl7"), "t")
-	srv := httptest.NewServer(e.feed.Handler())
+	srv := httptest.NewServer(e.feed.Handler(func(*http.Request) (*access.Caller, error) { return &access.Caller{Kind: access.Development}, nil }))
 	defer srv.Close()
 	get := func(path string) (int, map[string]any) {
 		resp, err := http.Get(srv.URL + path)

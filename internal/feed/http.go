@@ -2,12 +2,22 @@ package feed
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nhs-junction/junction/internal/access"
+	"github.com/nhs-junction/junction/internal/fhir"
 )
+
+// Authenticate establishes who makes an HTTP request, as the FHIR API
+// does (internal/app). An error that is a *fhir.Error is answered with
+// its status, headers (a WWW-Authenticate challenge) and issues; any
+// other error is an internal error.
+type Authenticate func(*http.Request) (*access.Caller, error)
 
 // Handler serves the message store read-only, as JSON:
 //
@@ -18,11 +28,52 @@ import (
 // RFC 3339 times or dates (received time, until exclusive); the list is
 // newest first, paged by the next link (before= the last id). One
 // message also carries its raw text and the acknowledgement sent.
-func (f *Feed) Handler() http.Handler {
+//
+// The store holds whole messages, so patient data of every patient a
+// feed carried, outside the per-patient access rules of the FHIR API:
+// every request is authenticated with authenticate, and only callers of
+// kind access.Admin (the integration team running the interfaces),
+// access.PrivacyOfficer and access.Development (authorisation switched
+// off) are served. Without credentials the answer is 401, for any other
+// caller 403, each an OperationOutcome. A nil authenticate refuses every
+// request (401): the handler fails closed.
+func (f *Feed) Handler(authenticate Authenticate) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hl7/messages", f.list)
 	mux.HandleFunc("GET /hl7/messages/{id}", f.one)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if authenticate == nil {
+			writeOutcome(w, fhir.Errorf(http.StatusUnauthorized, fhir.IssueLogin, "The message store is not available: no authentication is configured"))
+			return
+		}
+		c, err := authenticate(r)
+		if err != nil {
+			var fe *fhir.Error
+			if !errors.As(err, &fe) {
+				f.opts.Logger.Error("hl7: authenticate", "err", err)
+				fe = fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "Internal error")
+			}
+			writeOutcome(w, fe)
+			return
+		}
+		if !mayReadMessages(c) {
+			writeOutcome(w, fhir.Errorf(http.StatusForbidden, fhir.IssueForbidden, "The HL7 v2 message store is open to administrators and privacy officers only"))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// mayReadMessages reports whether c may read the message store.
+func mayReadMessages(c *access.Caller) bool {
+	if c == nil {
+		return false
+	}
+	switch c.Kind {
+	case access.Admin, access.PrivacyOfficer, access.Development:
+		return true
+	}
+	return false
 }
 
 type listResponse struct {
@@ -38,8 +89,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeOutcome answers an error as a FHIR OperationOutcome, with the
+// error's headers.
+func writeOutcome(w http.ResponseWriter, e *fhir.Error) {
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.Header().Set("Content-Type", "application/fhir+json")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(fhir.Outcome(e.Issues))
+}
+
 func badRequest(w http.ResponseWriter, msg string) {
-	writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+	writeOutcome(w, fhir.Errorf(http.StatusBadRequest, fhir.IssueInvalid, "%s", msg))
+}
+
+func notFound(w http.ResponseWriter) {
+	writeOutcome(w, fhir.Errorf(http.StatusNotFound, fhir.IssueNotFound, "No such message"))
+}
+
+func internalError(w http.ResponseWriter) {
+	writeOutcome(w, fhir.Errorf(http.StatusInternalServerError, fhir.IssueException, "Internal error"))
 }
 
 func parseTime(s string) (time.Time, bool) {
@@ -99,7 +171,7 @@ func (f *Feed) list(w http.ResponseWriter, r *http.Request) {
 	recs, err := List(r.Context(), f.opts.DB, q)
 	if err != nil {
 		f.opts.Logger.Error("hl7: list messages", "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		internalError(w)
 		return
 	}
 	resp := listResponse{Messages: recs}
@@ -120,17 +192,17 @@ func (f *Feed) list(w http.ResponseWriter, r *http.Request) {
 func (f *Feed) one(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such message"})
+		notFound(w)
 		return
 	}
 	rec, err := Get(r.Context(), f.opts.DB, id)
 	if err != nil {
 		f.opts.Logger.Error("hl7: read message", "err", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		internalError(w)
 		return
 	}
 	if rec == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such message"})
+		notFound(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {

@@ -48,6 +48,27 @@ func FuzzParse(f *testing.F) {
 		if bytes.ContainsAny(ack, "\x0b\x1c\n") {
 			t.Fatalf("reject holds framing or LF bytes: %q", ack)
 		}
+		// The answer to a batch is itself a batch holding every ACK.
+		var acks [][]byte
+		if berr != nil {
+			acks = [][]byte{AckForUnparsable(raw, AR, berr, "R", now)}
+		}
+		for _, bm := range msgs {
+			acks = append(acks, Ack(bm, AA, nil, "A", now))
+		}
+		batch := BatchAck(raw, acks, "comment|^~\\&", "B", now)
+		if bytes.ContainsAny(batch, "\x0b\x1c\n") {
+			t.Fatalf("batch ack holds framing or LF bytes: %q", batch)
+		}
+		readable := true
+		for _, a := range acks {
+			if _, err := Parse(a); err != nil {
+				readable = false // an AR echoing what was refused (an unsupported MSH-12)
+			}
+		}
+		if back, err := ParseBatch(batch); readable && (err != nil || len(back) != len(acks)) {
+			t.Fatalf("batch ack of %d acks reads back as %d: %v\n%q", len(acks), len(back), err, batch)
+		}
 		if err != nil {
 			return
 		}

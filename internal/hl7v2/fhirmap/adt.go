@@ -30,7 +30,7 @@ func encounterClass(s string) (string, string) {
 func (p *Plan) buildADT(ex Existing) (*Result, error) {
 	res := &Result{}
 	var b bundle
-	patRef, err := p.putPatient(&b, ex.Patient)
+	patRef, err := p.putPatient(&b, res, ex.Patient, ex.Taken)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (p *Plan) buildADT(ex Existing) (*Result, error) {
 	case p.Visit == nil:
 		res.Notes = append(res.Notes, "no visit number (PV1-19): no Encounter")
 	default:
-		if err := p.putEncounter(&b, ex.Encounter, pv1, patRef); err != nil {
+		if err := p.putEncounter(&b, res, ex.Encounter, ex.Taken, pv1, patRef); err != nil {
 			return nil, err
 		}
 	}
@@ -51,7 +51,7 @@ func (p *Plan) buildADT(ex Existing) (*Result, error) {
 }
 
 // putEncounter adds the Encounter for PV1 over the stored one.
-func (p *Plan) putEncounter(b *bundle, found *Found, pv1 *hl7v2.Segment, patRef string) error {
+func (p *Plan) putEncounter(b *bundle, res *Result, found *Found, taken map[string]bool, pv1 *hl7v2.Segment, patRef string) error {
 	enc := map[string]any{}
 	if found != nil {
 		if err := json.Unmarshal(found.Body, &enc); err != nil {
@@ -66,9 +66,12 @@ func (p *Plan) putEncounter(b *bundle, found *Found, pv1 *hl7v2.Segment, patRef 
 			return errAt("PV1", 1, 19, 1, 1, CodeUnknownKey, "ADT^%s cancels an event of visit %q, which is not known", p.Event, p.Visit.Value)
 		}
 	}
-	id := stableID("Encounter", p.Visit.System, p.Visit.Value)
+	var id string
 	if found != nil {
 		id = found.ID
+	} else {
+		id = newID(taken, "Encounter", stableID("Encounter", p.Visit.System, p.Visit.Value))
+		res.Created = append(res.Created, "Encounter/"+id)
 	}
 	enc["resourceType"] = "Encounter"
 	enc["id"] = id

@@ -83,6 +83,12 @@ type Existing struct {
 	// Orders maps an order number (Identifier.Value) to the id of the one
 	// ServiceRequest that carries it.
 	Orders map[string]string
+	// Taken lists, as Type/id, ids derived from the message (see
+	// Result.Created) that a stored resource already has although the
+	// lookup did not find it by its identifiers (a patient merged away, an
+	// encounter whose visit number was changed). Build gives a resource it
+	// would create under such an id a random id instead.
+	Taken map[string]bool
 }
 
 // Result is what Build produces.
@@ -94,6 +100,23 @@ type Result struct {
 	Merge *Merge
 	// Notes say what the mapping left out, for the message store.
 	Notes []string
+	// Created lists, as Type/id, the resources the Bundle creates: those
+	// the lookup did not find, each PUT under an id derived from its
+	// identifiers (the first of Plan.Patient, the visit number), without
+	// a condition. The caller MUST check inside the applying transaction
+	// that each is at version 1 (it did not exist before): a resource
+	// under that id that existed, or that a concurrent message created
+	// first, would otherwise be overwritten with content built without
+	// it. On a failed check, look up again (and mark the id Taken when
+	// the lookup still finds nothing) and Build again.
+	Created []string
+	// Patient is the Patient the Bundle writes (Type/id), empty when it
+	// writes none (results, a merge of two known patients). The caller
+	// MUST check inside the applying transaction that no other current
+	// patient carries one of Plan.Patient's identifiers, which is what
+	// keeps two messages for one new patient, sent at once and naming
+	// it by different identifiers, from creating two patients.
+	Patient string
 }
 
 // Merge is a Patient $merge to run.
@@ -258,7 +281,7 @@ func (b *bundle) json() ([]byte, error) {
 
 // putPatient adds the Patient entry and returns the reference other
 // resources use for it.
-func (p *Plan) putPatient(b *bundle, found *Found) (string, error) {
+func (p *Plan) putPatient(b *bundle, res *Result, found *Found, taken map[string]bool) (string, error) {
 	var prior map[string]any
 	if found != nil {
 		if err := json.Unmarshal(found.Body, &prior); err != nil {
@@ -272,33 +295,30 @@ func (p *Plan) putPatient(b *bundle, found *Found) (string, error) {
 	if found != nil {
 		pat["id"] = found.ID
 		b.add("", pat, entryReq{Method: "PUT", URL: "Patient/" + found.ID, IfMatch: fmt.Sprintf(`W/"%d"`, found.Version)})
-		return "Patient/" + found.ID, nil
+		res.Patient = "Patient/" + found.ID
+		return res.Patient, nil
 	}
-	delete(pat, "id")
-	full := newUUID()
-	var crit []string
-	for _, k := range p.Patient {
-		crit = append(crit, k.Token())
-	}
-	// A conditional update: created unless a patient with one of these
-	// identifiers appeared since the caller looked (R4 http.html#cond-update).
-	b.add(full, pat, entryReq{Method: "PUT", URL: "Patient?identifier=" + queryEscape(strings.Join(crit, ","))})
-	return full, nil
+	// A new patient gets an id derived from its first identifier (the NHS
+	// number when there is one), so a plain PUT creates it and no
+	// conditional update (with its process-wide lock) is needed; the
+	// caller's checks of Result.Created and Result.Patient inside the
+	// transaction stand in for the condition.
+	id := newID(taken, "Patient", stableID("Patient", p.Patient[0].System, p.Patient[0].Value))
+	pat["id"] = id
+	b.add("", pat, entryReq{Method: "PUT", URL: "Patient/" + id})
+	res.Patient = "Patient/" + id
+	res.Created = append(res.Created, res.Patient)
+	return res.Patient, nil
 }
 
-// queryEscape escapes a search parameter value for a request URL.
-func queryEscape(s string) string {
-	r := strings.NewReplacer("%", "%25", "&", "%26", "+", "%2B", "#", "%23", " ", "%20")
-	return r.Replace(s)
-}
-
-func newUUID() string {
-	var b [16]byte
+// newID is id unless taken lists typ/id, else a random id.
+func newID(taken map[string]bool, typ, id string) string {
+	if !taken[typ+"/"+id] {
+		return id
+	}
+	var b [20]byte
 	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return "urn:uuid:" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return "hl7-" + hex.EncodeToString(b[:])
 }
 
 // stableID is a resource id derived from what identifies the resource in
@@ -331,7 +351,7 @@ func (p *Plan) buildMerge(ex Existing) (*Result, error) {
 		res.Notes = append(res.Notes, "MRG-1 and PID name the same patient: nothing to merge")
 	}
 	var b bundle
-	if _, err := p.putPatient(&b, ex.Patient); err != nil {
+	if _, err := p.putPatient(&b, res, ex.Patient, ex.Taken); err != nil {
 		return nil, err
 	}
 	var err error

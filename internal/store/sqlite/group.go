@@ -125,6 +125,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	single := len(batch) == 1
 	live := 0
+	// The functions of a batch share one database transaction, so they
+	// share its prepared statements too (Tx.prepared): each statement text
+	// is parsed once per commit, not once per function.
+	prep := map[string]*sql.Stmt{}
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
@@ -137,7 +141,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 				return
 			}
 		}
-		tx := &Tx{tx: sqlTx, now: storesql.FromMicros(s.clock.Next(floor))}
+		tx := &Tx{tx: sqlTx, now: storesql.FromMicros(s.clock.Next(floor)), prep: prep}
 		r.err, r.pnc = call(r.fn, tx)
 		tx.done = true
 		if r.err != nil || r.pnc != nil {

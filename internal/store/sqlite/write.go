@@ -20,7 +20,7 @@ type Tx struct {
 	tx   *sql.Tx
 	now  time.Time
 	done bool
-	prep map[string]*sql.Stmt // ExecShared's statements, closed with the transaction
+	prep map[string]*sql.Stmt // prepared statements, shared by a batch; closed with the database transaction
 }
 
 var _ store.Tx = (*Tx)(nil)
