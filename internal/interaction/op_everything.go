@@ -109,6 +109,7 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 	if err != nil {
 		return nil, err
 	}
+	noteSeen(req, res.Matches, res.Included)
 	path := "/Patient/$everything"
 	if req.ID != "" {
 		path = "/Patient/" + req.ID + "/$everything"

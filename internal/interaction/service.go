@@ -97,6 +97,9 @@ type Request struct {
 	// without it. Bundle entries and the searches an operation makes run
 	// as the same Caller.
 	Caller *access.Caller
+
+	// aud collects what the request's AuditEvents record (audit.go).
+	aud *auditRec
 }
 
 // Response is the result of one interaction.
@@ -158,6 +161,8 @@ type Options struct {
 	// Access decides every interaction; nil means the built-in baseline
 	// policy (access.DefaultPolicy).
 	Access *access.Decider
+	// Audit, when set, records every interaction as AuditEvents (audit.go).
+	Audit *AuditOptions
 }
 
 // Service carries out interactions against a store.
@@ -168,6 +173,7 @@ type Service struct {
 	ops          map[string]OperationDef
 	condMu       sync.Mutex // held across a conditional write's search and commit
 	implicit     sync.Map   // "Type.param" -> implied code systems (implicitSystems)
+	audit        *AuditOptions
 }
 
 // New returns a Service over st.
@@ -187,14 +193,22 @@ func New(st store.Store, opts Options) *Service {
 	if opts.Access == nil {
 		opts.Access = access.NewDecider(nil)
 	}
-	s := &Service{store: st, opts: opts}
+	s := &Service{store: st, opts: opts, audit: opts.Audit}
 	s.capabilities = s.buildCapabilities()
 	return s
 }
 
 // Do carries out one interaction. Failures the client should see are
-// *fhir.Error; any other error is internal.
+// *fhir.Error; any other error is internal. With Options.Audit set, the
+// interaction is recorded before Do returns (audit.go).
 func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
+	if s.audit != nil {
+		return s.audited(ctx, req)
+	}
+	return s.do(ctx, req)
+}
+
+func (s *Service) do(ctx context.Context, req *Request) (*Response, error) {
 	if req.Caller == nil && req.Kind != Capabilities {
 		// Fail closed: a request that reached here without a caller is a
 		// bug in the layer above, never a licence to answer.
@@ -205,6 +219,9 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	if req.ID != "" && !fhir.ValidID(req.ID) {
 		return nil, fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q: it is not a valid id (1-64 characters from A-Z a-z 0-9 - .)", clip(req.ID))
+	}
+	if err := refuseAuditWrite(req); err != nil {
+		return nil, err
 	}
 	if err := s.decide(req); err != nil {
 		return nil, err

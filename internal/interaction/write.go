@@ -341,11 +341,12 @@ func (s *Service) writeOnce(ctx context.Context, req *Request) (*Response, error
 				return err
 			}
 		}
-		return nil
+		return s.auditWrites(ctx, tx, req, opWrites(ops), false)
 	})
 	if err != nil {
 		return nil, writeError(err, req)
 	}
+	s.auditNotify(req)
 	for _, o := range ops {
 		s.committed(o.out)
 	}
