@@ -472,7 +472,9 @@ func (s *Service) auditWrites(ctx context.Context, tx store.Tx, req *Request, wr
 		} else {
 			e.Resources = []string{w.typ + "/" + w.id}
 		}
-		ref := func(v store.Version) string { return v.Type + "/" + v.ID + "/_history/" + strconv.FormatInt(v.Version, 10) }
+		ref := func(v store.Version) string {
+			return v.Type + "/" + v.ID + "/_history/" + strconv.FormatInt(v.Version, 10)
+		}
 		entries = append(entries, splitByPatient(e, seen, byPatient, w.patients, ref, req)...)
 	}
 	if outer {
@@ -554,6 +556,8 @@ func (s *Service) auditLoad(ctx context.Context, tx store.Tx, reqs []*Request, o
 	req := &Request{Kind: Update, Caller: first.Caller}
 	base := s.auditEntry(ctx, req)
 	base.Outcome = audit.Success
-	ref := func(v store.Version) string { return v.Type + "/" + v.ID + "/_history/" + strconv.FormatInt(v.Version, 10) }
+	ref := func(v store.Version) string {
+		return v.Type + "/" + v.ID + "/_history/" + strconv.FormatInt(v.Version, 10)
+	}
 	return s.putAuditEvents(ctx, tx, splitByPatient(base, vs, byPatient, nil, ref, req))
 }
