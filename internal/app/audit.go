@@ -13,8 +13,9 @@ import (
 )
 
 // auditing reports whether cfg records accesses: --audit on, the
-// default (an unset value is on: auditing fails closed).
-func auditing(cfg config.Config) bool { return cfg.Audit != "off" }
+// default of every command (config.Defaults). A Config built without the
+// defaults (Audit "") records nothing, like --audit off.
+func auditing(cfg config.Config) bool { return cfg.Audit == "on" }
 
 // auditOptions returns the interaction service's audit settings over st,
 // or nil with --audit off. st must offer committed reads of the store

@@ -179,7 +179,9 @@ func TestAccessLogAndDispute(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var b struct{ Entry []struct{ Resource json.RawMessage } }
+			var b struct {
+				Entry []struct{ Resource json.RawMessage }
+			}
 			_ = json.Unmarshal(resp.Body, &b)
 			if len(b.Entry) == 0 {
 				t.Errorf("the patient finds no AuditEvent of their record")
@@ -287,7 +289,9 @@ func TestAuditUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := httpapi.New(httpapi.Options{Service: svc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Authenticate: func(*http.Request) (*access.Caller, error) { return &access.Caller{Kind: access.Development, Name: "dev"}, nil }})
+		Authenticate: func(*http.Request) (*access.Caller, error) {
+			return &access.Caller{Kind: access.Development, Name: "dev"}, nil
+		}})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	post, err := http.Post(srv.URL+"/fhir/Patient", "application/fhir+json", strings.NewReader(`{"resourceType":"Patient","name":[{"family":"Secret"}]}`))
