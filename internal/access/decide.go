@@ -121,6 +121,13 @@ var operations = map[string]op{
 	// Opening break-glass needs the emergency access activity (B0168);
 	// the grant then widens later requests, see Decider.purpose.
 	"$break-glass": {perm: PermRead, activity: EmergencyAccess},
+	// The audit operations (README, Tamper-evident audit log): the proof
+	// of one AuditEvent, a patient's access log, and a patient's dispute
+	// of an entry in it. Each needs read-audit; the operation itself
+	// limits a patient to their own record.
+	"$proof":      {perm: PermRead, activity: ReadAudit},
+	"$access-log": {perm: PermRead, activity: ReadAudit},
+	"$dispute":    {perm: PermRead, activity: ReadAudit},
 }
 
 func denied(format string, args ...any) *fhir.Error {
@@ -303,7 +310,7 @@ func (d *Decider) checkType(c *Caller, f *Filter, a Action, opAct Activity) erro
 	case opAct != "":
 		act = opAct
 	case f.write:
-		w, ok := writeActivity(a.Type)
+		w, ok := f.writeActivity(a.Type)
 		if !ok {
 			return denied("%s resources are written by the server only", a.Type)
 		}

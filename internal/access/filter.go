@@ -183,7 +183,7 @@ func (f *Filter) typeCond(alias, typ string) frag {
 	}
 	var need Activity
 	if f.write {
-		a, ok := writeActivity(typ)
+		a, ok := f.writeActivity(typ)
 		if !ok {
 			return f0
 		}
@@ -204,10 +204,36 @@ func (f *Filter) typeCond(alias, typ string) frag {
 	switch {
 	case patientKind && comp:
 		conds = append(conds, f.ownCompartments(alias))
-	case !patientKind && comp:
+	case !patientKind && comp && typ != "AuditEvent":
+		// Reading the audit log is governed by read-audit alone: a
+		// privacy officer reviews every patient's accesses, whatever
+		// their organisation's care relationships and the patients'
+		// consents (which concern the care record, not its audit).
 		conds = append(conds, f.perPatientCond(alias, typ))
 	}
+	if f.write && typ == "Task" && f.kind == PrivacyOfficer {
+		conds = append(conds, f_("EXISTS (SELECT 1 FROM search_token ax_k WHERE ax_k.seq = "+alias+".seq AND ax_k.param = 'code' AND ax_k.system = ? AND ax_k.code = ?)",
+			DisputeSystem, DisputeCode))
+	}
 	return and(conds...)
+}
+
+// The Task a patient's dispute of an entry in their access log creates
+// (interaction $dispute) carries this code; privacy officers work such
+// Tasks, and only these, to completion.
+const (
+	DisputeSystem = "https://fhir.junction.nhs.uk/CodeSystem/audit-task"
+	DisputeCode   = "access-dispute"
+)
+
+// writeActivity is the activity writing typ needs for this caller: a
+// privacy officer changes dispute Tasks under read-audit (typeCond then
+// limits them to Tasks coded DisputeCode); otherwise as writeActivity.
+func (f *Filter) writeActivity(typ string) (Activity, bool) {
+	if typ == "Task" && f.kind == PrivacyOfficer {
+		return ReadAudit, true
+	}
+	return writeActivity(typ)
 }
 
 // scopeCond is the disjunction of the scopes granting f.perm on typ,

@@ -315,7 +315,7 @@ func refVisible(pol *access.Policy, pc pCaller, w *pWorld, x pRes) bool {
 		if p == btg {
 			pp = "BTG"
 		}
-		if kp.Relationship && x.typ != "Patient" {
+		if kp.Relationship && x.typ != "Patient" && x.typ != "AuditEvent" {
 			if !(c.Organization != "" && slices.Contains(w.caring[p], c.Organization)) && p != btg {
 				return false
 			}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nhs-junction/junction/internal/access"
+	"github.com/nhs-junction/junction/internal/audit"
 	"github.com/nhs-junction/junction/internal/authn"
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/fhir"
@@ -115,6 +116,12 @@ func WithSearch(st store.Store, base string) (*search.Engine, error) {
 // systems and value sets already stored registered for the terminology
 // operations.
 func NewService(ctx context.Context, st Backend, cfg config.Config) (*interaction.Service, error) {
+	return newService(ctx, st, cfg, nil)
+}
+
+// newService is NewService recording AuditEvents to the log lg (nil: to
+// the queue only, see auditOptions).
+func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Log) (*interaction.Service, error) {
 	terms, profiles := terminology.New(), validate.NewProfiles()
 	addConformance := func(v store.Version) {
 		// Code systems, value sets and profiles written to the server take
@@ -139,7 +146,12 @@ func NewService(ctx context.Context, st Backend, cfg config.Config) (*interactio
 	if err != nil {
 		return nil, err
 	}
+	auditOpts, err := auditOptions(cfg, st, lg)
+	if err != nil {
+		return nil, err
+	}
 	opts := interaction.Options{
+		Audit:           auditOpts,
 		Access:          dec,
 		Committed:       addConformance,
 		IsResourceType:  spec.IsResourceType,
@@ -178,6 +190,7 @@ func NewService(ctx context.Context, st Backend, cfg config.Config) (*interactio
 	svc.RegisterBreakGlass(st.DB(), dec.Policy().BreakGlass)
 	svc.RegisterIdentity()
 	withClinicalServices(svc, st)
+	svc.RegisterAudit()
 	return svc, nil
 }
 
@@ -282,17 +295,23 @@ type Node struct {
 	Metrics *httpapi.Metrics
 	// Auth is the authorisation server (nil with authorisation off).
 	Auth *authn.Server
+	// Audit is the transparency log of AuditEvents (nil with --audit off).
+	Audit *audit.Log
 }
 
 // Build composes the server over engine as cfg says: the metrics wrapper
 // around the store, the interaction service, and the HTTP handler.
 func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *slog.Logger) (*Node, error) {
 	metrics := httpapi.NewMetrics()
-	svc, err := NewService(ctx, instrument(engine, metrics), cfg)
+	lg, err := openAudit(ctx, cfg, engine, log)
 	if err != nil {
 		return nil, err
 	}
-	node := &Node{Service: svc, Metrics: metrics}
+	svc, err := newService(ctx, instrument(engine, metrics), cfg, lg)
+	if err != nil {
+		return nil, err
+	}
+	node := &Node{Service: svc, Metrics: metrics, Audit: lg}
 	opts := httpapi.Options{
 		Service:      svc,
 		Logger:       log,
@@ -314,6 +333,13 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 		opts.Routes = authRoutes(node.Auth)
 	}
 	opts.Routes = withCDSHooks(opts.Routes, svc, opts.Authenticate, cfg.BaseURL, log)
+	if lg != nil {
+		if opts.Routes == nil {
+			opts.Routes = map[string]http.Handler{}
+		}
+		// Public: the entries are salted hashes (internal/audit).
+		opts.Routes["/log/"] = lg.Handler()
+	}
 	node.Handler = httpapi.New(opts)
 	return node, nil
 }

@@ -234,12 +234,16 @@ func (l *Log) Notify() {
 
 // Run integrates queued leaves and signs checkpoints until ctx is done:
 // at every Notify and at least every Options.Interval. A failed pass is
-// logged and retried at the next; Run returns nil when ctx ends.
+// logged and retried at the next; Run returns nil when ctx ends or the
+// store is closed.
 func (l *Log) Run(ctx context.Context) error {
 	t := time.NewTicker(l.opts.Interval)
 	defer t.Stop()
 	for {
 		if _, err := l.Integrate(ctx); err != nil && ctx.Err() == nil {
+			if errors.Is(err, store.ErrClosed) {
+				return nil // the store closed under it: the server is stopping
+			}
 			l.opts.Logger.Error("audit log: integration failed; retrying", "err", err)
 		}
 		select {

@@ -30,6 +30,7 @@ type Config struct {
 	MLLPTLSCert     string        // serve: PEM certificate for MLLP over TLS
 	MLLPTLSKey      string        // serve: PEM private key for MLLP over TLS
 	HL7Mapping      string        // serve, hl7 replay: HL7 v2 mapping file (JSON)
+	Audit           string        // on (record every access as AuditEvents) | off (benchmarks and development only)
 }
 
 // Defaults returns the settings used when neither a flag nor the
@@ -44,6 +45,7 @@ func Defaults() Config {
 		LogFormat:       "text",
 		ShutdownTimeout: 30 * time.Second,
 		Auth:            "on",
+		Audit:           "on",
 	}
 }
 
@@ -74,6 +76,7 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MLLP, "mllp", c.MLLP, "HOST:PORT to receive HL7 v2 messages on over MLLP (default: no listener)")
 	fs.StringVar(&c.MLLPTLSCert, "mllp-tls-cert", c.MLLPTLSCert, "PEM certificate file: the MLLP listener speaks TLS (with --mllp-tls-key)")
 	fs.StringVar(&c.MLLPTLSKey, "mllp-tls-key", c.MLLPTLSKey, "PEM private key file of --mllp-tls-cert")
+	fs.StringVar(&c.Audit, "audit", c.Audit, "on: every access is recorded as AuditEvents in the transparency log before it is answered; off: nothing is recorded (benchmarks and development only)")
 	fs.StringVar(&c.HL7Mapping, "hl7-mapping", c.HL7Mapping, "HL7 v2 mapping file (JSON): per sending facility, local identifier systems, code systems, ODS code")
 }
 
@@ -129,6 +132,11 @@ func (c *Config) Validate() error {
 	case "on", "off":
 	default:
 		return fmt.Errorf("--auth must be on or off, not %q", c.Auth)
+	}
+	switch c.Audit {
+	case "", "on", "off":
+	default:
+		return fmt.Errorf("--audit must be on or off, not %q", c.Audit)
 	}
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("--max-body-bytes must be at least 1024")

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/nhs-junction/junction/internal/interaction"
 )
 
 type ctxKey int
@@ -88,7 +90,9 @@ func (h *handler) middleware(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		ri := &reqInfo{id: id, log: h.opts.Logger.With("request_id", id)}
-		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey, ri))
+		// The id also travels to the interaction layer, which records it
+		// in the request's AuditEvents.
+		r = r.WithContext(interaction.WithRequestID(context.WithValue(r.Context(), reqInfoKey, ri), id))
 		w.Header().Set("X-Request-ID", id)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {

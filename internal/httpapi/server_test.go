@@ -36,7 +36,8 @@ func newServer(t testing.TB, st store.Store, maxBody int64) *httptest.Server {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.MaxBodyBytes = maxBody
-	cfg.Auth = "off" // these tests are of the FHIR API; authorisation has its own
+	cfg.Auth = "off"  // these tests are of the FHIR API; authorisation has its own
+	cfg.Audit = "off" // and so has audit (internal/app), which would triple their time
 	node, err := app.Build(context.Background(), cfg, st.(*search.Engine), testLogger())
 	if err != nil {
 		t.Fatal(err)

@@ -141,6 +141,7 @@ func (s *Service) bundle(ctx context.Context, req *Request) (*Response, error) {
 		entries[i] = s.entryRequest(i, r, req)
 	}
 	if bt == "batch" {
+		req.Kind = Batch // as it is recorded
 		return s.batch(ctx, req, entries)
 	}
 	return s.transaction(ctx, req, entries)
@@ -240,6 +241,9 @@ func (s *Service) batch(ctx context.Context, req *Request, entries []*txEntry) (
 func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEntry) (*Response, error) {
 	for _, e := range entries {
 		if e.err != nil {
+			return nil, entryError(e)
+		}
+		if e.err = refuseAuditWrite(e.req); e.err != nil {
 			return nil, entryError(e)
 		}
 		// Writes are decided here, entry by entry (SMART App Launch 2.x:
@@ -469,7 +473,10 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 		if err := s.derive(ctx, tx, ops); err != nil {
 			return err
 		}
-		return runCommitHook(ctx, tx, written)
+		if err := runCommitHook(ctx, tx, written); err != nil {
+			return err
+		}
+		return s.auditWrites(ctx, tx, req, opWrites(ops), true)
 	})
 	if err != nil {
 		var fe *fhir.Error
@@ -479,6 +486,7 @@ func (s *Service) transaction(ctx context.Context, req *Request, entries []*txEn
 		}
 		return nil, err
 	}
+	s.auditNotify(req)
 	for _, e := range writes {
 		s.committed(e.op.out)
 		for _, op := range e.extra {

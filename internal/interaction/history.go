@@ -109,6 +109,7 @@ func (s *Service) history(ctx context.Context, req *Request) (*Response, error) 
 	if count == 0 {
 		page.Versions, page.More = nil, false
 	}
+	noteSeen(req, page.Versions)
 
 	path := ""
 	switch req.Kind {

@@ -35,6 +35,10 @@ func (s *Service) Load(ctx context.Context, reqs []*Request) ([]*store.Version, 
 		}
 		r := *req
 		r.Kind = Update
+		if err := refuseAuditWrite(&r); err != nil {
+			errs[i] = err
+			continue
+		}
 		op, err := s.prepare(&r)
 		if err == nil {
 			err = s.autoLink(ctx, op)
@@ -58,7 +62,7 @@ func (s *Service) Load(ctx context.Context, reqs []*Request) ([]*store.Version, 
 			}
 			out[i] = op.out
 		}
-		return nil
+		return s.auditLoad(ctx, tx, reqs, out)
 	})
 	if err != nil {
 		return nil, errs, err

@@ -49,7 +49,10 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 	}
 	comp, types := search.CompartmentOf("Patient", req.ID)
 	params := []searchparam.Param{}
-	wantTypes := append(slices.Clone(types), everythingReferenced...)
+	// The audit trail of the record is not part of the record: it is
+	// returned only when _type names AuditEvent (README, Tamper-evident
+	// audit log: the patient's $access-log summarises it).
+	wantTypes := slices.DeleteFunc(append(slices.Clone(types), everythingReferenced...), func(t string) bool { return t == "AuditEvent" })
 	for name, vals := range req.Query {
 		if formatParams[name] {
 			continue
@@ -113,6 +116,7 @@ func (s *Service) everything(ctx context.Context, req *Request) (*Response, erro
 	if err != nil {
 		return nil, err
 	}
+	noteSeen(req, res.Matches, res.Included)
 	path := "/Patient/$everything"
 	if req.ID != "" {
 		path = "/Patient/" + req.ID + "/$everything"

@@ -205,6 +205,7 @@ func (s *Service) searchPatients(ctx context.Context, req *Request, params []sea
 	if err != nil {
 		return nil, err
 	}
+	noteSeen(req, res.Matches)
 	return res.Matches, nil
 }
 

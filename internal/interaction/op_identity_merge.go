@@ -94,8 +94,12 @@ func (s *Service) patientMerge(ctx context.Context, req *Request) (*Response, er
 	}
 	var changed []string
 	var result store.Version
+	var stored []auditWrite
+	if req.aud != nil {
+		req.aud.patients = []string{srcID, tgtID}
+	}
 	err = s.write(ctx, req, func(tx store.Tx) error {
-		changed, result = nil, store.Version{}
+		changed, result, stored = nil, store.Version{}, nil
 		src, err := currentPatient(ctx, tx, srcID)
 		if err != nil {
 			return err
@@ -127,7 +131,11 @@ func (s *Service) patientMerge(ctx context.Context, req *Request) (*Response, er
 			if preview {
 				return store.Version{Type: cur.Type, ID: cur.ID, Version: cur.Version + 1, Body: stamped}, nil
 			}
-			return tx.Put(ctx, store.Version{Type: cur.Type, ID: cur.ID, Version: cur.Version + 1, LastUpdated: now, Body: stamped})
+			v, err := tx.Put(ctx, store.Version{Type: cur.Type, ID: cur.ID, Version: cur.Version + 1, LastUpdated: now, Body: stamped})
+			if err == nil {
+				stored = append(stored, auditWrite{kind: Update, typ: v.Type, id: v.ID, v: &v})
+			}
+			return v, err
 		}
 		repoint := func(ref string) (string, bool) {
 			if ref == "Patient/"+srcID || ref == req.BaseURL+"/Patient/"+srcID {
@@ -174,11 +182,15 @@ func (s *Service) patientMerge(ctx context.Context, req *Request) (*Response, er
 		if result, err = put(tgt, tgtBody); err != nil || preview {
 			return err
 		}
-		return runCommitHook(ctx, tx, changed)
+		if err := runCommitHook(ctx, tx, changed); err != nil {
+			return err
+		}
+		return s.auditWrites(ctx, tx, req, stored, true)
 	})
 	if err != nil {
 		return nil, writeError(err, req)
 	}
+	s.auditNotify(req)
 	if !preview {
 		s.committed(&result)
 	}
@@ -266,6 +278,9 @@ func (s *Service) referrers(ctx context.Context, id, base string) ([]string, err
 			return nil, err
 		}
 		for _, v := range res.Matches {
+			if v.Type == "AuditEvent" {
+				continue // the audit log is never rewritten, not even by a merge
+			}
 			out = append(out, v.Type+"/"+v.ID)
 		}
 		if res.Next == nil {

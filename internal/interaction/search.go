@@ -91,6 +91,9 @@ func (s *Service) search(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if q.Summary != searchparam.SummaryCount {
+		noteSeen(req, res.Matches, res.Included)
+	}
 	self := url.Values{}
 	for _, p := range q.Applied {
 		self.Add(p.Name, p.Value)

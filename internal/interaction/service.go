@@ -97,6 +97,9 @@ type Request struct {
 	// without it. Bundle entries and the searches an operation makes run
 	// as the same Caller.
 	Caller *access.Caller
+
+	// aud collects what the request's AuditEvents record (audit.go).
+	aud *auditRec
 }
 
 // Response is the result of one interaction.
@@ -162,6 +165,8 @@ type Options struct {
 	// Access decides every interaction; nil means the built-in baseline
 	// policy (access.DefaultPolicy).
 	Access *access.Decider
+	// Audit, when set, records every interaction as AuditEvents (audit.go).
+	Audit *AuditOptions
 }
 
 // Service carries out interactions against a store.
@@ -177,6 +182,7 @@ type Service struct {
 	bgFor        time.Duration  // how long a break-glass grant lasts
 	implicit     sync.Map       // "Type.param" -> implied code systems (implicitSystems)
 	deriver      Deriver        // see SetDeriver
+	audit        *AuditOptions
 }
 
 // New returns a Service over st.
@@ -196,14 +202,22 @@ func New(st store.Store, opts Options) *Service {
 	if opts.Access == nil {
 		opts.Access = access.NewDecider(nil)
 	}
-	s := &Service{store: st, opts: opts}
+	s := &Service{store: st, opts: opts, audit: opts.Audit}
 	s.capabilities = s.buildCapabilities()
 	return s
 }
 
 // Do carries out one interaction. Failures the client should see are
-// *fhir.Error; any other error is internal.
+// *fhir.Error; any other error is internal. With Options.Audit set, the
+// interaction is recorded before Do returns (audit.go).
 func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
+	if s.audit != nil {
+		return s.audited(ctx, req)
+	}
+	return s.do(ctx, req)
+}
+
+func (s *Service) do(ctx context.Context, req *Request) (*Response, error) {
 	if req.Caller == nil && req.Kind != Capabilities {
 		// Fail closed: a request that reached here without a caller is a
 		// bug in the layer above, never a licence to answer.
@@ -215,13 +229,16 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 	if req.ID != "" && !fhir.ValidID(req.ID) {
 		return nil, fhir.Errorf(400, fhir.IssueValue, "Invalid resource id %q: it is not a valid id (1-64 characters from A-Z a-z 0-9 - .)", clip(req.ID))
 	}
+	if err := refuseAuditWrite(req); err != nil {
+		return nil, err
+	}
 	if err := s.withBreakGlass(ctx, req); err != nil {
 		return nil, err
 	}
 	if err := s.decide(req); err != nil {
 		return nil, err
 	}
-	resp, err := s.do(ctx, req)
+	resp, err := s.dispatch(ctx, req)
 	if err == nil && resp != nil && req.dec != nil && req.dec.BreakGlass && resp.BreakGlass == "" && req.Caller.BreakGlass != nil {
 		if err := s.markBreakGlass(ctx, req, resp); err != nil {
 			return nil, err
@@ -230,8 +247,8 @@ func (s *Service) Do(ctx context.Context, req *Request) (*Response, error) {
 	return resp, err
 }
 
-// do carries out a decided interaction.
-func (s *Service) do(ctx context.Context, req *Request) (*Response, error) {
+// dispatch carries out a decided interaction.
+func (s *Service) dispatch(ctx context.Context, req *Request) (*Response, error) {
 	switch req.Kind {
 	case Read:
 		return s.read(ctx, req)

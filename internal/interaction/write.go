@@ -341,11 +341,15 @@ func (s *Service) writeOnce(ctx context.Context, req *Request) (*Response, error
 				return err
 			}
 		}
-		return s.derive(ctx, tx, ops)
+		if err := s.derive(ctx, tx, ops); err != nil {
+			return err
+		}
+		return s.auditWrites(ctx, tx, req, opWrites(ops), false)
 	})
 	if err != nil {
 		return nil, writeError(err, req)
 	}
+	s.auditNotify(req)
 	for _, o := range ops {
 		s.committed(o.out)
 	}
