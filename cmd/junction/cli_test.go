@@ -39,7 +39,8 @@ func TestCLI(t *testing.T) {
 	if err := run(ctx, []string{"reindex", "--data", data}, &out, &errOut); err != nil {
 		t.Fatalf("reindex: %v", err)
 	}
-	if !strings.Contains(out.String(), "reindexed 2 resources") || !strings.Contains(out.String(), "reindex complete") {
+	// 2 Patients and the AuditEvents of their import (one per patient).
+	if !strings.Contains(out.String(), "reindexed 4 resources") || !strings.Contains(out.String(), "reindex complete") {
 		t.Errorf("reindex output: %s", out.String())
 	}
 	out.Reset()
