@@ -360,6 +360,8 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	res.Total = cur.Total
 	mode := totalMode(q)
 	wantTotal := res.Total == -1 && mode != searchparam.TotalNone
+	// bounded is the default bounded count once taken (-1 before).
+	bounded := -1
 	count := func() error {
 		switch mode {
 		case searchparam.TotalAccurate:
@@ -374,9 +376,12 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 			}
 			res.Total = n
 		default:
-			n, err := boundedCount(ctx, db, countAll, DefaultTotalBound)
-			if err != nil {
-				return fmt.Errorf("search: total: %w", err)
+			n := bounded
+			if n < 0 {
+				var err error
+				if n, err = boundedCount(ctx, db, countAll, DefaultTotalBound); err != nil {
+					return fmt.Errorf("search: total: %w", err)
+				}
 			}
 			res.Total = n
 			if n > DefaultTotalBound {
@@ -426,9 +431,26 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		stmt = join("", stmt, f(fmt.Sprintf(" OFFSET %d", cur.Offset)))
 	}
 	var matches []store.Version
-	if keyset && !reverse && p.drv != nil {
+	walked := false
+	if !keyset && dateSortable(q, opt) {
+		// A sort on one date walks the date index when the matches are
+		// too many to sort cheaply (see sortedByDate); the bounded count
+		// that decides it is also the default total.
+		if bounded, err = boundedCount(ctx, db, countAll, DefaultTotalBound); err != nil {
+			return nil, fmt.Errorf("search: total: %w", err)
+		}
+		if bounded > DefaultTotalBound {
+			matches, walked, err = sortedByDate(ctx, db, q, opt, cur, q.Count+1)
+			if err != nil {
+				return nil, fmt.Errorf("search: page: %w", err)
+			}
+		}
+	}
+	switch {
+	case walked:
+	case keyset && !reverse && p.drv != nil:
 		matches, err = windowed(ctx, db, q, opt, cur)
-	} else {
+	default:
 		matches, err = versions(ctx, db, stmt)
 	}
 	if err != nil {
