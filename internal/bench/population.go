@@ -92,13 +92,13 @@ type patient struct {
 	// resources is the size of the patient's record (the resources of
 	// its group), for choosing $everything patients of a given size.
 	resources int
-	obsCode         string // system|code of one of the patient's Observations
+	obsCode   string // system|code of one of the patient's Observations
 	// topCode is the system|code the patient has most Observations of
 	// (a NEWS2 score or a vital sign in a long record).
 	topCode  string
 	topCodes map[string]int
-	obsYear         int    // the year that Observation was made
-	condCode        string // system|code of one of the patient's Conditions
+	obsYear  int    // the year that Observation was made
+	condCode string // system|code of one of the patient's Conditions
 }
 
 const nhsNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
