@@ -156,7 +156,11 @@ func (d *Decider) Decide(c *Caller, a Action) (Decision, error) {
 		return Decision{}, fhir.Errorf(401, fhir.IssueSecurity, "authentication is required")
 	}
 	if c.Kind == Development {
-		return Decision{Purpose: c.Purpose}, nil
+		// Everything is allowed, but no development caller holds the
+		// activity to see restricted demographics (B1611): a restricted
+		// Patient is still redacted and never found by them, as the
+		// README promises for every caller without that activity.
+		return Decision{Purpose: c.Purpose, RedactRestricted: true}, nil
 	}
 	kp, ok := d.p.Kinds[c.Kind]
 	if !ok {

@@ -195,25 +195,82 @@ func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Lo
 }
 
 // restrictedPatientSearch keeps restricted patients (confidentiality R)
-// out of Patient searches by the demographics PDS withholds for them.
+// out of every search that uses the demographics PDS withholds for them
+// (address, telecom, GP: identity.RestrictedSearchParams, and the full
+// text of _content and _text, which holds them too) on a Patient, at any
+// hop: the searched type, a chain through a Patient (search.html
+// 3.1.1.4.13), a reverse chain whose hop is a Patient or that follows a
+// Patient's GP reference (3.1.1.4.14), an _include or _revinclude that
+// follows it, or a _sort by one of them (whose order would tell where a
+// restricted patient lives). Such a search hides restricted Patients at
+// every hop that can be a Patient, so none can be matched, included or
+// make another resource match. Hiding them at hops that do not test the
+// withheld parameters too is deliberate: it is simpler, and it fails
+// closed.
 func restrictedPatientSearch(q *searchparam.Query) search.Restriction {
-	if len(q.Types) > 0 && !slices.Contains(q.Types, "Patient") {
+	if !usesWithheld(q) {
 		return nil
 	}
-	for _, f := range q.Filters {
-		if f.Def != nil && slices.Contains(identity.RestrictedSearchParams, f.Def.Name) {
-			return func(v string, types []string) *search.Condition {
-				if len(types) > 0 && !slices.Contains(types, "Patient") {
-					return nil
-				}
-				return &search.Condition{
-					SQL:  "NOT (" + v + ".type = 'Patient' AND EXISTS (SELECT 1 FROM search_token aclrt WHERE aclrt.seq = " + v + ".seq AND aclrt.param = '_security' AND aclrt.system = ? AND aclrt.code = 'R'))",
-					Args: []any{identity.ConfidentialitySystem},
-				}
-			}
+	return func(v string, types []string) *search.Condition {
+		if len(types) > 0 && !slices.Contains(types, "Patient") {
+			return nil
+		}
+		return &search.Condition{
+			SQL:  "NOT (" + v + ".type = 'Patient' AND EXISTS (SELECT 1 FROM search_token aclrt WHERE aclrt.seq = " + v + ".seq AND aclrt.param = '_security' AND aclrt.system = ? AND aclrt.code = 'R'))",
+			Args: []any{identity.ConfidentialitySystem},
 		}
 	}
-	return nil
+}
+
+// usesWithheld reports whether q tests, follows or sorts by a parameter
+// withheld for restricted patients at a hop that can be a Patient.
+func usesWithheld(q *searchparam.Query) bool {
+	for _, f := range q.Filters {
+		if filterUsesWithheld(f) {
+			return true
+		}
+	}
+	for _, k := range q.Sort {
+		if k.Def != nil && withheldParam(k.Def.Name) && maybePatient(q.Types) {
+			return true
+		}
+	}
+	for _, inc := range append(slices.Clone(q.Include), q.RevInclude...) {
+		if (inc.Source == "Patient" || inc.Source == "*") && (inc.Param == nil || withheldParam(inc.Param.Name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// filterUsesWithheld reports whether f, or a hop nested in it, tests a
+// withheld parameter on a Patient.
+func filterUsesWithheld(f *searchparam.Filter) bool {
+	if f == nil {
+		return false
+	}
+	if f.Has != nil {
+		if f.Has.Type == "Patient" && f.Has.Ref != nil && withheldParam(f.Has.Ref.Name) {
+			return true
+		}
+		return filterUsesWithheld(f.Has.Filter)
+	}
+	if f.Def != nil && withheldParam(f.Def.Name) && maybePatient(f.Types) {
+		return true
+	}
+	return filterUsesWithheld(f.Chain)
+}
+
+// maybePatient reports whether a hop over types (none: any type) can
+// read a Patient.
+func maybePatient(types []string) bool {
+	return len(types) == 0 || slices.Contains(types, "Patient")
+}
+
+// withheldParam reports whether a Patient search parameter tests the
+// demographics withheld for restricted patients.
+func withheldParam(name string) bool {
+	return slices.Contains(identity.RestrictedSearchParams, name) || name == "_content" || name == "_text"
 }
 
 // writeValidator checks resources on write against the base R4

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -93,7 +95,14 @@ func checkLines(t *testing.T, rs []Result) {
 		{"ingest.resources_per_s"}, {"ingest.disk_per_json_byte"},
 		{"read.requests_per_s"}, {"read.p50"}, {"read.p99"},
 		{"search.obs_by_code.p50", "search", "search.obs_by_code"},
+		{"search.obs_by_top_code.p50", "search", "search.obs_by_top_code"},
+		{"search.broad_code.p50", "search", "search.broad_code"},
+		{"search.broad_date.p50", "search", "search.broad_date"},
+		{"search.broad_quantity.p50", "search", "search.broad_quantity"},
+		{"search.broad_type.p50", "search", "search.broad_type"},
+		{"search.broad_code_sorted.p50", "search", "search.broad_code_sorted"},
 		{"everything.p50", "everything"},
+		{"everything.record_resources", "everything"},
 		{"transaction.entries_per_s"},
 	} {
 		if !slices.ContainsFunc(want, func(n string) bool { return names[n] }) {
@@ -104,5 +113,69 @@ func checkLines(t *testing.T, rs []Result) {
 		if strings.HasSuffix(r.Name, ".errors") {
 			t.Errorf("%s = %v: requests failed", r.Name, r.Value)
 		}
+	}
+}
+
+// TestPopulationQueryValues checks the values the broad and per-patient
+// searches ask for against the generated files: the most common code,
+// a recent year holding at least a tenth of the Observations (and the
+// next year less than that), each patient's most frequent code and
+// record size.
+func TestPopulationQueryValues(t *testing.T) {
+	pop, err := preparePopulation(context.Background(), t.TempDir(), 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, years := map[string]int{}, map[int]int{}
+	total := 0
+	for g := 1; g < pop.groups; g++ {
+		recs, err := pop.readRaw(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pat := pop.patients[g-1]
+		if pat.resources != len(recs) {
+			t.Errorf("patient %s: %d resources, the file has %d", pat.id, pat.resources, len(recs))
+		}
+		mine := map[string]int{}
+		for _, r := range recs {
+			if !strings.HasPrefix(r.key, "Observation/") {
+				continue
+			}
+			var o struct {
+				Code              struct{ Coding []coding }
+				EffectiveDateTime string
+			}
+			if err := json.Unmarshal(r.body, &o); err != nil {
+				t.Fatal(err)
+			}
+			c := o.Code.Coding[0].System + "|" + o.Code.Coding[0].Code
+			codes[c]++
+			mine[c]++
+			var y int
+			if _, err := fmt.Sscanf(o.EffectiveDateTime, "%4d", &y); err == nil {
+				years[y]++
+				total++
+			}
+		}
+		if len(mine) == 0 || mine[pat.topCode] < slices.Max(slices.Collect(maps.Values(mine))) {
+			t.Errorf("patient %s: top code %q (%d), counts %v", pat.id, pat.topCode, mine[pat.topCode], mine)
+		}
+	}
+	if c := pop.commonCode(); c == "" || codes[c] < slices.Max(slices.Collect(maps.Values(codes))) {
+		t.Errorf("common code %q (%d), counts %v", c, codes[c], codes)
+	}
+	y := pop.recentYear()
+	from, after := 0, 0
+	for yy, n := range years {
+		if yy >= y {
+			from += n
+		}
+		if yy > y {
+			after += n
+		}
+	}
+	if from*10 < total || after*10 >= total {
+		t.Errorf("recent year %d: %d of %d Observations from it, %d after it", y, from, total, after)
 	}
 }

@@ -2,10 +2,12 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,16 +18,34 @@ import (
 // baseline holds in memory.
 const everythingPatients = 20
 
-// everything measures GET Patient/{id}/$everything for random patients
-// with one client (the latency a clinician's screen waits for), against
-// a bare handler serving the same Bundles from memory to one client.
+// everythingSize is the record size the $everything patients are chosen
+// around: a patient with about 500 resources.
+const everythingSize = 500
+
+// everythingQuery asks for a first page of 100 entries.
+const everythingQuery = "?_count=100"
+
+// everything measures the first page (100 entries) of GET
+// Patient/{id}/$everything for random patients among those whose records
+// are nearest everythingSize resources, with one client (the latency a
+// clinician's screen waits for), against a bare handler serving the
+// same Bundles from memory to one client.
 func (b *bench) everything(ctx context.Context) error {
 	n := min(len(b.pop.patients), everythingPatients)
+	pats := slices.Clone(b.pop.patients)
+	slices.SortStableFunc(pats, func(x, y patient) int {
+		return cmp.Compare(abs(x.resources-everythingSize), abs(y.resources-everythingSize))
+	})
+	pats = pats[:n]
+	size := 0
+	for _, p := range pats {
+		size += p.resources
+	}
 	root := strings.TrimSuffix(b.env.base, "/fhir")
 	paths := make([]string, n)
 	bodies := make(map[string][]byte, n)
 	for i := range n {
-		paths[i] = "/fhir/Patient/" + b.pop.patients[i].id + "/$everything"
+		paths[i] = "/fhir/Patient/" + pats[i].id + "/$everything" + everythingQuery
 		status, body, err := get(ctx, b.client, root+paths[i])
 		if err != nil {
 			return err
@@ -39,7 +59,7 @@ func (b *bench) everything(ctx context.Context) error {
 			}
 			return fmt.Errorf("GET %s: HTTP %d: %s", paths[i], status, diagnostics(body))
 		}
-		bodies[paths[i]] = body
+		bodies[strings.TrimSuffix(paths[i], everythingQuery)] = body // the bare handler looks up the path
 	}
 	d := max(b.opts.Duration/2, 250*time.Millisecond)
 	getOf := func(root string) func(r *rand.Rand) (*http.Request, error) {
@@ -67,7 +87,8 @@ func (b *bench) everything(ctx context.Context) error {
 	if srv.n == 0 {
 		return fmt.Errorf("no $everything succeeded: %s", srv.firstErr)
 	}
-	b.logf("everything: p50 %.2f ms, p99 %.2f ms (bare handler p50 %.2f ms)", srv.pct(0.5), srv.pct(0.99), bare.pct(0.5))
+	b.logf("everything: %d patients of %d resources on average: p50 %.2f ms, p99 %.2f ms (bare handler p50 %.2f ms)", n, size/n, srv.pct(0.5), srv.pct(0.99), bare.pct(0.5))
+	b.add(measured("everything.record_resources", float64(size)/float64(n), "resources"))
 	b.add(against("everything.p50", srv.pct(0.50), "ms", bare.pct(0.50)),
 		against("everything.p99", srv.pct(0.99), "ms", bare.pct(0.99)))
 	b.add(b.errResults("everything", srv)...)
@@ -127,4 +148,11 @@ func (b *bench) transaction(ctx context.Context) error {
 	b.add(b.errResults("transaction", r)...)
 	b.add(b.rssResult("transaction", peak)...)
 	return nil
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

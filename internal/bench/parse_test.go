@@ -2,6 +2,8 @@ package bench
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +71,42 @@ func BenchmarkStamp(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSplitBundle: a large transaction Bundle becomes parts of at most
+// the given size holding every entry once, in order; a small one is
+// returned as it is.
+func TestSplitBundle(t *testing.T) {
+	var entries []string
+	for i := range 7 {
+		entries = append(entries, fmt.Sprintf(`{"fullUrl":"urn:uuid:%d","resource":{"resourceType":"Basic","id":"%d"},"request":{"method":"PUT","url":"Basic/%d"}}`, i, i, i))
+	}
+	body := []byte(`{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`)
+	parts, err := splitBundle(body, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range parts {
+		var b struct {
+			ResourceType, Type string
+			Entry              []json.RawMessage
+		}
+		if err := json.Unmarshal(p, &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.ResourceType != "Bundle" || b.Type != "transaction" || len(b.Entry) > 3 || len(b.Entry) == 0 {
+			t.Errorf("part %s", p)
+		}
+		for _, e := range b.Entry {
+			got = append(got, string(e))
+		}
+	}
+	if len(parts) != 3 || strings.Join(got, ",") != strings.Join(entries, ",") {
+		t.Errorf("%d parts, entries %v", len(parts), got)
+	}
+	if one, err := splitBundle(body, 7); err != nil || len(one) != 1 || string(one[0]) != string(body) {
+		t.Errorf("small bundle: %v %d", err, len(one))
 	}
 }

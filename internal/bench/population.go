@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 
 	"github.com/nhs-junction/junction/internal/synth"
 )
@@ -43,15 +45,60 @@ type population struct {
 	patients []patient
 	// observations are Observation bodies for the transaction scenario.
 	observations [][]byte
+	// obsCodes counts the Observations of each system|code, and obsYears
+	// those made in each year, so the broad searches can ask for the most
+	// common code and a recent range holding a good share of them.
+	obsCodes map[string]int
+	obsYears map[int]int
+}
+
+// commonCode is the system|code most Observations carry ("" when there
+// are none).
+func (p *population) commonCode() string {
+	best, n := "", 0
+	for c, k := range p.obsCodes {
+		if k > n || (k == n && c < best) {
+			best, n = c, k
+		}
+	}
+	return best
+}
+
+// recentYear is the latest year such that Observations made in it or
+// later are at least a tenth of all (0 when there are none): the start
+// of a broad date range.
+func (p *population) recentYear() int {
+	total := 0
+	years := make([]int, 0, len(p.obsYears))
+	for y, k := range p.obsYears {
+		total += k
+		years = append(years, y)
+	}
+	slices.Sort(years)
+	seen := 0
+	for i := len(years) - 1; i >= 0; i-- {
+		seen += p.obsYears[years[i]]
+		if seen*10 >= total {
+			return years[i]
+		}
+	}
+	return 0
 }
 
 // patient holds the values the search and $everything scenarios put in
 // their queries; empty when the record has no such value.
 type patient struct {
 	id, family, nhs string
-	obsCode         string // system|code of one of the patient's Observations
-	obsYear         int    // the year that Observation was made
-	condCode        string // system|code of one of the patient's Conditions
+	// resources is the size of the patient's record (the resources of
+	// its group), for choosing $everything patients of a given size.
+	resources int
+	obsCode   string // system|code of one of the patient's Observations
+	// topCode is the system|code the patient has most Observations of
+	// (a NEWS2 score or a vital sign in a long record).
+	topCode  string
+	topCodes map[string]int
+	obsYear  int    // the year that Observation was made
+	condCode string // system|code of one of the patient's Conditions
 }
 
 const nhsNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
@@ -93,7 +140,7 @@ func preparePopulation(ctx context.Context, dir string, patients int, seed int64
 		return nil, err
 	}
 	g := synth.New(synth.Options{Patients: patients, Seed: seed})
-	p := &population{dir: dir, groups: patients + 1}
+	p := &population{dir: dir, groups: patients + 1, obsCodes: map[string]int{}, obsYears: map[int]int{}}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	var seen int64
 	for group := range p.groups {
@@ -120,7 +167,13 @@ func preparePopulation(ctx context.Context, dir string, patients int, seed int64
 			if typ == "Observation" && len(p.observations) < txBundles*txEntries {
 				p.observations = append(p.observations, body)
 			}
+			if typ == "Observation" {
+				if err := p.learnObservation(body); err != nil {
+					return err
+				}
+			}
 			if group > 0 {
+				pat.resources++
 				return pat.learn(typ, id, body)
 			}
 			return nil
@@ -129,6 +182,13 @@ func preparePopulation(ctx context.Context, dir string, patients int, seed int64
 			return nil, err
 		}
 		if group > 0 {
+			n := 0
+			for c, k := range pat.topCodes {
+				if k > n || (k == n && c < pat.topCode) {
+					pat.topCode, n = c, k
+				}
+			}
+			pat.topCodes = nil
 			p.patients = append(p.patients, pat)
 		}
 	}
@@ -191,6 +251,26 @@ func (p *population) writeGroup(group int, batch [][]byte, each func(typ, id str
 	return rf.Close()
 }
 
+// learnObservation counts an Observation's first code and its year.
+func (p *population) learnObservation(body []byte) error {
+	var r struct {
+		Code              struct{ Coding []coding }
+		EffectiveDateTime string
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return err
+	}
+	if len(r.Code.Coding) > 0 {
+		p.obsCodes[r.Code.Coding[0].System+"|"+r.Code.Coding[0].Code]++
+	}
+	if len(r.EffectiveDateTime) >= 4 {
+		if y, err := strconv.Atoi(r.EffectiveDateTime[:4]); err == nil {
+			p.obsYears[y]++
+		}
+	}
+	return nil
+}
+
 type coding struct {
 	System string `json:"system"`
 	Code   string `json:"code"`
@@ -223,15 +303,21 @@ func (pt *patient) learn(typ, id string, body []byte) error {
 			}
 		}
 	case "Observation":
-		if pt.obsCode != "" {
-			return nil
-		}
 		var r struct {
 			Code              struct{ Coding []coding }
 			EffectiveDateTime string
 		}
 		if err := json.Unmarshal(body, &r); err != nil {
 			return err
+		}
+		if len(r.Code.Coding) > 0 {
+			if pt.topCodes == nil {
+				pt.topCodes = map[string]int{}
+			}
+			pt.topCodes[r.Code.Coding[0].System+"|"+r.Code.Coding[0].Code]++
+		}
+		if pt.obsCode != "" {
+			return nil
 		}
 		if len(r.Code.Coding) > 0 && len(r.EffectiveDateTime) >= 4 {
 			var year int

@@ -12,44 +12,73 @@ import (
 	"time"
 )
 
-// searchQuery is one of the typical searches, built for one patient; ok is
-// false when the patient's record offers no value for it.
+// searchQuery is one of the typical searches, built for one patient of a
+// population; ok is false when the record (or the population) offers no
+// value for it.
 type searchQuery struct {
-	name  string
-	build func(p *patient) (query string, ok bool)
+	name string
+	// one drives the query from one client (the latency a single user
+	// waits for) rather than every client (the server under load).
+	one   bool
+	build func(pop *population, p *patient) (query string, ok bool)
 }
 
 // searchQueries are the searches a clinical system makes most: a
-// patient's results by code and by date, patient lookup by name and by
-// NHS number, a chain, both kinds of include, a reverse chain and a sort.
+// patient's results by code (also the code the patient has most of) and
+// by date, patient lookup by name and by NHS number, a chain, both kinds
+// of include, a reverse chain and a sort; then, from one client, the
+// broad searches whose first page must not grow with the store: the most
+// common code, a recent date range, a quantity range, a type alone, and
+// the most common code sorted by date.
 var searchQueries = []searchQuery{
-	{"obs_by_code", func(p *patient) (string, bool) {
+	{"obs_by_code", false, func(_ *population, p *patient) (string, bool) {
 		return "Observation?" + enc("subject", "Patient/"+p.id, "code", p.obsCode), p.obsCode != ""
 	}},
-	{"obs_by_date", func(p *patient) (string, bool) {
+	{"obs_by_top_code", false, func(_ *population, p *patient) (string, bool) {
+		return "Observation?" + enc("subject", "Patient/"+p.id, "code", p.topCode), p.topCode != ""
+	}},
+	{"obs_by_date", false, func(_ *population, p *patient) (string, bool) {
 		return "Observation?" + enc("subject", "Patient/"+p.id,
 			"date", fmt.Sprintf("ge%04d-01-01", p.obsYear), "date", fmt.Sprintf("lt%04d-01-01", p.obsYear+1)), p.obsYear != 0
 	}},
-	{"patient_by_family", func(p *patient) (string, bool) {
+	{"patient_by_family", false, func(_ *population, p *patient) (string, bool) {
 		return "Patient?" + enc("family", p.family), p.family != ""
 	}},
-	{"patient_by_identifier", func(p *patient) (string, bool) {
+	{"patient_by_identifier", false, func(_ *population, p *patient) (string, bool) {
 		return "Patient?" + enc("identifier", nhsNumberSystem+"|"+p.nhs), p.nhs != ""
 	}},
-	{"chained", func(p *patient) (string, bool) {
+	{"chained", false, func(_ *population, p *patient) (string, bool) {
 		return "Observation?" + enc("subject:Patient.identifier", nhsNumberSystem+"|"+p.nhs, "code", p.obsCode), p.nhs != "" && p.obsCode != ""
 	}},
-	{"include", func(p *patient) (string, bool) {
+	{"include", false, func(_ *population, p *patient) (string, bool) {
 		return "Observation?" + enc("subject", "Patient/"+p.id, "code", p.obsCode, "_include", "Observation:performer"), p.obsCode != ""
 	}},
-	{"revinclude", func(p *patient) (string, bool) {
+	{"revinclude", false, func(_ *population, p *patient) (string, bool) {
 		return "Patient?" + enc("_id", p.id, "_revinclude", "Condition:subject"), true
 	}},
-	{"has", func(p *patient) (string, bool) {
+	{"has", false, func(_ *population, p *patient) (string, bool) {
 		return "Patient?" + enc("_has:Condition:subject:code", p.condCode), p.condCode != ""
 	}},
-	{"sorted", func(p *patient) (string, bool) {
+	{"sorted", false, func(_ *population, p *patient) (string, bool) {
 		return "Observation?" + enc("subject", "Patient/"+p.id, "_sort", "-date"), true
+	}},
+	{"broad_code", true, func(pop *population, _ *patient) (string, bool) {
+		c := pop.commonCode()
+		return "Observation?" + enc("code", c, "_count", "20"), c != ""
+	}},
+	{"broad_date", true, func(pop *population, _ *patient) (string, bool) {
+		y := pop.recentYear()
+		return "Observation?" + enc("date", fmt.Sprintf("ge%04d-01-01", y), "_count", "20"), y != 0
+	}},
+	{"broad_quantity", true, func(*population, *patient) (string, bool) {
+		return "Observation?" + enc("value-quantity", "gt150", "_count", "20"), true
+	}},
+	{"broad_type", true, func(*population, *patient) (string, bool) {
+		return "Observation?" + enc("_count", "20"), true
+	}},
+	{"broad_code_sorted", true, func(pop *population, _ *patient) (string, bool) {
+		c := pop.commonCode()
+		return "Observation?" + enc("code", c, "_sort", "-date", "_count", "20"), c != ""
 	}},
 }
 
@@ -106,8 +135,10 @@ func (b *bench) search(ctx context.Context) error {
 func (b *bench) searchOne(ctx context.Context, q searchQuery, d time.Duration) error {
 	name := "search." + q.name
 	var queries []string
+	seen := map[string]bool{}
 	for i := range b.pop.patients {
-		if s, ok := q.build(&b.pop.patients[i]); ok {
+		if s, ok := q.build(b.pop, &b.pop.patients[i]); ok && !seen[s] {
+			seen[s] = true
 			queries = append(queries, s)
 		}
 	}
@@ -130,7 +161,11 @@ func (b *bench) searchOne(ctx context.Context, q searchQuery, d time.Duration) e
 	if n := entries(body); n == 0 {
 		b.logf("%s: warning: the first query found nothing: %s", name, queries[0])
 	}
-	r := drive(ctx, b.client, b.opts.Clients, d, http.StatusOK, func(r *rand.Rand) (*http.Request, error) {
+	clients := b.opts.Clients
+	if q.one {
+		clients = 1
+	}
+	r := drive(ctx, b.client, clients, d, http.StatusOK, func(r *rand.Rand) (*http.Request, error) {
 		req, err := http.NewRequest(http.MethodGet, b.env.base+"/"+queries[r.IntN(len(queries))], nil)
 		if err == nil {
 			req.Header.Set("Accept", "application/fhir+json")
@@ -144,7 +179,7 @@ func (b *bench) searchOne(ctx context.Context, q searchQuery, d time.Duration) e
 		b.add(skipped(name, "every request failed: "+r.firstErr))
 		return nil
 	}
-	b.logf("%s: %.0f requests/s, p50 %.2f ms, p99 %.2f ms", name, r.perSecond(), r.pct(0.5), r.pct(0.99))
+	b.logf("%s (%d clients): %.0f requests/s, p50 %.2f ms, p99 %.2f ms: %s", name, clients, r.perSecond(), r.pct(0.5), r.pct(0.99), queries[0])
 	b.add(against(name+".p50", r.pct(0.50), "ms", b.readP50),
 		against(name+".p99", r.pct(0.99), "ms", b.readP99))
 	b.add(b.errResults(name, r)...)

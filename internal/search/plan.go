@@ -34,6 +34,11 @@ type planner struct {
 	// restrict is the caller's restriction, applied to every version
 	// alias the planner reads (see Restriction).
 	restrict Restriction
+	// noDrive writes every top-level filter as a check on the candidate
+	// version (a correlated EXISTS) rather than letting one drive the
+	// statement, for a statement that is driven by another index (see
+	// sortedByDate).
+	noDrive bool
 }
 
 // restriction is the caller's condition on version alias v, which can be
@@ -118,7 +123,7 @@ func (p *planner) where(v string, types []string, filters []*searchparam.Filter)
 	}
 	driver, best := -1, rankNone
 	for i, fl := range filters {
-		if r := rank(fl); r < best {
+		if r := rank(fl); r < best && !(p.noDrive && v == "v") {
 			driver, best = i, r
 		}
 	}

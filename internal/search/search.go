@@ -360,6 +360,8 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	res.Total = cur.Total
 	mode := totalMode(q)
 	wantTotal := res.Total == -1 && mode != searchparam.TotalNone
+	// bounded is the default bounded count once taken (-1 before).
+	bounded := -1
 	count := func() error {
 		switch mode {
 		case searchparam.TotalAccurate:
@@ -374,9 +376,12 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 			}
 			res.Total = n
 		default:
-			n, err := boundedCount(ctx, db, countAll, DefaultTotalBound)
-			if err != nil {
-				return fmt.Errorf("search: total: %w", err)
+			n := bounded
+			if n < 0 {
+				var err error
+				if n, err = boundedCount(ctx, db, countAll, DefaultTotalBound); err != nil {
+					return fmt.Errorf("search: total: %w", err)
+				}
 			}
 			res.Total = n
 			if n > DefaultTotalBound {
@@ -426,9 +431,58 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 		stmt = join("", stmt, f(fmt.Sprintf(" OFFSET %d", cur.Offset)))
 	}
 	var matches []store.Version
-	if keyset && !reverse && p.drv != nil {
+	// broad reports whether the search has more than DefaultTotalBound
+	// matches: known from the first page's total on later pages,
+	// otherwise counted up to the bound (which is then the default
+	// total too).
+	broad := func() (bool, error) {
+		switch {
+		case cur.Total == -2:
+			return true, nil
+		case cur.Total >= 0:
+			return cur.Total > DefaultTotalBound, nil
+		}
+		if bounded < 0 {
+			n, err := boundedCount(ctx, db, countAll, DefaultTotalBound)
+			if err != nil {
+				return false, fmt.Errorf("search: total: %w", err)
+			}
+			bounded = n
+		}
+		return bounded > DefaultTotalBound, nil
+	}
+	walked := false
+	switch {
+	case !keyset && dateSortable(q, opt):
+		// A sort on one date walks the date index when the matches are
+		// too many to sort cheaply (see sortedByDate).
+		wide, err := broad()
+		if err != nil {
+			return nil, err
+		}
+		if wide {
+			if matches, walked, err = sortedByDate(ctx, db, q, opt, cur, q.Count+1); err != nil {
+				return nil, fmt.Errorf("search: page: %w", err)
+			}
+		}
+	case keyset && !reverse && rangeDriven(q, opt):
+		// A broad range walks the type in seq order (see scanned).
+		wide, err := broad()
+		if err != nil {
+			return nil, err
+		}
+		if wide {
+			if matches, err = scanned(ctx, db, q, opt, cur); err != nil {
+				return nil, fmt.Errorf("search: page: %w", err)
+			}
+			walked = true
+		}
+	}
+	switch {
+	case walked:
+	case keyset && !reverse && p.drv != nil:
 		matches, err = windowed(ctx, db, q, opt, cur)
-	} else {
+	default:
 		matches, err = versions(ctx, db, stmt)
 	}
 	if err != nil {
