@@ -13,7 +13,7 @@ import (
 	"github.com/nhs-junction/junction/internal/store"
 )
 
-// testSortDate checks _sort on a date parameter over more matches than
+// SortDate checks _sort on a date parameter over more matches than
 // search.DefaultTotalBound (where the engine may walk the date index
 // instead of sorting every match), and broad date ranges without _sort
 // (where it may walk the type in seq order), against the order computed here from
@@ -24,7 +24,7 @@ import (
 // (which the index may keep once or twice); every
 // page is followed to the end, so the pages after the dated resources
 // run out are checked too.
-func testSortDate(t *testing.T, b Backend) {
+func SortDate(t *testing.T, b Backend) {
 	ctx := context.Background()
 	const n = search.DefaultTotalBound + 400
 	type goal struct {
