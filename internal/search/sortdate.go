@@ -19,10 +19,20 @@ var sortWindow, sortWindowPer = 4096, 200
 // dateSortable reports whether a page of q can be read by walking the
 // index of its sort key in order (sortedByDate): one date parameter
 // (other than _lastUpdated, which is a column of the version) on one
-// resource type, outside a compartment.
+// resource type, outside a compartment, with no filter that selects one
+// record.
 func dateSortable(q *searchparam.Query, opt Options) bool {
 	if len(q.Sort) != 1 || len(q.Types) != 1 || opt.Compartment != nil {
 		return false
+	}
+	for _, fl := range q.Filters {
+		// A reference, _id or chain selects one record (a patient's
+		// observations): its matches are bounded and cluster in time,
+		// so sorting them is cheap and walking every record's dates to
+		// find them is not.
+		if rank(fl) <= rankChain {
+			return false
+		}
 	}
 	d := q.Sort[0].Def
 	return d != nil && d.Kind == searchparam.KindDate && d.Name != "_lastUpdated"
