@@ -39,6 +39,15 @@ func TestSQLite(t *testing.T) {
 	searchtest.Run(t, func(t *testing.T) searchtest.Backend { return openSQLite(t) })
 }
 
+// TestSortDateWindow runs the date sort checks with a window of the date
+// index so small that some pages are found within it and others fall
+// back to the general statement.
+func TestSortDateWindow(t *testing.T) {
+	defer search.SetSortWindow(64, 2)()
+	t.Run("sqlite", func(t *testing.T) { searchtest.SortDate(t, openSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { searchtest.SortDate(t, openPostgres(t)) })
+}
+
 func syntheaFiles(t *testing.T) []string {
 	files, _ := filepath.Glob("/work/shared/data/synthea-r4/*.json")
 	if len(files) == 0 {

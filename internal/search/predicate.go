@@ -178,9 +178,14 @@ func datePredicate(v searchparam.Value, c cols) frag {
 	case searchparam.PrefixLt:
 		return f(c.low+" < ?", s.Low)
 	case searchparam.PrefixGe:
-		return or(eq, f(c.high+" > ?", s.High))
+		// Every row either branch selects has high >= s.Low (its range
+		// is not empty): that term is one range of the (type, param,
+		// high) index, read in order, where the OR alone made SQLite
+		// collect both branches' rows before returning any.
+		return and(f(c.high+" >= ?", s.Low), or(eq, f(c.high+" > ?", s.High)))
 	case searchparam.PrefixLe:
-		return or(eq, f(c.low+" < ?", s.Low))
+		// Likewise low <= s.High, one range of the low index.
+		return and(f(c.low+" <= ?", s.High), or(eq, f(c.low+" < ?", s.Low)))
 	case searchparam.PrefixSa:
 		return f(c.low+" >= ?", s.High)
 	case searchparam.PrefixEb:

@@ -362,6 +362,12 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 	wantTotal := res.Total == -1 && mode != searchparam.TotalNone
 	// bounded is the default bounded count once taken (-1 before).
 	bounded := -1
+	boundedAll := func() (int, error) {
+		if rangeDriven(q, opt) {
+			return rangeBoundedCount(ctx, db, q, opt, cur, DefaultTotalBound)
+		}
+		return boundedCount(ctx, db, countAll, DefaultTotalBound)
+	}
 	count := func() error {
 		switch mode {
 		case searchparam.TotalAccurate:
@@ -379,7 +385,7 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 			n := bounded
 			if n < 0 {
 				var err error
-				if n, err = boundedCount(ctx, db, countAll, DefaultTotalBound); err != nil {
+				if n, err = boundedAll(); err != nil {
 					return fmt.Errorf("search: total: %w", err)
 				}
 			}
@@ -443,7 +449,7 @@ func Search(ctx context.Context, db DB, q *searchparam.Query, opt Options) (*Res
 			return cur.Total > DefaultTotalBound, nil
 		}
 		if bounded < 0 {
-			n, err := boundedCount(ctx, db, countAll, DefaultTotalBound)
+			n, err := boundedAll()
 			if err != nil {
 				return false, fmt.Errorf("search: total: %w", err)
 			}

@@ -45,6 +45,34 @@ func boundedCount(ctx context.Context, db DB, cond frag, bound int) (int, error)
 	return n, err
 }
 
+// rangeBoundedCount is boundedCount for a rangeDriven query: the driving
+// index's rows are read in index order and each is checked against the
+// whole query, so counting stops after bound+1 matches. Written as
+// "v.seq IN (driver)", SQLite builds the list of every row of the range
+// first (measured: 60-90 ms of CPU for the 33,000 dates of a year's
+// range at 190,000 resources, against 7 ms).
+func rangeBoundedCount(ctx context.Context, db DB, q *searchparam.Query, opt Options, cur *Cursor, bound int) (int, error) {
+	dp := &planner{snap: cur.Snapshot, open: cur.Open, restrict: opt.Where}
+	if _, err := conditions(dp, q, opt); err != nil {
+		return 0, err
+	}
+	if dp.drv == nil {
+		return 0, fmt.Errorf("search: no driving filter to count by")
+	}
+	// Aliases numbered on from the driver's, so none is reused.
+	p := &planner{snap: cur.Snapshot, open: cur.Open, restrict: opt.Where, noDrive: true, alias: dp.alias}
+	cond, err := conditions(p, q, opt)
+	if err != nil {
+		return 0, err
+	}
+	c := join("", f("SELECT count(*) FROM (SELECT DISTINCT "+dp.drvSeq+" "), *dp.drv,
+		f(" AND "+dp.drvSeq+" <= ? AND EXISTS (SELECT 1 FROM resource_version v WHERE v.seq = "+dp.drvSeq+" AND ", cur.Snapshot),
+		cond, f(fmt.Sprintf(") LIMIT %d) x", bound+1)))
+	n := 0
+	err = db.QueryShared(ctx, c.sql, c.args, func(scan func(...any) error) error { return scan(&n) })
+	return n, err
+}
+
 // estimate is the total for _total=estimate: exact when at most
 // DefaultTotalBound resources match; otherwise the number of candidates
 // of the driving filter (its index rows up to the snapshot; without a

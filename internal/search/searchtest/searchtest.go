@@ -40,7 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Near", func(t *testing.T) { testNear(t, open(t)) })
 	t.Run("Vacuum", func(t *testing.T) { testVacuum(t, open(t)) })
 	t.Run("Totals", func(t *testing.T) { testTotals(t, open(t)) })
-	t.Run("SortDate", func(t *testing.T) { testSortDate(t, open(t)) })
+	t.Run("SortDate", func(t *testing.T) { SortDate(t, open(t)) })
 }
 
 // put writes body as the next version of its resource.
