@@ -88,6 +88,14 @@ type Compartment struct {
 	// Patient/$everything does): each type is in the compartment only
 	// through its own parameters.
 	ByType map[string][]string
+	// indexed is set when the restriction is exactly one Patient's R4
+	// compartment (every type's CompartmentDefinition parameters, and the
+	// Patient itself), whose membership the index keeps in
+	// search_compartment (index.Rows.Compartments): one index range then
+	// answers it instead of a disjunction over reference parameters.
+	indexed bool
+	// only is the one type of a CompartmentFor restriction.
+	only string
 }
 
 // CompartmentOf returns the restriction to compartment typ/id (every
@@ -95,7 +103,7 @@ type Compartment struct {
 // resource type that can be in it (including typ itself), with each
 // type's own parameters, and the sorted list of those types.
 func CompartmentOf(typ, id string) (*Compartment, []string) {
-	c := &Compartment{Type: typ, ID: id, ByType: map[string][]string{}}
+	c := &Compartment{Type: typ, ID: id, ByType: map[string][]string{}, indexed: typ == "Patient" && id != ""}
 	var types []string
 	for _, rt := range spec.ResourceTypes() {
 		params := spec.CompartmentParams(typ, rt)
@@ -124,12 +132,15 @@ func CompartmentFor(typ, id, resourceType string) (*Compartment, error) {
 		// (compartmentdefinition.html), whatever its own parameters say.
 		params = append([]string{"{def}"}, params...)
 	}
-	return &Compartment{Type: typ, ID: id, Params: params}, nil
+	return &Compartment{Type: typ, ID: id, Params: params, indexed: typ == "Patient" && id != "", only: resourceType}, nil
 }
 
 // compartmentCond restricts to the compartment; when drive is set it is
 // written to drive the query (see planner.where).
 func compartmentCond(p *planner, c *Compartment, drive bool) frag {
+	if c.indexed {
+		return compartmentIndexed(p, c, drive)
+	}
 	if c.ByType != nil {
 		return compartmentByType(p, c, drive)
 	}
@@ -156,6 +167,24 @@ func compartmentCond(p *planner, c *Compartment, drive bool) frag {
 		ors = append(ors, f("(v.type = ? AND v.id = ?)", c.Type, c.ID))
 	}
 	return or(ors...)
+}
+
+// compartmentIndexed is compartmentCond for one Patient's compartment,
+// read from search_compartment (patient, type, seq). A search of one type
+// in the compartment (Patient/{id}/Observation) names its type, so the
+// index range is that type's rows alone.
+func compartmentIndexed(p *planner, c *Compartment, drive bool) frag {
+	cond := f("cc.patient = ?", c.ID)
+	if c.only != "" {
+		// CompartmentFor: the one type the search is over; its Params are
+		// that type's CompartmentDefinition parameters, which is how
+		// search_compartment was filled.
+		cond = and(cond, f("cc.type = ?", c.only))
+	}
+	if drive {
+		return p.driveBy("v", "cc", wrap("FROM search_compartment cc WHERE ", cond, ""))
+	}
+	return join("", f("EXISTS (SELECT 1 FROM search_compartment cc WHERE cc.seq = v.seq AND "), cond, f(")"))
 }
 
 // compartmentByType is compartmentCond for a compartment whose

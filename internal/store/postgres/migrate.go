@@ -71,6 +71,8 @@ var migrations = [][]string{
 	storesql.HistoryCreated(),
 	// 10: break-glass grants (internal/access).
 	storesql.BreakGlassSchema(storesql.Postgres),
+	// 11: bytewise type and id keys on PostgreSQL (nothing on SQLite).
+	storesql.BytewiseKeys(storesql.Postgres),
 }
 
 // migrate applies the pending migrations, each in its own transaction

@@ -66,6 +66,8 @@ var migrations = [][]string{
 	storesql.HistoryCreated(),
 	// 10: break-glass grants (internal/access).
 	storesql.BreakGlassSchema(storesql.SQLite),
+	// 11: bytewise type and id keys on PostgreSQL (nothing on SQLite).
+	storesql.BytewiseKeys(storesql.SQLite),
 }
 
 // migrate applies the pending migrations, each in its own BEGIN IMMEDIATE
