@@ -15,5 +15,9 @@ func BytewiseKeys(d Dialect) []string {
 	return []string{
 		`ALTER TABLE resource_version ALTER COLUMN type TYPE text COLLATE "C", ALTER COLUMN id TYPE text COLLATE "C"`,
 		`ALTER TABLE resource ALTER COLUMN type TYPE text COLLATE "C", ALTER COLUMN id TYPE text COLLATE "C"`,
+		// Rewriting the columns drops their statistics; without them the
+		// planner takes a common type for a rare one.
+		`ANALYZE resource_version`,
+		`ANALYZE resource`,
 	}
 }
