@@ -294,7 +294,7 @@ func (p *planner) filter(v string, fl *searchparam.Filter, drive bool) (frag, er
 	if drive {
 		return p.driveBy(v, t, join("", f("FROM "+table+" "+t+" WHERE "), and(scope, or(ors...)))), nil
 	}
-	sub := join("", f("EXISTS (SELECT 1 FROM "+table+" "+t+" WHERE "+t+".seq = "+v+".seq AND "+t+".param = ? AND ", d.Name), or(ors...), f(")"))
+	sub := join("", f("EXISTS (SELECT 1 FROM "+table+" "+t+" WHERE "+t+".seq = "+v+".seq AND "+t+".param = ? AND ", d.Name), or(ors...), f(p.probe(v)+")"))
 	if fl.Modifier == searchparam.ModNot {
 		// search.html 3.1.1.5.7: :not matches resources with no value
 		// equal to the code, including those with no value at all.
@@ -319,8 +319,24 @@ func (p *planner) chain(v string, fl *searchparam.Filter, drive bool) (frag, err
 	}
 	return join("",
 		f("EXISTS (SELECT 1 FROM search_ref "+r+" WHERE "+r+".seq = "+v+".seq AND "+r+".param = ? AND ", fl.Def.Name),
-		targets, f(")"),
+		targets, f(p.probe(v)+")"),
 	), nil
+}
+
+// probe ends a correlated EXISTS on version alias v. In a statement
+// driven by another index (noDrive: the date-sorted walk), the check must
+// stay a probe of each candidate the walk reaches: PostgreSQL would
+// otherwise flatten the EXISTS into a semi-join that reads every row of
+// the filter (a common code's thousands) before the walk starts, and it
+// keeps a subquery with an OFFSET as it is written. An EXISTS needs one
+// row and OFFSET 0 skips none, so the result is the same; SQLite, which
+// wants a LIMIT before an OFFSET, runs the subquery as written in any
+// case.
+func (p *planner) probe(v string) string {
+	if p.noDrive && v == "v" {
+		return " LIMIT 1 OFFSET 0"
+	}
+	return ""
 }
 
 // has: resources that a current resource of Has.Type refers to through

@@ -49,6 +49,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("store/postgres: %w", err)
 	}
 	cfg.AfterConnect = durableSession
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		// Compiling a plan to machine code pays off for long analytical
+		// queries; for these short, index-driven statements it only adds
+		// time once a plan's estimated cost crosses jit_above_cost
+		// (measured: 230 ms of JIT for a 1 s date-sorted page). A URL that
+		// sets jit keeps its own choice.
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store/postgres: %w", err)
