@@ -19,6 +19,7 @@ import (
 	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/audit"
 	"github.com/nhs-junction/junction/internal/authn"
+	"github.com/nhs-junction/junction/internal/cds/hooks"
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
@@ -354,6 +355,8 @@ type Node struct {
 	Auth *authn.Server
 	// Audit is the transparency log of AuditEvents (nil with --audit off).
 	Audit *audit.Log
+	// CDS serves /cds-services (CDS Hooks 2.0).
+	CDS *hooks.Handler
 }
 
 // Build composes the server over engine as cfg says: the metrics wrapper
@@ -389,7 +392,9 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 		opts.Authenticate = authenticate(node.Auth)
 		opts.Routes = authRoutes(node.Auth)
 	}
-	opts.Routes = withCDSHooks(opts.Routes, svc, opts.Authenticate, cfg.BaseURL, log)
+	if opts.Routes, node.CDS, err = withCDSHooks(opts.Routes, svc, opts.Authenticate, cfg, node.Auth, log); err != nil {
+		return nil, err
+	}
 	if lg != nil {
 		if opts.Routes == nil {
 			opts.Routes = map[string]http.Handler{}
