@@ -25,6 +25,7 @@ import (
 	"github.com/nhs-junction/junction/internal/fhir/spec"
 	"github.com/nhs-junction/junction/internal/httpapi"
 	"github.com/nhs-junction/junction/internal/identity"
+	"github.com/nhs-junction/junction/internal/imaging"
 	"github.com/nhs-junction/junction/internal/index"
 	"github.com/nhs-junction/junction/internal/interaction"
 	"github.com/nhs-junction/junction/internal/search"
@@ -117,12 +118,13 @@ func WithSearch(st store.Store, base string) (*search.Engine, error) {
 // systems and value sets already stored registered for the terminology
 // operations.
 func NewService(ctx context.Context, st Backend, cfg config.Config) (*interaction.Service, error) {
-	return newService(ctx, st, cfg, nil)
+	return newService(ctx, st, cfg, nil, nil)
 }
 
 // newService is NewService recording AuditEvents to the log lg (nil: to
-// the queue only, see auditOptions).
-func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Log) (*interaction.Service, error) {
+// the queue only, see auditOptions), and calling onCommit (when not nil)
+// with every version a write stored, after its commit.
+func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Log, onCommit func(store.Version)) (*interaction.Service, error) {
 	terms, profiles := terminology.New(), validate.NewProfiles()
 	addConformance := func(v store.Version) {
 		// Code systems, value sets and profiles written to the server take
@@ -154,7 +156,12 @@ func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Lo
 	opts := interaction.Options{
 		Audit:           auditOpts,
 		Access:          dec,
-		Committed:       addConformance,
+		Committed: func(v store.Version) {
+			addConformance(v)
+			if onCommit != nil {
+				onCommit(v)
+			}
+		},
 		IsResourceType:  spec.IsResourceType,
 		Rules:           identity.CheckNHSNumbers,
 		ResourceTypes:   spec.ResourceTypes(),
@@ -357,6 +364,16 @@ type Node struct {
 	Audit *audit.Log
 	// CDS serves /cds-services (CDS Hooks 2.0).
 	CDS *hooks.Handler
+	// Imaging is the imaging triage (ImagingStudy/$worklist, $ai-triage,
+	// the automatic triage of new studies). Close stops its worker.
+	Imaging *imaging.Service
+}
+
+// Close stops the node's background work (the imaging triage worker).
+func (n *Node) Close() {
+	if n.Imaging != nil {
+		n.Imaging.Close()
+	}
 }
 
 // Build composes the server over engine as cfg says: the metrics wrapper
@@ -367,11 +384,19 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 	if err != nil {
 		return nil, err
 	}
-	svc, err := newService(ctx, instrument(engine, metrics), cfg, lg)
+	// The imaging triage is told of every committed write (a new
+	// ImagingStudy is triaged); it is made once the service exists.
+	var triage *imaging.Service
+	svc, err := newService(ctx, instrument(engine, metrics), cfg, lg, func(v store.Version) {
+		if triage != nil {
+			triage.Committed(v)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	node := &Node{Service: svc, Metrics: metrics, Audit: lg}
+	triage = withImaging(svc, cfg, log)
+	node := &Node{Service: svc, Metrics: metrics, Audit: lg, Imaging: triage}
 	opts := httpapi.Options{
 		Service:      svc,
 		Logger:       log,
@@ -437,6 +462,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return err
 	}
+	defer node.Close()
 	if cfg.Demo {
 		n, err := LoadDemo(ctx, st, node.Service)
 		if err != nil {
