@@ -154,8 +154,8 @@ func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Lo
 		return nil, err
 	}
 	opts := interaction.Options{
-		Audit:           auditOpts,
-		Access:          dec,
+		Audit:  auditOpts,
+		Access: dec,
 		Committed: func(v store.Version) {
 			addConformance(v)
 			if onCommit != nil {
