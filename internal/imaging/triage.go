@@ -47,6 +47,12 @@ type Options struct {
 	// as (a system caller allowed to read ImagingStudy and Endpoint and
 	// to write Observation, Device and Provenance).
 	Caller *access.Caller
+	// Registrar is who records a model version's Device, the first time
+	// the model answers with it: an administrative write (a Device is in
+	// no patient's record) the server makes for the model its operator
+	// configured, whoever asked for the triage. It goes through the
+	// access decision and the audit like any write.
+	Registrar *access.Caller
 	// BaseURL is the FHIR base for the automatic triage; a request's own
 	// base is used otherwise.
 	BaseURL string
@@ -179,6 +185,11 @@ func (s *Service) Triage(ctx context.Context, base *interaction.Request, id stri
 		}
 	}
 	res, scoreErr := s.opts.Model.Score(ctx, ref)
+	if scoreErr == nil {
+		if err := s.registerDevice(ctx, base.BaseURL, res.Model); err != nil {
+			return nil, err
+		}
+	}
 	bundle := s.outcomeBundle(st, res, scoreErr)
 	body, _ := json.Marshal(bundle)
 	out, err := do(&interaction.Request{Kind: interaction.Transaction, Body: body, Method: http.MethodPost, ContentType: "application/fhir+json"})
@@ -221,13 +232,6 @@ func (s *Service) outcomeBundle(st study, res Result, scoreErr error) map[string
 		return map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}
 	}
 	devID := DeviceID(res.Model)
-	device := map[string]any{
-		"resourceType": "Device", "id": devID, "status": "active",
-		"identifier": []any{map[string]any{"system": DeviceIdentifierSystem, "value": res.Model.Name + "|" + res.Model.Version}},
-		"deviceName": []any{map[string]any{"name": res.Model.Name, "type": "model-name"}},
-		"version":    []any{map[string]any{"value": res.Model.Version}},
-		"type":       map[string]any{"text": "AI imaging triage model (software)"},
-	}
 	deviceRef := map[string]any{"reference": "Device/" + devID, "display": res.Model.Name + " " + res.Model.Version}
 	finding := map[string]any{"system": res.Finding.System, "code": res.Finding.Code}
 	if res.Finding.Display != "" {
@@ -241,7 +245,6 @@ func (s *Service) outcomeBundle(st study, res Result, scoreErr error) map[string
 	obs["device"] = deviceRef
 	obs["note"] = []any{map[string]any{"text": "Priority from an AI model for ordering the reporting worklist. It is not a diagnosis and does not replace the radiology report."}}
 	entries = append(entries,
-		map[string]any{"fullUrl": "Device/" + devID, "resource": device, "request": map[string]any{"method": "PUT", "url": "Device/" + devID}},
 		map[string]any{"fullUrl": obsURL, "resource": obs, "request": map[string]any{"method": "POST", "url": "Observation"}},
 		map[string]any{"fullUrl": "urn:uuid:" + newID(), "request": map[string]any{"method": "POST", "url": "Provenance"}, "resource": map[string]any{
 			"resourceType": "Provenance",
@@ -256,6 +259,29 @@ func (s *Service) outcomeBundle(st study, res Result, scoreErr error) map[string
 		}},
 	)
 	return map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries}
+}
+
+// registerDevice stores the Device of a model version unless it exists.
+func (s *Service) registerDevice(ctx context.Context, baseURL string, m Model) error {
+	devID := DeviceID(m)
+	_, err := s.opts.FHIR.Do(ctx, &interaction.Request{Kind: interaction.Read, Type: "Device", ID: devID, Method: http.MethodGet, Caller: s.opts.Registrar, BaseURL: baseURL})
+	var fe *fhir.Error
+	if err == nil {
+		return nil
+	} else if !errors.As(err, &fe) || fe.Status != http.StatusNotFound {
+		return err
+	}
+	device := map[string]any{
+		"resourceType": "Device", "id": devID, "status": "active",
+		"identifier": []any{map[string]any{"system": DeviceIdentifierSystem, "value": m.Name + "|" + m.Version}},
+		"deviceName": []any{map[string]any{"name": m.Name, "type": "model-name"}},
+		"version":    []any{map[string]any{"value": m.Version}},
+		"type":       map[string]any{"text": "AI imaging triage model (software)"},
+	}
+	body, _ := json.Marshal(device)
+	_, err = s.opts.FHIR.Do(ctx, &interaction.Request{Kind: interaction.Update, Type: "Device", ID: devID, Body: body, Method: http.MethodPut,
+		ContentType: "application/fhir+json", Caller: s.opts.Registrar, BaseURL: baseURL})
+	return err
 }
 
 // DeviceID is the id of the Device of a model version: stable, so every
