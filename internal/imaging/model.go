@@ -187,10 +187,16 @@ func (c *Client) once(ctx context.Context, hc *http.Client, body []byte, timeout
 	case len(raw) > maxAnswer:
 		return Result{}, false, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, maxAnswer)
 	}
+	res, err := CheckAnswer(raw)
+	return res, false, err
+}
+
+// CheckAnswer decodes and checks a model service's 200 answer. Every
+// error wraps ErrMalformed.
+func CheckAnswer(raw []byte) (Result, error) {
 	var mr ModelResponse
 	if err := json.Unmarshal(raw, &mr); err != nil {
-		return Result{}, false, fmt.Errorf("%w: not JSON of the contract", ErrMalformed)
+		return Result{}, fmt.Errorf("%w: not JSON of the contract", ErrMalformed)
 	}
-	res, err := mr.check()
-	return res, false, err
+	return mr.check()
 }
