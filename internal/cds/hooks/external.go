@@ -191,7 +191,7 @@ func (c *ExternalClient) do(ctx context.Context, p *provider, method, endpoint, 
 	}
 	tok, err := c.bearer(ctx, iss, endpoint)
 	if err != nil {
-		return fmt.Errorf("sign the JWT: %w", err)
+		return &callError{"the server could not sign its request", err}
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
@@ -203,12 +203,12 @@ func (c *ExternalClient) do(ctx context.Context, p *provider, method, endpoint, 
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("no answer within %s", p.timeout)
 		}
-		return fmt.Errorf("unreachable: %w", err)
+		return &callError{"unreachable", err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxExternalBody+1))
 	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
+		return &callError{"the answer was cut off", err}
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
@@ -220,7 +220,7 @@ func (c *ExternalClient) do(ctx context.Context, p *provider, method, endpoint, 
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("the answer is not valid JSON: %w", err)
+		return &callError{"malformed answer: not JSON", err}
 	}
 	return nil
 }
@@ -287,7 +287,7 @@ func (c *ExternalClient) Call(ctx context.Context, h *Handler, req *Request, d D
 			defs, err := c.discover(ctx, p, iss)
 			if err != nil {
 				c.opts.Logger.Warn("external CDS discovery failed", "provider", p.cfg.Name, "err", err)
-				add([]Card{absentCard(p.cfg.Name, "its list of services could not be read ("+err.Error()+")")}, "")
+				add([]Card{absentCard(p.cfg.Name, "its list of services could not be read ("+publicReason(err)+")")}, "")
 				return
 			}
 			for _, def := range defs {
@@ -301,7 +301,7 @@ func (c *ExternalClient) Call(ctx context.Context, h *Handler, req *Request, d D
 					cs, err := c.callOne(ctx, h, p, def, req, d, iss)
 					if err != nil {
 						c.opts.Logger.Warn("external CDS service failed", "provider", p.cfg.Name, "service", def.ID, "err", err)
-						add([]Card{absentCard(name, clipSummary(err.Error()))}, "")
+						add([]Card{absentCard(name, publicReason(err))}, "")
 						return
 					}
 					add(cs, p.cfg.Name+"/"+def.ID)
@@ -318,7 +318,7 @@ func (c *ExternalClient) Call(ctx context.Context, h *Handler, req *Request, d D
 func (c *ExternalClient) callOne(ctx context.Context, h *Handler, p *provider, def Definition, req *Request, d Data, iss string) ([]Card, error) {
 	d.Prefetch = nil
 	if err := h.resolvePrefetch(ctx, def.Prefetch, nil, &d); err != nil {
-		return nil, fmt.Errorf("its prefetch could not be read: %v", err)
+		return nil, &callError{"its prefetch could not be read", err}
 	}
 	body := map[string]any{"hook": req.Hook, "hookInstance": req.HookInstance, "context": req.Context}
 	if d.FHIRBase != "" {
@@ -348,6 +348,26 @@ func (c *ExternalClient) callOne(ctx context.Context, h *Handler, p *provider, d
 		}
 	}
 	return cs, nil
+}
+
+// callError is a failure whose Public text may be shown on the card
+// stating the service's absence; the wrapped detail goes to the log only
+// (it may hold addresses and library messages).
+type callError struct {
+	Public string
+	err    error
+}
+
+func (e *callError) Error() string { return e.Public + ": " + e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
+
+// publicReason is the text of err fit for a card.
+func publicReason(err error) string {
+	var ce *callError
+	if errors.As(err, &ce) {
+		return ce.Public
+	}
+	return err.Error()
 }
 
 // checkCard checks the required attributes of a card (CDS Hooks 2.0
