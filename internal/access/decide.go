@@ -128,6 +128,11 @@ var operations = map[string]op{
 	"$proof":      {perm: PermRead, activity: ReadAudit},
 	"$access-log": {perm: PermRead, activity: ReadAudit},
 	"$dispute":    {perm: PermRead, activity: ReadAudit},
+	// Imaging triage (README, Imaging triage): the worklist searches
+	// ImagingStudy; $ai-triage writes the AI's Observation, each write of
+	// which is decided again as the caller's own.
+	"$worklist":  {perm: PermSearch},
+	"$ai-triage": {perm: PermCreate, write: true},
 }
 
 func denied(format string, args ...any) *fhir.Error {

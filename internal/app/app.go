@@ -19,11 +19,13 @@ import (
 	"github.com/nhs-junction/junction/internal/access"
 	"github.com/nhs-junction/junction/internal/audit"
 	"github.com/nhs-junction/junction/internal/authn"
+	"github.com/nhs-junction/junction/internal/cds/hooks"
 	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/fhir/spec"
 	"github.com/nhs-junction/junction/internal/httpapi"
 	"github.com/nhs-junction/junction/internal/identity"
+	"github.com/nhs-junction/junction/internal/imaging"
 	"github.com/nhs-junction/junction/internal/index"
 	"github.com/nhs-junction/junction/internal/interaction"
 	"github.com/nhs-junction/junction/internal/search"
@@ -116,12 +118,13 @@ func WithSearch(st store.Store, base string) (*search.Engine, error) {
 // systems and value sets already stored registered for the terminology
 // operations.
 func NewService(ctx context.Context, st Backend, cfg config.Config) (*interaction.Service, error) {
-	return newService(ctx, st, cfg, nil)
+	return newService(ctx, st, cfg, nil, nil)
 }
 
 // newService is NewService recording AuditEvents to the log lg (nil: to
-// the queue only, see auditOptions).
-func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Log) (*interaction.Service, error) {
+// the queue only, see auditOptions), and calling onCommit (when not nil)
+// with every version a write stored, after its commit.
+func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Log, onCommit func(store.Version)) (*interaction.Service, error) {
 	terms, profiles := terminology.New(), validate.NewProfiles()
 	addConformance := func(v store.Version) {
 		// Code systems, value sets and profiles written to the server take
@@ -151,9 +154,14 @@ func newService(ctx context.Context, st Backend, cfg config.Config, lg *audit.Lo
 		return nil, err
 	}
 	opts := interaction.Options{
-		Audit:           auditOpts,
-		Access:          dec,
-		Committed:       addConformance,
+		Audit:  auditOpts,
+		Access: dec,
+		Committed: func(v store.Version) {
+			addConformance(v)
+			if onCommit != nil {
+				onCommit(v)
+			}
+		},
 		IsResourceType:  spec.IsResourceType,
 		Rules:           identity.CheckNHSNumbers,
 		ResourceTypes:   spec.ResourceTypes(),
@@ -354,6 +362,18 @@ type Node struct {
 	Auth *authn.Server
 	// Audit is the transparency log of AuditEvents (nil with --audit off).
 	Audit *audit.Log
+	// CDS serves /cds-services (CDS Hooks 2.0).
+	CDS *hooks.Handler
+	// Imaging is the imaging triage (ImagingStudy/$worklist, $ai-triage,
+	// the automatic triage of new studies). Close stops its worker.
+	Imaging *imaging.Service
+}
+
+// Close stops the node's background work (the imaging triage worker).
+func (n *Node) Close() {
+	if n.Imaging != nil {
+		n.Imaging.Close()
+	}
 }
 
 // Build composes the server over engine as cfg says: the metrics wrapper
@@ -364,11 +384,19 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 	if err != nil {
 		return nil, err
 	}
-	svc, err := newService(ctx, instrument(engine, metrics), cfg, lg)
+	// The imaging triage is told of every committed write (a new
+	// ImagingStudy is triaged); it is made once the service exists.
+	var triage *imaging.Service
+	svc, err := newService(ctx, instrument(engine, metrics), cfg, lg, func(v store.Version) {
+		if triage != nil {
+			triage.Committed(v)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	node := &Node{Service: svc, Metrics: metrics, Audit: lg}
+	triage = withImaging(svc, cfg, log)
+	node := &Node{Service: svc, Metrics: metrics, Audit: lg, Imaging: triage}
 	opts := httpapi.Options{
 		Service:      svc,
 		Logger:       log,
@@ -389,7 +417,9 @@ func Build(ctx context.Context, cfg config.Config, engine *search.Engine, log *s
 		opts.Authenticate = authenticate(node.Auth)
 		opts.Routes = authRoutes(node.Auth)
 	}
-	opts.Routes = withCDSHooks(opts.Routes, svc, opts.Authenticate, cfg.BaseURL, log)
+	if opts.Routes, node.CDS, err = withCDSHooks(opts.Routes, svc, opts.Authenticate, cfg, node.Auth, log); err != nil {
+		return nil, err
+	}
 	if lg != nil {
 		if opts.Routes == nil {
 			opts.Routes = map[string]http.Handler{}
@@ -432,6 +462,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return err
 	}
+	defer node.Close()
 	if cfg.Demo {
 		n, err := LoadDemo(ctx, st, node.Service)
 		if err != nil {

@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/nhs-junction/junction/internal/access"
+	"github.com/nhs-junction/junction/internal/authn"
 	"github.com/nhs-junction/junction/internal/cds/hooks"
 	"github.com/nhs-junction/junction/internal/cds/news2obs"
+	"github.com/nhs-junction/junction/internal/config"
 	"github.com/nhs-junction/junction/internal/fhir"
 	"github.com/nhs-junction/junction/internal/interaction"
 	"github.com/nhs-junction/junction/internal/searchparam"
@@ -24,18 +27,76 @@ func withClinicalServices(svc *interaction.Service, st Backend) {
 	svc.SetDeriver(news2obs.New(st, searchparam.R4()))
 }
 
+// cdsSigner is what signs the JWTs of calls to external CDS services:
+// the authorisation server's key when there is one (published at
+// /auth/jwks), else a key made at start-up (published at
+// hooks.LocalJWKSPath).
+type cdsSigner struct {
+	sign  hooks.SignFunc
+	local *hooks.LocalKey // nil when the authorisation server signs
+}
+
+func newCDSSigner(auth *authn.Server) (cdsSigner, error) {
+	if auth != nil {
+		return cdsSigner{sign: func(ctx context.Context, claims map[string]any) (string, error) {
+			return auth.SignJWT(ctx, claims)
+		}}, nil
+	}
+	k, err := hooks.NewLocalKey()
+	if err != nil {
+		return cdsSigner{}, err
+	}
+	return cdsSigner{sign: k.Sign, local: k}, nil
+}
+
 // withCDSHooks adds the CDS Hooks endpoints (/cds-services) to routes.
 // Service calls and feedback are authenticated as FHIR requests are, and
 // the prefetch queries a client leaves unfilled are answered through the
 // interaction service as that caller, so a card shows only what the
-// caller may see.
-func withCDSHooks(routes map[string]http.Handler, svc *interaction.Service, authenticate func(*http.Request) (*access.Caller, error), base string, log *slog.Logger) map[string]http.Handler {
+// caller may see. The external services of cfg.CDSServices are called
+// by the junction-all-<hook> services, with JWTs signed by auth's key
+// (nil auth: a key made at start-up, served at hooks.LocalJWKSPath).
+func withCDSHooks(routes map[string]http.Handler, svc *interaction.Service, authenticate func(*http.Request) (*access.Caller, error), cfg config.Config, auth *authn.Server, log *slog.Logger) (map[string]http.Handler, *hooks.Handler, error) {
 	if routes == nil {
 		routes = map[string]http.Handler{}
+	}
+	base := cfg.BaseURL
+	fhirBase := func(r *http.Request) string {
+		if base != "" {
+			return strings.TrimSuffix(base, "/")
+		}
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		return scheme + "://" + r.Host + "/fhir"
+	}
+	var ext *hooks.ExternalClient
+	if cfg.CDSServices != "" {
+		list, err := hooks.LoadExternalConfig(cfg.CDSServices)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--cds-services: %w", err)
+		}
+		signer, err := newCDSSigner(auth)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts := hooks.ExternalOptions{Services: list, Sign: signer.sign, Logger: log}
+		if auth != nil {
+			opts.Issuer = auth.Issuer()
+		}
+		if ext, err = hooks.NewExternalClient(opts); err != nil {
+			return nil, nil, fmt.Errorf("--cds-services: %w", err)
+		}
+		if signer.local != nil {
+			routes[hooks.LocalJWKSPath] = signer.local
+		}
 	}
 	h := hooks.New(hooks.Options{
 		Services: hooks.Builtin(),
 		Logger:   log,
+		External: ext,
+		FHIRBase: fhirBase,
 		Authenticate: func(r *http.Request) (context.Context, error) {
 			if authenticate == nil {
 				return nil, errors.New("no authentication configured")
@@ -44,15 +105,7 @@ func withCDSHooks(routes map[string]http.Handler, svc *interaction.Service, auth
 			if err != nil {
 				return nil, err
 			}
-			b := base
-			if b == "" {
-				scheme := "http"
-				if r.TLS != nil {
-					scheme = "https"
-				}
-				b = scheme + "://" + r.Host + "/fhir"
-			}
-			return context.WithValue(r.Context(), cdsCallerKey{}, cdsCaller{c, b}), nil
+			return context.WithValue(r.Context(), cdsCallerKey{}, cdsCaller{c, fhirBase(r)}), nil
 		},
 		Fetch: func(ctx context.Context, query string) (json.RawMessage, error) {
 			cc, ok := ctx.Value(cdsCallerKey{}).(cdsCaller)
@@ -64,7 +117,7 @@ func withCDSHooks(routes map[string]http.Handler, svc *interaction.Service, auth
 	})
 	routes["/cds-services"] = h
 	routes["/cds-services/"] = h
-	return routes
+	return routes, h, nil
 }
 
 type cdsCallerKey struct{}

@@ -31,6 +31,9 @@ type Config struct {
 	MLLPTLSKey      string        // serve: PEM private key for MLLP over TLS
 	HL7Mapping      string        // serve, hl7 replay: HL7 v2 mapping file (JSON)
 	Audit           string        // on (record every access as AuditEvents) | off (benchmarks and development only)
+	CDSServices     string        // serve: JSON file of external CDS services to call; empty: none
+	ImagingModel    string        // serve: URL of the imaging triage model service; empty: no AI triage
+	ImagingTimeout  time.Duration // serve: how long one call to the imaging model may take
 }
 
 // Defaults returns the settings used when neither a flag nor the
@@ -46,6 +49,7 @@ func Defaults() Config {
 		ShutdownTimeout: 30 * time.Second,
 		Auth:            "on",
 		Audit:           "on",
+		ImagingTimeout:  10 * time.Second,
 	}
 }
 
@@ -77,6 +81,9 @@ func (c *Config) ServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.MLLPTLSCert, "mllp-tls-cert", c.MLLPTLSCert, "PEM certificate file: the MLLP listener speaks TLS (with --mllp-tls-key)")
 	fs.StringVar(&c.MLLPTLSKey, "mllp-tls-key", c.MLLPTLSKey, "PEM private key file of --mllp-tls-cert")
 	fs.StringVar(&c.Audit, "audit", c.Audit, "on: every access is recorded as AuditEvents in the transparency log before it is answered; off: nothing is recorded (benchmarks and development only)")
+	fs.StringVar(&c.CDSServices, "cds-services", c.CDSServices, "JSON file of external CDS Hooks services the server calls and merges into its junction-all-<hook> services (README, Clinical services)")
+	fs.StringVar(&c.ImagingModel, "imaging-model", c.ImagingModel, "URL of the imaging triage model service (README, Imaging triage); empty: no AI triage")
+	fs.DurationVar(&c.ImagingTimeout, "imaging-model-timeout", c.ImagingTimeout, "how long one call to the imaging model may take (three attempts are made for a timeout or a 5xx)")
 	fs.StringVar(&c.HL7Mapping, "hl7-mapping", c.HL7Mapping, "HL7 v2 mapping file (JSON): per sending facility, local identifier systems, code systems, ODS code")
 }
 

@@ -14,20 +14,29 @@ import (
 
 // The built-in services' ids.
 const (
-	NEWS2ServiceID  = "junction-news2"
-	StrokeServiceID = "junction-stroke"
+	NEWS2ServiceID          = "junction-news2"
+	StrokeServiceID         = "junction-stroke"
+	EncounterStartServiceID = "junction-encounter-start"
 )
 
-// Builtin returns the built-in services, both on the patient-view hook.
+const (
+	news2Template  = "Observation?subject=Patient/{{context.patientId}}&code=http://snomed.info/sct|" + news2obs.CodeNEWS2 + "&_sort=-date&_count=1"
+	rosierTemplate = "QuestionnaireResponse?subject=Patient/{{context.patientId}}&questionnaire=" + stroke.QuestionnaireURL + "&_sort=-authored&_count=10"
+)
+
+// Builtin returns the built-in services: NEWS2 and stroke recognition on
+// patient-view, both again on encounter-start (the moment a clinician
+// takes the patient on), and the duplicate-order checks on order-select
+// and order-sign.
 func Builtin() []Service {
-	return []Service{
+	return append([]Service{
 		{
 			Definition: Definition{
 				Hook: "patient-view", ID: NEWS2ServiceID, Title: "NEWS2 early warning",
 				Description: "The patient's latest NEWS2 (RCP 2017), its clinical risk and the escalation the RCP chart sets for it, and whether observations are overdue.",
 				Prefetch: map[string]string{
 					"patient": "Patient/{{context.patientId}}",
-					"news2":   "Observation?subject=Patient/{{context.patientId}}&code=http://snomed.info/sct|" + news2obs.CodeNEWS2 + "&_sort=-date&_count=1",
+					"news2":   news2Template,
 				},
 			},
 			Cards: news2Cards,
@@ -38,12 +47,49 @@ func Builtin() []Service {
 				Description: "A time-critical alert when the patient's latest ROSIER in the last 24 hours is above 0, with the onset time and the NICE TA264 and NG128 treatment windows.",
 				Prefetch: map[string]string{
 					"patient": "Patient/{{context.patientId}}",
-					"rosier":  "QuestionnaireResponse?subject=Patient/{{context.patientId}}&questionnaire=" + stroke.QuestionnaireURL + "&_sort=-authored&_count=10",
+					"rosier":  rosierTemplate,
 				},
 			},
 			Cards: strokeCards,
 		},
+		{
+			Definition: Definition{
+				Hook: HookEncounterStart, ID: EncounterStartServiceID, Title: "NEWS2 and stroke alert at the start of an encounter",
+				Description: "At the start of an encounter: the patient's latest NEWS2 (RCP 2017) with its clinical risk and escalation, and any stroke alert (ROSIER above 0 in the last 24 hours) still open, with its NICE TA264 and NG128 treatment windows.",
+				Prefetch: map[string]string{
+					"patient":   "Patient/{{context.patientId}}",
+					"encounter": "Encounter/{{context.encounterId}}",
+					"news2":     news2Template,
+					"rosier":    rosierTemplate,
+				},
+			},
+			Cards: encounterStartCards,
+		},
+	}, duplicateServices()...)
+}
+
+// encounterStartCards are the NEWS2 and stroke cards together. The
+// encounter must be the patient's (checked on the prefetch), and one
+// that does not exist or that the caller may not see is refused: the
+// cards would otherwise be shown against an encounter the user cannot
+// open.
+func encounterStartCards(ctx context.Context, d Data) ([]Card, error) {
+	if enc := d.Prefetch["encounter"]; len(enc) == 0 || string(enc) == "null" {
+		return nil, errorf(412, "Encounter/%s does not exist or may not be read", d.EncounterID)
 	}
+	if err := checkPatient(d.Prefetch["encounter"], d.PatientID); err != nil {
+		return nil, errorf(400, "context.encounterId: %v", err)
+	}
+	news, err := news2Cards(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	str, err := strokeCards(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	// The stroke alert is time-critical: it comes first.
+	return append(str, news...), nil
 }
 
 // entries returns the resources of a prefetched searchset Bundle, or the
